@@ -1,0 +1,157 @@
+/**
+ * Broker-level configs by Kafka's names (server.properties, `--set key=value`).
+ * Unknown names are kept and reported as a warning, as Kafka does; known names are type-checked
+ * and validated at start-up, and a bad value stops the broker with a message naming the key.
+ */
+import { atLeast, LONG_MAX, listOf, oneOf, validateValue, type ConfigDef } from './config-def.js';
+
+function def(name: string, type: ConfigDef['type'], dflt: string | null, doc: string, validate?: ConfigDef['validate']): ConfigDef {
+  return validate ? { name, type, default: dflt, doc, validate } : { name, type, default: dflt, doc };
+}
+
+export const brokerConfigDefs: readonly ConfigDef[] = [
+  // identity and listeners
+  def('node.id', 'INT', '1', 'The broker id (broker.id is accepted as an alias).', atLeast(0)),
+  def('listeners', 'LIST', 'PLAINTEXT://127.0.0.1:9092', 'Where the broker listens.'),
+  def('advertised.listeners', 'LIST', null, 'The address clients are told to connect to (defaults to listeners).'),
+  def('process.roles', 'LIST', 'broker,controller', 'Roles of this node; Fjord runs both in one process.'),
+  def('log.dirs', 'LIST', null, 'The data directory (Fjord uses the first one).'),
+  def('log.dir', 'STRING', './fjord-data', 'The data directory, used when log.dirs is not set.'),
+  // topics
+  def('auto.create.topics.enable', 'BOOLEAN', 'true', 'Create a topic when a client asks for metadata of or produces to an unknown one.'),
+  def('num.partitions', 'INT', '1', 'Default partition count of auto-created topics.', atLeast(1)),
+  def('default.replication.factor', 'SHORT', '1', 'Default replication factor of auto-created topics.', atLeast(1)),
+  def('delete.topic.enable', 'BOOLEAN', 'true', 'Allow DeleteTopics.'),
+  def('offsets.topic.num.partitions', 'INT', '50', 'Partitions of __consumer_offsets.', atLeast(1)),
+  def('offsets.topic.replication.factor', 'SHORT', '1', 'Replication factor of __consumer_offsets.', atLeast(1)),
+  def('transaction.state.log.num.partitions', 'INT', '50', 'Partitions of __transaction_state.', atLeast(1)),
+  // network
+  def('socket.request.max.bytes', 'INT', '104857600', 'Largest request frame accepted.', atLeast(1)),
+  def('socket.send.buffer.bytes', 'INT', '102400', 'SO_SNDBUF (-1: OS default).'),
+  def('socket.receive.buffer.bytes', 'INT', '102400', 'SO_RCVBUF (-1: OS default).'),
+  def('queued.max.requests', 'INT', '500', 'Requests a connection may have in flight before the broker stops reading it.', atLeast(1)),
+  def('queued.max.request.bytes', 'LONG', '-1', 'Request bytes in flight before the broker stops reading (-1: no limit).'),
+  def('connections.max.idle.ms', 'LONG', '600000', 'Idle connections are closed after this long.'),
+  def('num.network.threads', 'INT', '3', 'Accepted for compatibility; Fjord uses one event loop.', atLeast(1)),
+  def('num.io.threads', 'INT', '8', 'Accepted for compatibility; Fjord uses one event loop.', atLeast(1)),
+  def('fetch.max.bytes', 'INT', '57671680', 'Largest fetch response the broker builds.', atLeast(1024)),
+  // log defaults (synonyms of topic configs)
+  def('log.cleanup.policy', 'LIST', 'delete', 'Default cleanup.policy.', listOf('compact', 'delete')),
+  def('compression.type', 'STRING', 'producer', 'Default compression.type.', oneOf('uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer')),
+  def('compression.gzip.level', 'INT', '-1', 'Default compression.gzip.level.'),
+  def('compression.lz4.level', 'INT', '9', 'Default compression.lz4.level.'),
+  def('compression.zstd.level', 'INT', '3', 'Default compression.zstd.level.'),
+  def('log.cleaner.delete.retention.ms', 'LONG', '86400000', 'Default delete.retention.ms.', atLeast(0)),
+  def('log.segment.delete.delay.ms', 'LONG', '60000', 'Default file.delete.delay.ms.', atLeast(0)),
+  def('log.flush.interval.messages', 'LONG', '1', 'Default flush.messages (Fjord: 1, group-committed).', atLeast(1)),
+  def('log.flush.interval.ms', 'LONG', null, 'Default flush.ms.'),
+  def('log.flush.scheduler.interval.ms', 'LONG', LONG_MAX, 'Default flush.ms when log.flush.interval.ms is unset.'),
+  def('log.index.interval.bytes', 'INT', '4096', 'Default index.interval.bytes.', atLeast(0)),
+  def('log.local.retention.bytes', 'LONG', '-2', 'Default local.retention.bytes.'),
+  def('log.local.retention.ms', 'LONG', '-2', 'Default local.retention.ms.'),
+  def('log.cleaner.max.compaction.lag.ms', 'LONG', LONG_MAX, 'Default max.compaction.lag.ms.', atLeast(1)),
+  def('message.max.bytes', 'INT', '1048588', 'Default max.message.bytes.', atLeast(0)),
+  def('log.message.timestamp.after.max.ms', 'LONG', '3600000', 'Default message.timestamp.after.max.ms.'),
+  def('log.message.timestamp.before.max.ms', 'LONG', LONG_MAX, 'Default message.timestamp.before.max.ms.'),
+  def('log.message.timestamp.type', 'STRING', 'CreateTime', 'Default message.timestamp.type.', oneOf('CreateTime', 'LogAppendTime')),
+  def('log.cleaner.min.cleanable.ratio', 'DOUBLE', '0.5', 'Default min.cleanable.dirty.ratio.'),
+  def('log.cleaner.min.compaction.lag.ms', 'LONG', '0', 'Default min.compaction.lag.ms.'),
+  def('min.insync.replicas', 'INT', '1', 'Default min.insync.replicas.', atLeast(1)),
+  def('log.preallocate', 'BOOLEAN', 'false', 'Default preallocate.'),
+  def('log.retention.bytes', 'LONG', '-1', 'Default retention.bytes.'),
+  def('log.retention.ms', 'LONG', null, 'Default retention.ms (takes precedence over minutes and hours).'),
+  def('log.retention.minutes', 'INT', null, 'Default retention in minutes.'),
+  def('log.retention.hours', 'INT', '168', 'Default retention in hours.'),
+  def('log.segment.bytes', 'INT', '1073741824', 'Default segment.bytes.', atLeast(14)),
+  def('log.index.size.max.bytes', 'INT', '10485760', 'Default segment.index.bytes.', atLeast(4)),
+  def('log.roll.jitter.ms', 'LONG', null, 'Default segment.jitter.ms.'),
+  def('log.roll.jitter.hours', 'INT', '0', 'Default segment.jitter.ms in hours.'),
+  def('log.roll.ms', 'LONG', null, 'Default segment.ms.'),
+  def('log.roll.hours', 'INT', '168', 'Default segment.ms in hours.', atLeast(1)),
+  def('unclean.leader.election.enable', 'BOOLEAN', 'false', 'Default unclean.leader.election.enable.'),
+  // background work
+  def('log.retention.check.interval.ms', 'LONG', '300000', 'How often retention runs.', atLeast(1)),
+  def('log.cleaner.enable', 'BOOLEAN', 'true', 'Run the log cleaner (compaction).'),
+  def('log.cleaner.backoff.ms', 'LONG', '15000', 'Sleep between cleaner runs when there is nothing to clean.', atLeast(0)),
+  def('log.flush.offset.checkpoint.interval.ms', 'INT', '60000', 'How often the recovery point is checkpointed.', atLeast(0)),
+  def('log.flush.start.offset.checkpoint.interval.ms', 'INT', '60000', 'How often the log start offset is checkpointed.', atLeast(0)),
+];
+
+export const brokerConfigByName: ReadonlyMap<string, ConfigDef> = new Map(brokerConfigDefs.map((d) => [d.name, d]));
+
+/** Kafka's old names still accepted in server.properties. */
+const aliases: Record<string, string> = { 'broker.id': 'node.id' };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * The broker's static configuration: defaults overlaid by server.properties and --set values.
+ * Values are kept as Kafka-style strings; typed getters parse them.
+ */
+export class BrokerConfig {
+  private readonly values = new Map<string, string>();
+  readonly unknownKeys: string[] = [];
+
+  constructor(entries: Iterable<[string, string]> = []) {
+    for (const [rawKey, rawValue] of entries) this.set(rawKey, rawValue);
+  }
+
+  /** Sets a static value, validating known keys; throws ConfigError naming the key. */
+  set(rawKey: string, rawValue: string): void {
+    const key = aliases[rawKey] ?? rawKey;
+    const value = rawValue.trim();
+    const def = brokerConfigByName.get(key);
+    if (def) {
+      const problem = validateValue(def, value);
+      if (problem) throw new ConfigError(`Invalid value '${value}' for configuration ${rawKey}: ${problem}`);
+    } else if (!this.unknownKeys.includes(key)) {
+      this.unknownKeys.push(key);
+    }
+    this.values.set(key, value);
+  }
+
+  /** The value set explicitly (file or --set), or undefined. */
+  explicit(key: string): string | undefined {
+    return this.values.get(key);
+  }
+
+  /** The effective value: explicit, else the default; undefined when neither exists. */
+  get(key: string): string | undefined {
+    return this.values.get(key) ?? brokerConfigByName.get(key)?.default ?? undefined;
+  }
+
+  getString(key: string): string {
+    const v = this.get(key);
+    if (v === undefined) throw new ConfigError(`Missing required configuration ${key}`);
+    return v;
+  }
+
+  getInt(key: string): number {
+    return Number(this.getString(key));
+  }
+
+  getBool(key: string): boolean {
+    return this.getString(key) === 'true';
+  }
+
+  explicitEntries(): IterableIterator<[string, string]> {
+    return this.values.entries();
+  }
+}
+
+/** Parses a Java-style .properties file: `key=value` or `key: value`, `#`/`!` comments, `\` continuations. */
+export function parseProperties(text: string, fileName = 'properties'): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!.trimStart();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i]!.trimStart();
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (!m) throw new ConfigError(`${fileName}:${i + 1}: expected key=value, got '${line}'`);
+    out.push([m[1]!, m[2]!.trim()]);
+  }
+  return out;
+}

@@ -1,0 +1,75 @@
+/** Config descriptions as DescribeConfigs (and CreateTopics v5+) report them. */
+import { ConfigSource, ConfigType, type ConfigDef } from './config-def.js';
+import { brokerConfigDefs, type BrokerConfig } from './broker-configs.js';
+import { resolveTopicConfig } from './resolve.js';
+import { topicConfigDefs } from './topic-configs.js';
+
+export interface ConfigEntryView {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  isDefault: boolean;
+  synonyms: Array<{ name: string; value: string | null; source: number }>;
+  configType: number;
+  documentation: string | null;
+}
+
+const wanted = (keys: readonly string[] | null, name: string): boolean => keys === null || keys.includes(name);
+
+export function describeTopicConfigs(
+  overrides: Readonly<Record<string, string>>,
+  broker: BrokerConfig,
+  keys: readonly string[] | null,
+  includeSynonyms: boolean,
+  includeDocumentation: boolean,
+): ConfigEntryView[] {
+  const out: ConfigEntryView[] = [];
+  for (const def of topicConfigDefs) {
+    if (!wanted(keys, def.name)) continue;
+    const r = resolveTopicConfig(def, overrides, broker);
+    out.push({
+      name: def.name,
+      value: def.sensitive ? null : r.value,
+      readOnly: false,
+      configSource: r.source,
+      isSensitive: def.sensitive ?? false,
+      isDefault: r.source === ConfigSource.DEFAULT_CONFIG,
+      synonyms: includeSynonyms ? r.synonyms : [],
+      configType: ConfigType[def.type],
+      documentation: includeDocumentation ? def.doc : null,
+    });
+  }
+  return out;
+}
+
+export function describeBrokerConfigs(
+  broker: BrokerConfig,
+  keys: readonly string[] | null,
+  includeSynonyms: boolean,
+  includeDocumentation: boolean,
+): ConfigEntryView[] {
+  const out: ConfigEntryView[] = [];
+  const entry = (def: ConfigDef): void => {
+    const explicit = broker.explicit(def.name);
+    const source = explicit !== undefined ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
+    const value = explicit ?? def.default;
+    const synonyms = [];
+    if (explicit !== undefined) synonyms.push({ name: def.name, value: explicit, source: ConfigSource.STATIC_BROKER_CONFIG });
+    if (def.default !== null) synonyms.push({ name: def.name, value: def.default, source: ConfigSource.DEFAULT_CONFIG });
+    out.push({
+      name: def.name,
+      value: def.sensitive ? null : value,
+      readOnly: true,
+      configSource: source,
+      isSensitive: def.sensitive ?? false,
+      isDefault: source === ConfigSource.DEFAULT_CONFIG,
+      synonyms: includeSynonyms ? synonyms : [],
+      configType: ConfigType[def.type],
+      documentation: includeDocumentation ? def.doc : null,
+    });
+  };
+  for (const def of brokerConfigDefs) if (wanted(keys, def.name)) entry(def);
+  return out;
+}

@@ -1,0 +1,324 @@
+/**
+ * Fetch (key 1), v0-18 (v0-3 from the 2024 schemas). Serves whole record batches straight from the
+ * log files: no decoding, no per-record work; the chunks read from disk go to the socket as they are.
+ *
+ * - Long poll: answers once min.bytes are available, on an error, or after max.wait.ms; it wakes
+ *   on the append that satisfies it (Partition.watch), not on a polling timer.
+ * - Byte limits: per partition (partitionMaxBytes) and per response (maxBytes, capped by the
+ *   broker's fetch.max.bytes); the first partition with data may exceed both by one batch so a
+ *   consumer always makes progress (KIP-74).
+ * - Fetch sessions (KIP-227): see partition/fetch-sessions.ts.
+ * - isolation_level read_committed: bounded by the last stable offset, which equals the high
+ *   watermark until transactions exist (issue 4); abortedTransactions is then an empty list.
+ * - v13+ addresses topics by id (UNKNOWN_TOPIC_ID); currentLeaderEpoch is checked (KIP-320);
+ *   lastFetchedEpoch yields divergingEpoch when the log diverged (KIP-595).
+ * Not yet: follower fetches (replicaId >= 0) are served like consumers; preferred read replica (KIP-392).
+ */
+import { ErrorCode, FetchRequest, FetchResponse, ZERO_UUID } from '@fjord/protocol';
+import type { BrokerContext } from '../broker-context.js';
+import { limits } from '../limits.js';
+import type { Partition } from '../partition/partition.js';
+import { FINAL_EPOCH, INITIAL_EPOCH, sessionKey, type FetchSession, type SessionPartition } from '../partition/fetch-sessions.js';
+import { defineHandler } from './handler.js';
+
+interface Entry {
+  topic: string;
+  topicId: string;
+  partition: number;
+  fetchOffset: bigint;
+  maxBytes: number;
+  currentLeaderEpoch: number;
+  lastFetchedEpoch: number;
+  session?: SessionPartition;
+}
+
+interface Result {
+  errorCode: number;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  divergingEpoch: { epoch: number; endOffset: bigint };
+  records: Buffer[];
+  bytes: number;
+}
+
+type Req = FetchRequest;
+type PartitionData = FetchResponse['responses'][number]['partitions'][number];
+
+export const fetch = defineHandler({
+  request: FetchRequest,
+  response: FetchResponse,
+  async handle(ctx, req) {
+    const b = ctx.broker;
+    const v = ctx.apiVersion;
+    const byId = v >= 13;
+    const plan = planSession(b, req, v, byId);
+    if (typeof plan === 'number') return errorResponse(plan, req.sessionId);
+    const { entries, session, responseSessionId } = plan;
+
+    const readCommitted = v >= 4 && req.isolationLevel === 1;
+    const responseMax = Math.max(1, Math.min(v >= 3 ? req.maxBytes : 0x7fffffff, b.config.getInt('fetch.max.bytes')));
+    const maxWaitMs = Math.min(Math.max(req.maxWaitMs, 0), limits.fetchWaitMsMax);
+    const deadline = b.clock.now() + maxWaitMs;
+
+    let results = await readAll(b, entries, responseMax);
+    while (!satisfied(results, req.minBytes) && !ctx.closed.aborted) {
+      const left = deadline - b.clock.now();
+      if (left <= 0) break;
+      await waitForAppend(b, entries, left, ctx.closed);
+      results = await readAll(b, entries, responseMax);
+    }
+
+    // Group by topic, keeping request order; an incremental session answers only partitions with news.
+    const topics: FetchResponse['responses'] = [];
+    let current: FetchResponse['responses'][number] | undefined;
+    const incremental = session !== undefined && req.sessionEpoch > INITIAL_EPOCH;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const r = results[i]!;
+      if (incremental && !hasNews(e.session!, r)) continue;
+      if (e.session) {
+        e.session.sentHighWatermark = r.highWatermark;
+        e.session.sentLastStableOffset = r.lastStableOffset;
+        e.session.sentLogStartOffset = r.logStartOffset;
+        if (r.bytes > 0 && session) {
+          // Rotate partitions that returned data to the back, so others get the budget next time.
+          const k = sessionKey(session.usesTopicIds ? e.topicId : e.topic, e.partition);
+          session.partitions.delete(k);
+          session.partitions.set(k, e.session);
+        }
+      }
+      const data: PartitionData = {
+        partitionIndex: e.partition,
+        errorCode: r.errorCode,
+        highWatermark: r.highWatermark,
+        lastStableOffset: r.lastStableOffset,
+        logStartOffset: r.logStartOffset,
+        divergingEpoch: r.divergingEpoch,
+        currentLeader: { leaderId: -1, leaderEpoch: -1 },
+        snapshotId: { endOffset: -1n, epoch: -1 },
+        abortedTransactions: readCommitted ? [] : null,
+        preferredReadReplica: -1,
+        records: r.records,
+      };
+      const sameTopic = current && (byId ? current.topicId === e.topicId : current.topic === e.topic);
+      if (!sameTopic) {
+        current = { topic: byId ? '' : e.topic, topicId: byId ? e.topicId : ZERO_UUID, partitions: [] };
+        topics.push(current);
+      }
+      current!.partitions.push(data);
+    }
+    if (session) session.epoch += 1;
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: responseSessionId, responses: topics, nodeEndpoints: [] };
+  },
+});
+
+function errorResponse(errorCode: number, sessionId: number): FetchResponse {
+  return { throttleTimeMs: 0, errorCode, sessionId: errorCode === ErrorCode.NONE ? sessionId : 0, responses: [], nodeEndpoints: [] };
+}
+
+/** Resolves the request's session semantics into the list of partitions to read. */
+function planSession(
+  b: BrokerContext,
+  req: Req,
+  v: number,
+  byId: boolean,
+): number | { entries: Entry[]; session?: FetchSession; responseSessionId: number } {
+  const now = b.clock.now();
+  const sessionId = v >= 7 ? req.sessionId : 0;
+  const epoch = v >= 7 ? req.sessionEpoch : FINAL_EPOCH;
+  const requested = toEntries(b, req, byId);
+
+  if (epoch === FINAL_EPOCH || epoch === INITIAL_EPOCH) {
+    if (sessionId !== 0) b.fetchSessions.remove(sessionId);
+    if (epoch === FINAL_EPOCH) return { entries: requested, responseSessionId: 0 };
+    const session = b.fetchSessions.create(now, byId);
+    if (!session) return { entries: requested, responseSessionId: 0 };
+    for (const e of requested) {
+      e.session = newSessionPartition(e);
+      session.partitions.set(sessionKey(byId ? e.topicId : e.topic, e.partition), e.session);
+    }
+    return { entries: requested, session, responseSessionId: session.id };
+  }
+
+  const found = b.fetchSessions.lookup(sessionId, epoch, now);
+  if (typeof found === 'number') return found;
+  const session = found;
+  for (const e of requested) {
+    const k = sessionKey(byId ? e.topicId : e.topic, e.partition);
+    const existing = session.partitions.get(k);
+    if (existing) {
+      existing.fetchOffset = e.fetchOffset;
+      existing.maxBytes = e.maxBytes;
+      existing.currentLeaderEpoch = e.currentLeaderEpoch;
+      existing.lastFetchedEpoch = e.lastFetchedEpoch;
+    } else {
+      session.partitions.set(k, newSessionPartition(e));
+    }
+  }
+  for (const f of req.forgottenTopicsData ?? []) {
+    const key = byId ? f.topicId : f.topic;
+    for (const p of f.partitions) session.partitions.delete(sessionKey(key, p));
+  }
+  const entries: Entry[] = [...session.partitions.values()].map((s) => ({
+    topic: s.topic,
+    topicId: s.topicId,
+    partition: s.partition,
+    fetchOffset: s.fetchOffset,
+    maxBytes: s.maxBytes,
+    currentLeaderEpoch: s.currentLeaderEpoch,
+    lastFetchedEpoch: s.lastFetchedEpoch,
+    session: s,
+  }));
+  return { entries, session, responseSessionId: session.id };
+}
+
+function toEntries(b: BrokerContext, req: Req, byId: boolean): Entry[] {
+  const out: Entry[] = [];
+  for (const t of req.topics) {
+    const name = byId ? (b.metadata.topicById(t.topicId)?.name ?? '') : t.topic;
+    const topicId = byId ? t.topicId : (b.metadata.topic(t.topic)?.topicId ?? ZERO_UUID);
+    for (const p of t.partitions) {
+      out.push({
+        topic: name,
+        topicId,
+        partition: p.partition,
+        fetchOffset: p.fetchOffset,
+        maxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch,
+        lastFetchedEpoch: p.lastFetchedEpoch,
+      });
+    }
+  }
+  return out;
+}
+
+function newSessionPartition(e: Entry): SessionPartition {
+  return {
+    topic: e.topic,
+    topicId: e.topicId,
+    partition: e.partition,
+    fetchOffset: e.fetchOffset,
+    maxBytes: e.maxBytes,
+    currentLeaderEpoch: e.currentLeaderEpoch,
+    lastFetchedEpoch: e.lastFetchedEpoch,
+    logStartOffset: -1n,
+    sentHighWatermark: -2n,
+    sentLastStableOffset: -2n,
+    sentLogStartOffset: -2n,
+  };
+}
+
+function hasNews(s: SessionPartition, r: Result): boolean {
+  return (
+    r.bytes > 0 ||
+    r.errorCode !== ErrorCode.NONE ||
+    r.highWatermark !== s.sentHighWatermark ||
+    r.lastStableOffset !== s.sentLastStableOffset ||
+    r.logStartOffset !== s.sentLogStartOffset
+  );
+}
+
+function satisfied(results: Result[], minBytes: number): boolean {
+  let bytes = 0;
+  for (const r of results) {
+    if (r.errorCode !== ErrorCode.NONE) return true;
+    bytes += r.bytes;
+  }
+  return bytes >= Math.max(minBytes, 0) || results.length === 0;
+}
+
+const NO_DIVERGENCE = { epoch: -1, endOffset: -1n };
+
+function errorResult(errorCode: number, p?: Partition): Result {
+  const hw = p ? p.highWatermark : -1n;
+  return {
+    errorCode,
+    highWatermark: hw,
+    lastStableOffset: hw,
+    logStartOffset: p ? p.logStartOffset : -1n,
+    divergingEpoch: NO_DIVERGENCE,
+    records: [],
+    bytes: 0,
+  };
+}
+
+async function readAll(b: BrokerContext, entries: Entry[], responseMax: number): Promise<Result[]> {
+  const results: Result[] = [];
+  let budget = responseMax;
+  let first = true;
+  for (const e of entries) {
+    const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
+    if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) {
+      const unknownId = e.topic === '' || (e.topicId !== ZERO_UUID && p !== undefined);
+      results.push(errorResult(unknownId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+      continue;
+    }
+    if (e.currentLeaderEpoch >= 0 && e.currentLeaderEpoch !== p.leaderEpoch) {
+      results.push(errorResult(e.currentLeaderEpoch < p.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH, p));
+      continue;
+    }
+    const hw = p.highWatermark;
+    if (e.lastFetchedEpoch >= 0) {
+      const end = p.log.endOffsetForEpoch(e.lastFetchedEpoch);
+      if (end.leaderEpoch !== e.lastFetchedEpoch || end.endOffset < e.fetchOffset) {
+        results.push({ ...errorResult(ErrorCode.NONE, p), divergingEpoch: { epoch: end.leaderEpoch, endOffset: end.endOffset } });
+        continue;
+      }
+    }
+    if (e.fetchOffset < p.logStartOffset || e.fetchOffset > p.logEndOffset) {
+      results.push(errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p));
+      continue;
+    }
+    const limit = Math.max(0, Math.min(e.maxBytes, budget));
+    let records: Buffer[] = [];
+    let bytes = 0;
+    if (e.fetchOffset < hw && (limit > 0 || first)) {
+      try {
+        const read = await p.log.read(e.fetchOffset, limit, { maxOffset: hw, minOneBatch: first });
+        records = read.chunks;
+        bytes = read.bytes;
+      } catch (err) {
+        if ((err as { name?: string }).name === 'OffsetOutOfRangeError') {
+          results.push(errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p));
+          continue;
+        }
+        b.logger.error('fetch read failed', { partition: p.key, error: err });
+        results.push(errorResult(ErrorCode.KAFKA_STORAGE_ERROR, p));
+        continue;
+      }
+    }
+    if (bytes > 0) first = false;
+    budget -= bytes;
+    results.push({
+      errorCode: ErrorCode.NONE,
+      highWatermark: hw,
+      lastStableOffset: hw,
+      logStartOffset: p.logStartOffset,
+      divergingEpoch: NO_DIVERGENCE,
+      records,
+      bytes,
+    });
+  }
+  return results;
+}
+
+/** Resolves on the first append to any of the partitions, the deadline, or the connection closing. */
+function waitForAppend(b: BrokerContext, entries: Entry[], timeoutMs: number, closed: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const unwatch: Array<() => void> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const u of unwatch) u();
+      closed.removeEventListener('abort', done);
+      resolve();
+    };
+    for (const e of entries) {
+      const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
+      if (p) unwatch.push(p.watch(done));
+    }
+    timer = setTimeout(done, timeoutMs);
+    closed.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * The handler contract: one file per API key under handlers/, each exporting one defineHandler().
+ * The registry (handlers/index.ts) is the single list; ApiVersions is derived from it.
+ */
+import type { MessageCodec } from '@fjord/protocol';
+import type { BrokerContext } from '../broker-context.js';
+
+/** Returned by a handler when Kafka sends no response (Produce with acks=0). */
+export const NO_RESPONSE: unique symbol = Symbol('NO_RESPONSE');
+
+export interface RequestContext {
+  readonly broker: BrokerContext;
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  /** Remote address, for logs. */
+  readonly peer: string;
+  /** Resolves when the connection closes; long waits (Fetch, acks=all) give up then. */
+  readonly closed: AbortSignal;
+}
+
+export interface Handler<Req = any, Res = any> {
+  readonly apiKey: number;
+  readonly name: string;
+  readonly request: MessageCodec<Req>;
+  readonly response: MessageCodec<Res>;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  handle(ctx: RequestContext, request: Req): Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
+}
+
+export function defineHandler<Req, Res>(spec: {
+  request: MessageCodec<Req>;
+  response: MessageCodec<Res>;
+  /** Defaults to every version the schema lists. */
+  minVersion?: number;
+  maxVersion?: number;
+  handle: Handler<Req, Res>['handle'];
+}): Handler<Req, Res> {
+  const name = spec.request.name.replace(/Request$/, '');
+  return {
+    apiKey: spec.request.apiKey,
+    name,
+    request: spec.request,
+    response: spec.response,
+    minVersion: spec.minVersion ?? spec.request.minVersion,
+    maxVersion: spec.maxVersion ?? spec.request.maxVersion,
+    handle: spec.handle,
+  };
+}

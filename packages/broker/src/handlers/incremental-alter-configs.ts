@@ -1,0 +1,87 @@
+/**
+ * IncrementalAlterConfigs (key 44), v0-1 (KIP-339): SET (0), DELETE (1), APPEND (2) and
+ * SUBTRACT (3, list configs only) applied to a topic's current overrides; validateOnly checks
+ * only. Unknown names and bad values give INVALID_CONFIG; a key named twice, INVALID_REQUEST.
+ * Brokers: dynamic broker configs are not supported yet (INVALID_REQUEST with a message).
+ */
+import { ErrorCode, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '@fjord/protocol';
+import { topicConfigByName } from '../config/topic-configs.js';
+import { resolveTopicConfig } from '../config/resolve.js';
+import { ResourceType } from './resource-type.js';
+import { DYNAMIC_BROKER_UNSUPPORTED } from './alter-configs.js';
+import { defineHandler } from './handler.js';
+
+const SET = 0;
+const DELETE = 1;
+const APPEND = 2;
+const SUBTRACT = 3;
+
+export const incrementalAlterConfigs = defineHandler({
+  request: IncrementalAlterConfigsRequest,
+  response: IncrementalAlterConfigsResponse,
+  async handle(ctx, req) {
+    const b = ctx.broker;
+    const responses: IncrementalAlterConfigsResponse['responses'] = [];
+    for (const r of req.resources) {
+      const reply = (errorCode: number, errorMessage: string | null): void => {
+        responses.push({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName });
+      };
+      if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
+        reply(ErrorCode.INVALID_REQUEST, DYNAMIC_BROKER_UNSUPPORTED);
+        continue;
+      }
+      if (r.resourceType !== ResourceType.TOPIC) {
+        reply(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${r.resourceType}`);
+        continue;
+      }
+      const topic = b.metadata.topic(r.resourceName);
+      if (!topic) {
+        reply(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${r.resourceName} does not exist.`);
+        continue;
+      }
+      const names = r.configs.map((c) => c.name);
+      const dup = names.find((n, i) => names.indexOf(n) !== i);
+      if (dup !== undefined) {
+        reply(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys : ${dup}`);
+        continue;
+      }
+      const next: Record<string, string> = { ...topic.configs };
+      let problem: string | undefined;
+      for (const c of r.configs) {
+        const def = topicConfigByName.get(c.name);
+        if (!def) {
+          problem = `Unknown topic config name: ${c.name}`;
+          break;
+        }
+        if (c.configOperation === SET) {
+          if (c.value === null) {
+            problem = `Null value not supported for : ${c.name}`;
+            break;
+          }
+          next[c.name] = c.value;
+        } else if (c.configOperation === DELETE) {
+          delete next[c.name];
+        } else if (c.configOperation === APPEND || c.configOperation === SUBTRACT) {
+          if (def.type !== 'LIST') {
+            problem = `Config value append is not allowed for config key: ${c.name}`;
+            break;
+          }
+          const current = (resolveTopicConfig(def, next, b.config).value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+          const items = (c.value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+          const result = c.configOperation === APPEND ? [...current, ...items.filter((i) => !current.includes(i))] : current.filter((i) => !items.includes(i));
+          next[c.name] = result.join(',');
+        } else {
+          problem = `Unknown config operation ${c.configOperation} for ${c.name}`;
+          break;
+        }
+      }
+      if (problem) {
+        reply(ErrorCode.INVALID_CONFIG, problem);
+        continue;
+      }
+      const res = await b.topics.setConfigs(r.resourceName, next, req.validateOnly);
+      reply(res.errorCode, res.errorMessage);
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});

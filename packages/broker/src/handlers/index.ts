@@ -1,0 +1,48 @@
+/**
+ * Every API the broker serves, one handler file per API key. This list is the registry: ApiVersions
+ * advertises exactly these keys and version ranges.
+ */
+import { ApiKey } from '@fjord/protocol';
+import type { Handler } from './handler.js';
+import { HandlerRegistry } from './registry.js';
+import { alterConfigs } from './alter-configs.js';
+import { apiVersions } from './api-versions.js';
+import { createPartitions } from './create-partitions.js';
+import { createTopics } from './create-topics.js';
+import { deleteRecords } from './delete-records.js';
+import { deleteTopics } from './delete-topics.js';
+import { describeCluster } from './describe-cluster.js';
+import { describeConfigs } from './describe-configs.js';
+import { describeLogDirs } from './describe-log-dirs.js';
+import { fetch } from './fetch.js';
+import { incrementalAlterConfigs } from './incremental-alter-configs.js';
+import { listOffsets } from './list-offsets.js';
+import { metadata } from './metadata.js';
+import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
+import { produce } from './produce.js';
+
+export const handlers: readonly Handler[] = [
+  produce,
+  fetch,
+  listOffsets,
+  metadata,
+  apiVersions,
+  createTopics,
+  deleteTopics,
+  deleteRecords,
+  offsetForLeaderEpoch,
+  describeConfigs,
+  alterConfigs,
+  describeLogDirs,
+  createPartitions,
+  incrementalAlterConfigs,
+  describeCluster,
+];
+
+let instance: HandlerRegistry | undefined;
+
+/** The registry, built on first use (handlers import it lazily, e.g. ApiVersions). */
+export function registry(): HandlerRegistry {
+  instance ??= new HandlerRegistry(handlers, [ApiKey.Produce]);
+  return instance;
+}

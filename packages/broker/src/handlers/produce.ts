@@ -1,0 +1,104 @@
+/**
+ * Produce (key 0), v0-13 (v0-2 from the 2024 schemas; only magic-2 record batches are stored, older
+ * message formats get UNSUPPORTED_FOR_MESSAGE_FORMAT). acks 0, 1 and -1 (all).
+ *
+ * The ordered phase (validate headers + CRC, assign offsets, write) runs synchronously for every
+ * partition before the first await, so pipelined produce requests on one connection append in
+ * order; this handler is registered as pipelined. With acks=all the response waits for the durable
+ * phase (group-committed fdatasync per the topic's flush policy), bounded by timeoutMs.
+ * acks=0 sends no response; on an error it closes the connection, as Kafka does, so the client
+ * notices. v13 addresses topics by id (KIP-516).
+ * Not yet: idempotent/transactional producer state (issue 4) — such batches are stored as sent.
+ */
+import { ErrorCode, ProduceRequest, ProduceResponse, ZERO_UUID } from '@fjord/protocol';
+import { limits } from '../limits.js';
+import type { AppendResult } from '../partition/replica-manager.js';
+import type { Partition } from '../partition/partition.js';
+import { defineHandler, NO_RESPONSE } from './handler.js';
+import { CLOSE_CONNECTION } from './registry.js';
+
+type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
+
+export const produce = defineHandler({
+  request: ProduceRequest,
+  response: ProduceResponse,
+  handle(ctx, req) {
+    const b = ctx.broker;
+    const now = b.clock.now();
+    const byId = ctx.apiVersion >= 13;
+    const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    const waits: Array<{ partition: Partition; result: AppendResult; out: PartitionResponse }> = [];
+    let anyError = false;
+    const responses = req.topicData.map((topic) => {
+      const state = byId ? b.metadata.topicById(topic.topicId) : b.metadata.topic(topic.name);
+      const partitionResponses = topic.partitionData.map((pd): PartitionResponse => {
+        let result: AppendResult;
+        const partition = state ? b.replicas.partition(state.name, pd.index) : undefined;
+        if (!acksValid) result = failure(ErrorCode.INVALID_REQUIRED_ACKS);
+        else if (!partition) result = failure(byId && !state ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        else result = b.replicas.append(partition, pd.records as Buffer | null, now);
+        if (result.errorCode !== ErrorCode.NONE) anyError = true;
+        const out = toResponse(pd.index, result);
+        if (partition && result.errorCode === ErrorCode.NONE && req.acks === -1) waits.push({ partition, result, out });
+        return out;
+      });
+      return { name: byId ? '' : topic.name, topicId: byId ? topic.topicId : ZERO_UUID, partitionResponses };
+    });
+    const response = { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+    if (req.acks === 0) return anyError ? CLOSE_CONNECTION : NO_RESPONSE;
+    if (waits.length === 0) return response;
+    return awaitDurable(ctx.broker.replicas, waits, Math.min(Math.max(req.timeoutMs, 0), limits.produceTimeoutMsMax), ctx.closed).then(() => response);
+  },
+});
+
+function failure(errorCode: number): AppendResult {
+  return { errorCode, errorMessage: null, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, lastOffset: -1n, recordErrors: [] };
+}
+
+function toResponse(index: number, r: AppendResult): PartitionResponse {
+  return {
+    index,
+    errorCode: r.errorCode,
+    baseOffset: r.baseOffset,
+    logAppendTimeMs: r.logAppendTimeMs,
+    logStartOffset: r.logStartOffset,
+    recordErrors: r.recordErrors,
+    errorMessage: r.errorMessage,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  };
+}
+
+/** Waits for every partition's durable phase; partitions not durable in time get REQUEST_TIMED_OUT. */
+async function awaitDurable(
+  replicas: { waitForDurable(p: Partition, offset: bigint): Promise<void> },
+  waits: Array<{ partition: Partition; result: AppendResult; out: PartitionResponse }>,
+  timeoutMs: number,
+  closed: AbortSignal,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    onAbort = () => resolve('timeout');
+    timer = setTimeout(onAbort, timeoutMs);
+    closed.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.all(
+      waits.map(async (w) => {
+        try {
+          const r = await Promise.race([replicas.waitForDurable(w.partition, w.result.lastOffset).then(() => 'ok' as const), timedOut]);
+          if (r === 'timeout') {
+            w.out.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+            w.out.errorMessage = `Data was written but not flushed within ${timeoutMs} ms`;
+          }
+        } catch (err) {
+          w.out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          w.out.errorMessage = `Flush of ${w.partition.key} failed: ${(err as Error).message}`;
+        }
+      }),
+    );
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) closed.removeEventListener('abort', onAbort);
+  }
+}

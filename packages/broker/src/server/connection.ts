@@ -1,0 +1,264 @@
+/**
+ * One client connection: framing, ordered dispatch, in-order responses, backpressure.
+ *
+ * - A frame's size is checked against socket.request.max.bytes before any buffer is allocated;
+ *   a negative, zero or oversized size closes the connection (Kafka's InvalidReceiveException).
+ * - Requests start in arrival order. A handler marked `pipelined` (Produce) lets the next request
+ *   start as soon as its synchronous part (the ordered append) is done; any other handler runs to
+ *   completion before the next request of this connection starts, as Kafka processes them.
+ * - Responses are written in request order; a request with no response (acks=0) just frees its slot.
+ * - The socket stops being read while too many requests are in flight or too many response bytes
+ *   are unsent, and resumes when they drain.
+ * - A request that cannot be parsed closes the connection and is logged; nothing else is affected.
+ */
+import type { Socket } from 'node:net';
+import { DecodeError, Reader, decodeRequestHeader, encodeResponseFrame } from '@fjord/protocol';
+import type { BrokerContext } from '../broker-context.js';
+import { NO_RESPONSE, type Handler, type RequestContext } from '../handlers/handler.js';
+import { CLOSE_CONNECTION, type HandlerRegistry } from '../handlers/registry.js';
+
+export interface ConnectionLimits {
+  requestFrameBytesMax: number;
+  inflightRequestsMax: number;
+  writeBufferBytesMax: number;
+  idleMs: number;
+}
+
+interface Slot {
+  done: boolean;
+  chunks: Buffer[] | null;
+}
+
+export class Connection {
+  private readonly peer: string;
+  private readonly abort = new AbortController();
+  private readonly sizeBuf = Buffer.alloc(4);
+  private sizeFilled = 0;
+  private frame: Buffer | null = null;
+  private frameFilled = 0;
+  /** Frames received but not started yet. */
+  private readonly pending: Buffer[] = [];
+  /** Started requests, in order, awaiting their response bytes. */
+  private readonly slots: Slot[] = [];
+  /** True while a non-pipelined request runs: the next one waits. */
+  private busy = false;
+  private paused = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly broker: BrokerContext,
+    private readonly registry: HandlerRegistry,
+    private readonly limits: ConnectionLimits,
+    private readonly onClose: (c: Connection) => void,
+  ) {
+    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    if (limits.idleMs > 0) socket.setTimeout(limits.idleMs, () => this.close('idle'));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('error', (err) => this.broker.logger.debug('socket error', { peer: this.peer, error: err.message }));
+    socket.on('close', () => this.close());
+  }
+
+  close(reason?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (reason) this.broker.logger.debug('closing connection', { peer: this.peer, reason });
+    this.abort.abort();
+    this.pending.length = 0;
+    this.socket.destroy();
+    this.onClose(this);
+  }
+
+  private onData(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length && !this.closed) {
+      if (this.frame === null) {
+        let size: number;
+        if (this.sizeFilled === 0 && chunk.length - off >= 4) {
+          size = chunk.readInt32BE(off);
+          off += 4;
+        } else {
+          const n = Math.min(4 - this.sizeFilled, chunk.length - off);
+          chunk.copy(this.sizeBuf, this.sizeFilled, off, off + n);
+          this.sizeFilled += n;
+          off += n;
+          if (this.sizeFilled < 4) return;
+          this.sizeFilled = 0;
+          size = this.sizeBuf.readInt32BE(0);
+        }
+        if (size <= 0 || size > this.limits.requestFrameBytesMax) {
+          this.broker.logger.warn('invalid request size, closing connection', {
+            peer: this.peer,
+            size,
+            max: this.limits.requestFrameBytesMax,
+          });
+          this.close();
+          return;
+        }
+        if (chunk.length - off >= size) {
+          this.enqueue(chunk.subarray(off, off + size));
+          off += size;
+          continue;
+        }
+        this.frame = Buffer.allocUnsafe(size);
+        this.frameFilled = 0;
+      }
+      const n = Math.min(this.frame.length - this.frameFilled, chunk.length - off);
+      chunk.copy(this.frame, this.frameFilled, off, off + n);
+      this.frameFilled += n;
+      off += n;
+      if (this.frameFilled === this.frame.length) {
+        const f = this.frame;
+        this.frame = null;
+        this.enqueue(f);
+      }
+    }
+  }
+
+  private enqueue(frame: Buffer): void {
+    this.pending.push(frame);
+    this.pump();
+    this.maybePause();
+  }
+
+  /** Starts pending requests while the ordering rule allows. */
+  private pump(): void {
+    while (!this.busy && !this.closed && this.pending.length > 0) {
+      this.start(this.pending.shift()!);
+    }
+  }
+
+  private start(frame: Buffer): void {
+    let header;
+    try {
+      header = decodeRequestHeader(frame);
+    } catch (err) {
+      this.protocolError('cannot parse request header', err);
+      return;
+    }
+    const { apiKey, apiVersion, correlationId, clientId } = header.header;
+    const handler = this.registry.get(apiKey);
+    if (!handler) {
+      this.protocolError(`unknown API key ${apiKey}`, undefined, { apiKey, apiVersion });
+      return;
+    }
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      const reply = this.registry.unsupportedVersion(handler, apiVersion, correlationId);
+      if (reply) {
+        this.slots.push({ done: true, chunks: reply });
+        this.flush();
+      } else {
+        this.protocolError(`unsupported version ${apiVersion} of ${handler.name}`, undefined, { apiKey, apiVersion });
+      }
+      return;
+    }
+    let request;
+    try {
+      request = handler.request.decode(new Reader(frame, header.bodyOffset), apiVersion);
+    } catch (err) {
+      this.protocolError(`cannot parse ${handler.name} v${apiVersion}`, err, { correlationId });
+      return;
+    }
+    const ctx: RequestContext = {
+      broker: this.broker,
+      apiKey,
+      apiVersion,
+      correlationId,
+      clientId,
+      peer: this.peer,
+      closed: this.abort.signal,
+    };
+    const slot: Slot = { done: false, chunks: null };
+    this.slots.push(slot);
+    let result;
+    try {
+      result = handler.handle(ctx, request);
+    } catch (err) {
+      this.handlerFailure(handler, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      const pipelined = this.registry.isPipelined(apiKey);
+      if (!pipelined) this.busy = true;
+      result.then(
+        (res) => {
+          this.finish(slot, handler, ctx, res);
+          if (!pipelined) {
+            this.busy = false;
+            this.pump();
+          }
+        },
+        (err) => this.handlerFailure(handler, err),
+      );
+    } else {
+      this.finish(slot, handler, ctx, result);
+    }
+  }
+
+  private finish(slot: Slot, handler: Handler, ctx: RequestContext, res: unknown): void {
+    if (this.closed) return;
+    if (res === CLOSE_CONNECTION) {
+      this.close('handler asked to close');
+      return;
+    }
+    slot.done = true;
+    if (res !== NO_RESPONSE) {
+      try {
+        slot.chunks = encodeResponseFrame(handler.apiKey, ctx.apiVersion, ctx.correlationId, handler.response, res);
+      } catch (err) {
+        this.handlerFailure(handler, err);
+        return;
+      }
+    }
+    this.flush();
+  }
+
+  private flush(): void {
+    let wrote = false;
+    while (this.slots.length > 0 && this.slots[0]!.done) {
+      const slot = this.slots.shift()!;
+      if (!slot.chunks) continue;
+      if (!wrote) this.socket.cork();
+      wrote = true;
+      for (const c of slot.chunks) this.socket.write(c);
+    }
+    if (wrote) this.socket.uncork();
+    this.maybePause();
+    this.maybeResume();
+  }
+
+  private maybePause(): void {
+    if (this.paused || this.closed) return;
+    if (this.pending.length + this.slots.length >= this.limits.inflightRequestsMax || this.socket.writableLength > this.limits.writeBufferBytesMax) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private maybeResume(): void {
+    if (!this.paused || this.closed) return;
+    if (this.pending.length + this.slots.length < this.limits.inflightRequestsMax && this.socket.writableLength <= this.limits.writeBufferBytesMax) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private protocolError(what: string, err?: unknown, fields?: Record<string, unknown>): void {
+    this.broker.logger.warn(`${what}; closing connection`, {
+      peer: this.peer,
+      ...fields,
+      ...(err ? { error: err instanceof DecodeError || err instanceof Error ? err.message : String(err) } : {}),
+    });
+    this.close();
+  }
+
+  private handlerFailure(handler: Handler, err: unknown): void {
+    this.broker.logger.error(`${handler.name} handler failed; closing connection`, {
+      peer: this.peer,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    this.close();
+  }
+}

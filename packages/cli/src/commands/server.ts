@@ -1,0 +1,110 @@
+/**
+ * `fjord server`: runs a complete single-node broker in this process.
+ * Precedence: Kafka defaults < --config FILE < --set key=value < the dedicated flags.
+ */
+import { readFileSync } from 'node:fs';
+import { Broker, BrokerConfig, ConfigError, consoleLogger, parseHostPort, parseProperties } from '@fjord/broker';
+import { CliError, parseFlags, type FlagSpec } from '../flags.js';
+
+export const serverHelp = `Usage: fjord server [options]
+
+Runs a single-node Fjord broker (a complete Kafka-compatible cluster of one).
+
+Options:
+  --listen HOST:PORT               where to accept connections (default 127.0.0.1:9092; port 0 picks one)
+  --advertised-listener HOST:PORT  the address clients are told to use (default: the listen address)
+  --data-dir DIR                   where data lives (default ./fjord-data)
+  --node-id N                      broker id (default 1)
+  --config FILE                    a Kafka-style server.properties file
+  --set KEY=VALUE                  any broker config by its Kafka name; repeatable
+  --verbose                        debug logging
+  -h, --help                       this help
+
+Examples:
+  fjord server
+  fjord server --listen 0.0.0.0:9092 --advertised-listener kafka.local:9092
+  fjord server --data-dir /var/lib/fjord --set num.partitions=6 --set log.retention.hours=24
+`;
+
+const spec: FlagSpec = {
+  listen: 'string',
+  'advertised-listener': 'string',
+  'data-dir': 'string',
+  'node-id': 'string',
+  config: 'string',
+  set: 'list',
+  verbose: 'boolean',
+  help: 'boolean',
+};
+
+export async function serverCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, spec, { h: 'help' });
+  if (flags.help) {
+    process.stdout.write(serverHelp);
+    return 0;
+  }
+  if (flags._.length > 0) throw new CliError(`unexpected argument '${flags._[0]}' (see fjord server --help)`);
+  const config = new BrokerConfig();
+  const configFile = flags.config as string | undefined;
+  if (configFile) {
+    let text: string;
+    try {
+      text = readFileSync(configFile, 'utf8');
+    } catch (err) {
+      throw new CliError(`cannot read --config ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    for (const [k, v] of parseProperties(text, configFile)) config.set(k, v);
+  }
+  for (const kv of (flags.set as string[] | undefined) ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new CliError(`--set expects KEY=VALUE, got '${kv}'`);
+    config.set(kv.slice(0, eq).trim(), kv.slice(eq + 1));
+  }
+  if (!config.explicit('log.dirs') && !config.explicit('log.dir')) config.set('log.dir', './fjord-data');
+  if (flags['data-dir']) {
+    config.set('log.dirs', flags['data-dir'] as string);
+  }
+  if (flags['node-id'] !== undefined) config.set('node.id', flags['node-id'] as string);
+  if (flags.listen) {
+    const { host, port } = parseHostPort(flags.listen as string, '--listen');
+    config.set('listeners', `PLAINTEXT://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  }
+  if (flags['advertised-listener']) {
+    const { host, port } = parseHostPort(flags['advertised-listener'] as string, '--advertised-listener');
+    config.set('advertised.listeners', `PLAINTEXT://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  }
+
+  const logger = consoleLogger({ debug: Boolean(flags.verbose) });
+  const broker = new Broker({ config, logger });
+  try {
+    await broker.start();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${config.get('listeners')}: address already in use`);
+    if (e.code === 'EACCES') throw new CliError(`cannot listen on ${config.get('listeners')} or open ${broker.dataDir}: permission denied`);
+    logger.error('broker failed to start', { error: e.stack ?? e.message });
+    return 1;
+  }
+  const ep = broker.endpoint();
+  const bound = broker.address();
+  process.stdout.write(`fjord: broker ${broker.nodeId} ready on ${bound.host}:${bound.port} (advertised ${ep.host}:${ep.port}, data ${broker.dataDir})\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('shutting down', { signal });
+      broker.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error('shutdown failed', { error: (err as Error).stack ?? String(err) });
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
