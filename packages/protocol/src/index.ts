@@ -1,1 +1,3 @@
 export {};
+export * from './records/index.js';
+export * from './compression/index.js';
