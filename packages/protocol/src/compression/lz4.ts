@@ -81,7 +81,7 @@ function readFrameHeader(data: Buffer, pos: number, maxBytes: number): FrameHead
   return { flg, blockMaxBytes, contentSize, dataStart: descriptorEnd + 1 };
 }
 
-function decodeBlock(block: Buffer, outMax: number, offset: number): Buffer {
+function decodeBlock(block: Buffer, outMax: number, offset: number, why: string): Buffer {
   // lz4-napi's block decoder takes the output capacity as a 4-byte little-endian prefix and
   // fails if the block decodes to more than that, so the bound is enforced natively.
   const input = Buffer.allocUnsafe(4 + block.length);
@@ -90,7 +90,7 @@ function decodeBlock(block: Buffer, outMax: number, offset: number): Buffer {
   try {
     return uncompressSync(input);
   } catch (cause) {
-    throw new DecodeError(`lz4: block is corrupt or decodes past ${outMax} bytes`, offset, PATH, { cause });
+    throw new DecodeError(`lz4: ${why}`, offset, PATH, { cause });
   }
 }
 
@@ -127,7 +127,11 @@ export function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
         out = block;
       } else {
         if (room <= 0) fail(`decompressed data exceeds the ${maxBytes}-byte limit`, pos);
-        out = decodeBlock(block, Math.min(frame.blockMaxBytes, room), pos);
+        const capped = room < frame.blockMaxBytes;
+        const why = capped
+          ? `block is corrupt or decompressed data exceeds the ${maxBytes}-byte limit`
+          : `block is corrupt or decodes past the ${frame.blockMaxBytes}-byte block maximum`;
+        out = decodeBlock(block, capped ? room : frame.blockMaxBytes, pos, why);
       }
       frameChunks.push(out);
       frameTotal += out.length;
