@@ -104,6 +104,10 @@ test('readBatchHeader: short buffers and other magics are DecodeErrors', () => {
 test('the CRC is CRC-32C over [21, end) and catches a flipped bit anywhere in that range', () => {
   const buf = batch();
   assert.ok(batchCrcValid(buf, 0, buf.length));
+  // A size taken from a corrupt length field is just "not valid", never an exception.
+  assert.equal(batchCrcValid(buf, 0, buf.length + 1), false);
+  assert.equal(batchCrcValid(buf, 0, 12), false);
+  assert.throws(() => computeBatchCrc(buf, 0, buf.length + 1), RangeError);
   for (const at of [ATTRIBUTES_OFFSET, LAST_OFFSET_DELTA_OFFSET, MAX_TIMESTAMP_OFFSET, RECORDS_COUNT_OFFSET, buf.length - 1]) {
     const bad = Buffer.from(buf);
     bad[at]! ^= 0x10;

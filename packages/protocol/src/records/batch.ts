@@ -167,7 +167,9 @@ export function computeBatchCrc(buf: Buffer, pos: number, size: number): number 
   return crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + size)) >>> 0;
 }
 
+/** True when the stored CRC matches. A span that does not fit in `buf` is simply not valid. */
 export function batchCrcValid(buf: Buffer, pos: number, size: number): boolean {
+  if (!Number.isInteger(pos) || !Number.isInteger(size) || pos < 0 || size < BATCH_HEADER_BYTES || pos + size > buf.length) return false;
   return computeBatchCrc(buf, pos, size) === buf.readUInt32BE(pos + CRC_OFFSET);
 }
 
