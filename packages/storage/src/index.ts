@@ -1,1 +1,28 @@
-export {};
+/** @fjord/storage: the partition log on disk. See README.md for files, guarantees and recovery rules. */
+export { PartitionLog } from './partition-log.js';
+export type {
+  PartitionLogOptions,
+  AppendOptions,
+  AppendResult,
+  ReadOptions,
+  ReadResult,
+  TimestampAndOffset,
+} from './partition-log.js';
+export { defaultLogConfig, normalizeLogConfig, parseCleanupPolicy, isGroupCommit } from './config.js';
+export type { LogConfig, CleanupPolicy } from './config.js';
+export {
+  StorageError,
+  LogOfflineError,
+  LogClosedError,
+  LogTruncatedError,
+  RecordBatchTooLargeError,
+  OffsetOutOfRangeError,
+  AssertionFailure,
+} from './errors.js';
+export { CheckpointFormatError } from './checkpoint.js';
+export { systemClock, nodeScheduler, silentLogger } from './clock.js';
+export type { Clock, Scheduler, Logger } from './clock.js';
+export { nodeFileSystem } from './fs-port.js';
+export type { FileSystem, FileStat, OpenFlags } from './fs-port.js';
+export type { StorageStats } from './stats.js';
+export * as storageLimits from './limits.js';

@@ -1,0 +1,169 @@
+/**
+ * File work on one segment shared by loading, the live log and the cleaner: rebuilding indexes by
+ * a CRC-verified scan, writing index files atomically, loading them lazily for inactive segments.
+ */
+import { readBatchHeader } from '@fjord/protocol';
+import type { Logger } from './clock.js';
+import type { LogConfig } from './config.js';
+import { StorageError } from './errors.js';
+import { readFully, writeFully, type FileSystem } from './fs-port.js';
+import { relativeOffsetMax } from './limits.js';
+import { OffsetIndex } from './offset-index.js';
+import { scanFile, type FileScanResult } from './scan.js';
+import type { Segment, SegmentResources } from './segment.js';
+import type { StorageStats } from './stats.js';
+import { TimeIndex } from './time-index.js';
+
+export interface SegmentContext {
+  fs: FileSystem;
+  logger: Logger;
+  resources: SegmentResources;
+  stats: StorageStats;
+  config(): LogConfig;
+  /** topic-partition, for log lines. */
+  name: string;
+}
+
+export interface SegmentScan extends FileScanResult {
+  /** Offset after the last valid batch (baseOffset when the segment holds none). */
+  nextOffset: bigint;
+}
+
+/**
+ * Scans the segment's file from `from` (a batch boundary; 0 rebuilds everything) with CRC
+ * verification, feeding each valid batch to its indexes. Batches must have increasing offsets
+ * inside [segment base, nextSegmentBase); the first that does not is reported as corrupt.
+ * `onBatch` sees each accepted batch (the leader-epoch cache uses it).
+ */
+export async function scanSegment(
+  ctx: SegmentContext,
+  seg: Segment,
+  fd: number,
+  from: number,
+  prevLastOffset: bigint,
+  nextSegmentBase: bigint | null,
+  onBatch?: (epoch: number, baseOffset: bigint) => void,
+): Promise<SegmentScan> {
+  const interval = ctx.config().indexIntervalBytes;
+  let prevLast = prevLastOffset;
+  const fileSize = (await ctx.fs.fstat(fd)).size;
+  const res = await scanFile(ctx.fs, fd, from, fileSize, { verifyCrc: true }, (b) => {
+    const h = b.header;
+    const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+    if (h.baseOffset < seg.baseOffset) return `batch base offset ${h.baseOffset} is below the segment base ${seg.baseOffset}`;
+    if (h.baseOffset <= prevLast) return `batch base offset ${h.baseOffset} does not follow the previous last offset ${prevLast}`;
+    if (last - seg.baseOffset > BigInt(relativeOffsetMax)) return `offset ${last} does not fit a segment based at ${seg.baseOffset}`;
+    if (nextSegmentBase !== null && last >= nextSegmentBase) return `offset ${last} overlaps the next segment at ${nextSegmentBase}`;
+    const maxTs = h.maxTimestamp;
+    seg.indexBatch(last, b.position, b.size, maxTs, interval);
+    onBatch?.(h.partitionLeaderEpoch, h.baseOffset);
+    prevLast = last;
+    return undefined;
+  });
+  return { ...res, nextOffset: prevLast + 1n };
+}
+
+/** Writes `<name>.tmp` and renames it over `path`, so an index file is always whole. The caller fsyncs the directory. */
+async function writeAtomicNoDirSync(fsys: FileSystem, path: string, data: Buffer): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fd = await fsys.open(tmp, 'w');
+  try {
+    await writeFully(fsys, fd, data, 0);
+    await fsys.fdatasync(fd);
+  } finally {
+    await fsys.close(fd);
+  }
+  await fsys.rename(tmp, path);
+}
+
+/** Writes both index files from memory (whole-file, atomic). The caller fsyncs the directory. */
+export async function writeSegmentIndexes(fsys: FileSystem, seg: Segment): Promise<void> {
+  const oi = seg.offsetIndex;
+  const ti = seg.timeIndex;
+  if (!oi || !ti) return;
+  await writeAtomicNoDirSync(fsys, seg.indexPath, Buffer.from(oi.bytes()));
+  await writeAtomicNoDirSync(fsys, seg.timeIndexPath, Buffer.from(ti.bytes()));
+  seg.indexesDirty = false;
+}
+
+/** Reads the last `entryBytes` of an index file: null when the file is absent, empty, or not whole entries. */
+export async function readLastIndexEntry(
+  fsys: FileSystem,
+  path: string,
+  entryBytes: number,
+): Promise<{ size: number; last: Buffer | null } | null> {
+  const st = await fsys.stat(path);
+  if (!st) return null;
+  if (st.size % entryBytes !== 0) return { size: st.size, last: null };
+  if (st.size === 0) return { size: 0, last: null };
+  const fd = await fsys.open(path, 'r');
+  try {
+    const b = Buffer.alloc(entryBytes);
+    const n = await readFully(fsys, fd, b, 0, entryBytes, st.size - entryBytes);
+    return { size: st.size, last: n === entryBytes ? b : null };
+  } finally {
+    await fsys.close(fd);
+  }
+}
+
+async function readWhole(fsys: FileSystem, path: string): Promise<Buffer | null> {
+  const st = await fsys.stat(path);
+  if (!st) return null;
+  return fsys.readFile(path);
+}
+
+/**
+ * Loads both index files of a segment into memory, fully checked. When either is missing or
+ * inconsistent they are rebuilt by scanning the segment (and written back); the log file itself
+ * is never modified here: a bad batch found by that scan only ends the index early.
+ */
+export async function loadSegmentIndexes(ctx: SegmentContext, seg: Segment, nextSegmentBase: bigint | null): Promise<void> {
+  if (seg.offsetIndex && seg.timeIndex) return;
+  if (seg.indexLoading) return seg.indexLoading;
+  seg.indexLoading = (async () => {
+    const cfg = ctx.config();
+    const oiBuf = await readWhole(ctx.fs, seg.indexPath);
+    const tiBuf = await readWhole(ctx.fs, seg.timeIndexPath);
+    let problem: string | null = null;
+    if (!oiBuf || !tiBuf) problem = 'index file missing';
+    else problem = OffsetIndex.check(oiBuf, seg.sizeBytes) ?? TimeIndex.check(tiBuf, seg.baseOffset, nextSegmentBase);
+    if (!problem && oiBuf && tiBuf) {
+      seg.offsetIndex = new OffsetIndex(seg.baseOffset, Math.max(cfg.segmentIndexBytes, oiBuf.length), oiBuf);
+      seg.timeIndex = new TimeIndex(seg.baseOffset, Math.max(cfg.segmentIndexBytes, tiBuf.length), tiBuf);
+      seg.indexesDirty = false;
+      return;
+    }
+    ctx.logger.warn('rebuilding segment indexes', { log: ctx.name, file: seg.indexPath, reason: problem });
+    ctx.stats.indexesRebuilt++;
+    const keepMax = seg.maxTimestamp;
+    const keepOffsetOfMax = seg.offsetOfMaxTimestamp;
+    seg.resetIndexes(cfg.segmentIndexBytes);
+    const fd = await ctx.resources.acquire(seg);
+    try {
+      await scanSegment(ctx, seg, fd, 0, seg.baseOffset - 1n, nextSegmentBase);
+    } finally {
+      ctx.resources.release(seg);
+    }
+    seg.sealTimeIndex();
+    if (seg.maxTimestamp < 0n && keepMax >= 0n) {
+      seg.maxTimestamp = keepMax;
+      seg.offsetOfMaxTimestamp = keepOffsetOfMax;
+    }
+    if (!seg.retired) await writeSegmentIndexes(ctx.fs, seg);
+  })();
+  try {
+    await seg.indexLoading;
+  } finally {
+    seg.indexLoading = null;
+  }
+  ctx.resources.cacheIndexes(seg);
+}
+
+/** maxTimestamp of the segment's first batch (Kafka's rolling-based timestamp), -1n when empty. */
+export async function readFirstBatchMaxTimestamp(fsys: FileSystem, fd: number, sizeBytes: number, file: string): Promise<bigint> {
+  if (sizeBytes === 0) return -1n;
+  const b = Buffer.alloc(61);
+  const n = await readFully(fsys, fd, b, 0, 61, 0);
+  if (n < 61) throw new StorageError('segment shorter than one batch header', file);
+  return readBatchHeader(b, 0).maxTimestamp;
+}
