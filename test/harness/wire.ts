@@ -344,6 +344,8 @@ export interface ResponseFrame {
 export class RawConnection {
   private pending = Buffer.alloc(0);
   private frames: ResponseFrame[] = [];
+  /** Correlation ids in the order their responses arrived. */
+  readonly arrivalOrder: number[] = [];
   private waiters: Array<() => void> = [];
   private nextCorrelationId = 1;
   closed = false;
@@ -374,6 +376,7 @@ export class RawConnection {
         const frame = this.pending.subarray(4, 4 + size);
         this.pending = this.pending.subarray(4 + size);
         this.frames.push({ correlationId: frame.readInt32BE(0), body: Buffer.from(frame.subarray(4)) });
+        this.arrivalOrder.push(frame.readInt32BE(0));
       }
       this.wake();
     });
