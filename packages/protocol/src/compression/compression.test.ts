@@ -222,6 +222,15 @@ test('zstd reads frames without a content size and rejects a content size over t
   // The same frame with an honest content size decodes.
   lying.writeBigUInt64LE(5n, 5);
   assert.equal(decompress(CompressionType.zstd, lying, MiB).toString(), 'hello');
+  // A frame with no content size and a 2^27 window would make the decoder allocate 128 MiB:
+  // FHD 0x00, window descriptor 0x88 (exponent 17 => 2^27), one raw last block of 5 bytes.
+  const wide = Buffer.alloc(4 + 1 + 1 + 3 + 5);
+  wide.writeUInt32LE(0xfd2fb528, 0);
+  wide[5] = 0x88;
+  wide.writeUIntLE(1 | (5 << 3), 6, 3);
+  wide.write('hello', 9);
+  throwsDecode(() => decompress(CompressionType.zstd, wide, MiB), /too much memory/);
+  assert.equal(decompress(CompressionType.zstd, wide, 64 * MiB).toString(), 'hello', 'allowed when the limit is that large');
   // Concatenated frames are one stream, as zstd-jni reads them.
   const two = Buffer.concat([zstdHighLevel(data.subarray(0, 7)), zstdHighLevel(data.subarray(7))]);
   assert.ok(decompress(CompressionType.zstd, two, data.length).equals(data));

@@ -5,9 +5,10 @@
  * limit, a truncated frame is an error, and concatenated frames are accepted (as zstd-jni's
  * stream, which the Java client uses, accepts them).
  *
- * Decoder memory: the window is bounded by zstd's default windowLogMax (27, 128 MiB), which is
- * also what the Java client accepts; Kafka allows compression.zstd.level up to 22, whose frames
- * may need that window.
+ * Decoder memory: a frame without a content size makes the decoder allocate its declared window
+ * (up to 2^27 bytes by default) whatever its real size. We cap the window at twice `maxBytes`,
+ * but never below 2^23 (what level 19 streams use) nor above zstd's default 2^27: a batch's
+ * window larger than the batch itself only comes from a hostile or very unusual producer.
  */
 import binding from 'zstd-napi/binding.js';
 import { compress as zstdCompressHighLevel } from 'zstd-napi';
@@ -20,10 +21,15 @@ export const ZSTD_DEFAULT_LEVEL = 3;
 
 let dctx: binding.DCtx | undefined;
 
-function context(): binding.DCtx {
+const WINDOW_LOG_MIN = 23;
+const WINDOW_LOG_MAX = 27;
+
+function context(maxBytes: number): binding.DCtx {
   dctx ??= new binding.DCtx();
   // A previous call may have failed mid-frame; start clean.
   dctx.reset(binding.ResetDirective.sessionOnly);
+  const windowLog = Math.min(WINDOW_LOG_MAX, Math.max(WINDOW_LOG_MIN, Math.ceil(Math.log2(Math.max(maxBytes, 1))) + 1));
+  dctx.setParameter(binding.DParameter.windowLogMax, windowLog);
   return dctx;
 }
 
@@ -38,7 +44,7 @@ function declaredSize(data: Buffer): number | null {
 
 /** Decodes one or more zstd frames; throws DecodeError past `maxBytes` of output. */
 export function zstdDecompress(data: Buffer, maxBytes: number): Buffer {
-  const ctx = context();
+  const ctx = context(maxBytes);
   const declared = declaredSize(data);
   if (declared !== null && declared > maxBytes) {
     throw new DecodeError(`zstd: frame declares ${declared} bytes, over the ${maxBytes}-byte limit`, 0, PATH);
@@ -59,7 +65,8 @@ export function zstdDecompress(data: Buffer, maxBytes: number): Buffer {
     try {
       [ret, produced, consumed] = ctx.decompressStream(out, input);
     } catch (cause) {
-      throw new DecodeError('zstd: corrupt frame', consumedTotal, PATH, { cause });
+      // zstd's own words: "Unknown frame descriptor", "Frame requires too much memory...", etc.
+      throw new DecodeError(`zstd: ${cause instanceof Error ? cause.message : 'corrupt frame'}`, consumedTotal, PATH, { cause });
     }
     if (produced > 0) chunks.push(out.subarray(0, produced));
     total += produced;
