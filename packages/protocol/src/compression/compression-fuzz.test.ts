@@ -13,14 +13,25 @@ import { compress, decompress } from './index.js';
 const CODECS = [CompressionType.gzip, CompressionType.snappy, CompressionType.lz4, CompressionType.zstd] as const;
 const MAX_BYTES = 256 * 1024;
 const RUNS = Number(process.env.FJORD_FUZZ_RUNS ?? 300);
+/** Bounded time: one fuzz case that takes longer than this means a decoder loops or crawls. */
+const CASE_MS_MAX = 2000;
+
+function timed(what: string, fn: () => void): void {
+  const start = performance.now();
+  fn();
+  const ms = performance.now() - start;
+  assert.ok(ms < CASE_MS_MAX, `${what} took ${ms.toFixed(0)} ms`);
+}
 
 function decodeOrDecodeError(codec: number, data: Buffer): void {
-  try {
-    const out = decompress(codec, data, MAX_BYTES);
-    assert.ok(out.length <= MAX_BYTES, `codec ${codec} returned ${out.length} bytes`);
-  } catch (e) {
-    if (!(e instanceof DecodeError)) throw e;
-  }
+  timed(`codec ${codec}, ${data.length} bytes`, () => {
+    try {
+      const out = decompress(codec, data, MAX_BYTES);
+      assert.ok(out.length <= MAX_BYTES, `codec ${codec} returned ${out.length} bytes`);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+    }
+  });
 }
 
 const payload = fc.uint8Array({ maxLength: 4096 }).map((a) => Buffer.from(a));

@@ -22,6 +22,15 @@ import {
 import { decodeBatch, encodeBatch, type EncodeRecordInput } from './record.js';
 
 const RUNS = Number(process.env.FJORD_FUZZ_RUNS ?? 300);
+/** Bounded time: one fuzz case that takes longer than this means a decoder loops or crawls. */
+const CASE_MS_MAX = 2000;
+
+function timed(what: string, fn: () => void): void {
+  const start = performance.now();
+  fn();
+  const ms = performance.now() - start;
+  assert.ok(ms < CASE_MS_MAX, `${what} took ${ms.toFixed(0)} ms`);
+}
 const MAX_DECOMPRESSED = 1024 * 1024;
 
 function expectDecodeErrorOnly(fn: () => unknown): void {
@@ -34,6 +43,10 @@ function expectDecodeErrorOnly(fn: () => unknown): void {
 
 /** Runs every entry point on `buf`; only DecodeErrors and ok:false results are allowed. */
 function exercise(buf: Buffer): void {
+  timed(`${buf.length}-byte input`, () => exerciseOnce(buf));
+}
+
+function exerciseOnce(buf: Buffer): void {
   expectDecodeErrorOnly(() => decodeBatch(buf, 0, { maxDecompressedBytes: MAX_DECOMPRESSED }));
   expectDecodeErrorOnly(() => decodeBatch(buf, 0, { maxDecompressedBytes: MAX_DECOMPRESSED, verifyCrc: false }));
   let spans: ReturnType<typeof splitBatches> = [];
