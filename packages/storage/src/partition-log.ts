@@ -360,7 +360,7 @@ export class PartitionLog {
     seg.lastModifiedMs = opts.now;
     this.nextOffset = next;
     this.counters.appends++;
-    if (this.epochs.assign(opts.leaderEpoch, firstOffset)) this.kickSync();
+    if (this.epochs.assign(opts.leaderEpoch, firstOffset)) this.persistEpochs();
     this.recordsSinceSync += records;
     if (!this.groupCommit && this.recordsSinceSync >= this.cfg.flushMessages) this.kickSync();
     return { firstOffset, lastOffset, logAppendTime, logStartOffset: this.startOffset };
@@ -552,7 +552,6 @@ export class PartitionLog {
       this.counters.syncs++;
     }
     if (dirty) await this.fs.fsyncDir(this.dir);
-    if (this.epochs.dirty) await this.writeEpochCheckpoint();
     if (this.offlineError) return;
     // A truncation during this sync lowers the log end: never claim more than what is there.
     const reached = target < this.nextOffset ? target : this.nextOffset;
@@ -577,6 +576,22 @@ export class PartitionLog {
     this.logger.error('log is offline after an I/O failure', { log: this.ctx.name, error: err, cause: err.cause });
     for (const w of this.waiters.splice(0)) w.reject(err);
     this.onOffline?.(this, err);
+  }
+
+  private epochWrites: Promise<void> = Promise.resolve();
+
+  /** Writes the leader-epoch checkpoint in the background (a leadership change, not every append). */
+  private persistEpochs(): void {
+    this.epochWrites = this.epochWrites
+      .then(() => (this.epochs.dirty && !this.closedForIo ? this.writeEpochCheckpoint() : undefined))
+      .catch((err: unknown) => this.goOffline(new LogOfflineError('cannot write the leader epoch checkpoint', `${this.dir}/${LEADER_EPOCH_CHECKPOINT}`, { cause: err })));
+  }
+
+  /** Writes the epoch checkpoint now (if changed), ordered after any background write. */
+  private async flushEpochs(): Promise<void> {
+    this.persistEpochs();
+    await this.epochWrites;
+    if (this.offlineError) throw this.offlineError;
   }
 
   private async writeEpochCheckpoint(): Promise<void> {
@@ -990,7 +1005,7 @@ export class PartitionLog {
         await this.refreshActiveState(seg);
         await this.fs.fdatasync(seg.fd!);
         seg.unsyncedBytes = 0;
-        await this.writeEpochCheckpoint();
+        await this.flushEpochs();
         this.logger.info('truncated log', { log: this.ctx.name, logEndOffset: newEnd });
       } catch (err) {
         if (err instanceof LogOfflineError) throw err;
@@ -1037,7 +1052,7 @@ export class PartitionLog {
       for (const w of this.waiters.splice(0)) w.reject(err);
       this.epochs.truncateFromEnd(0n);
       await this.fs.fsyncDir(this.dir);
-      await this.writeEpochCheckpoint();
+      await this.flushEpochs();
       await this.onLogStartOffsetChanged?.(this);
     } finally {
       this.truncating = false;
@@ -1088,7 +1103,7 @@ export class PartitionLog {
         await this.syncIdle();
         await writeSegmentIndexes(this.fs, active);
         await this.fs.fsyncDir(this.dir);
-        await this.writeEpochCheckpoint();
+        await this.flushEpochs();
         this.rp = this.nextOffset;
       }
       this.closedForIo = true;
