@@ -120,17 +120,20 @@ export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = 
   if (count === 0) return { header, records: [] };
 
   const payload = buf.subarray(pos + BATCH_HEADER_BYTES, pos + size);
-  const limit = options.maxDecompressedBytes ?? decompressedBatchBytesMax;
-  const data = codec === CompressionType.none ? payload : decompress(codec, payload, limit);
+  const data = codec === CompressionType.none ? payload : decompress(codec, payload, options.maxDecompressedBytes ?? decompressedBatchBytesMax);
   // Each record takes at least 7 bytes; reject an absurd count before allocating for it.
   if (count > data.length / MIN_RECORD_BYTES) {
     throw new CorruptBatchError(`${count} records cannot fit in ${data.length} bytes`, pos + RECORDS_COUNT_OFFSET, `${PATH}.recordsCount`);
   }
-  const where = codec === CompressionType.none ? pos + BATCH_HEADER_BYTES : 0;
+  // Error offsets are positions in `buf` for uncompressed batches, in the decompressed data otherwise.
+  const origin = codec === CompressionType.none ? { at: pos + BATCH_HEADER_BYTES, path: `${PATH}.records` } : { at: 0, path: `${PATH}.records(decompressed)` };
+  return { header, records: readRecords(data, header, origin) };
+}
+
+function readRecords(data: Buffer, header: BatchHeader, origin: { at: number; path: string }): Record[] {
+  const count = header.recordsCount;
   const logAppendTime = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0 ? header.maxTimestamp : null;
   const cursor: RecordCursor = { buf: data, pos: 0, end: data.length };
-  // Offsets are positions in `buf` for uncompressed batches, in the decompressed data otherwise.
-  const recordsPath = codec === CompressionType.none ? `${PATH}.records` : `${PATH}.records(decompressed)`;
   const records: Record[] = new Array<Record>(count);
   let i = 0;
   try {
@@ -138,12 +141,12 @@ export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = 
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     const message = e.message.replace(/ at byte \d+$/, '');
-    throw new CorruptBatchError(message, where + e.offset, `${recordsPath}[${i}]`, { cause: e });
+    throw new CorruptBatchError(message, origin.at + e.offset, `${origin.path}[${i}]`, { cause: e });
   }
   if (cursor.pos !== data.length) {
-    throw new CorruptBatchError(`${data.length - cursor.pos} bytes remain after ${count} records`, where + cursor.pos, recordsPath);
+    throw new CorruptBatchError(`${data.length - cursor.pos} bytes remain after ${count} records`, origin.at + cursor.pos, origin.path);
   }
-  return { header, records };
+  return records;
 }
 
 function readLength(c: RecordCursor, what: string, nullable: boolean): number {
