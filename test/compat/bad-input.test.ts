@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startBroker, type Broker } from '../harness/broker.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Err } from '../harness/fixtures.js';
+import { createTopics, Err } from '../harness/fixtures.js';
 import { repoRoot } from '../harness/proc.js';
 import {
   ApiKey,
@@ -94,7 +94,6 @@ before(async () => {
   broker = await startBroker({ configs: { 'auto.create.topics.enable': false } });
   witness = await RawConnection.open(broker.host, broker.port);
   // CreateTopics is not hand-encoded here; librdkafka creates the topic.
-  const { createTopics } = await import('../harness/fixtures.js');
   await createTopics(broker.bootstrap, [{ name: topic, num_partitions: 1 }]);
   const now = Date.now();
   for (let b = 0; b < 3; b++) {

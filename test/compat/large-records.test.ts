@@ -111,7 +111,7 @@ describe('large records', () => {
       bootstrap: broker.bootstrap,
       assign: [{ topic: 'large-raised', partitions: [0] }],
       digest: true,
-      config: { 'fetch.message.max.bytes': 4_000_000, 'receive.message.max.bytes': 10_000_000 },
+      config: { 'fetch.message.max.bytes': 4_000_000 },
     });
     assert.deepEqual(r.records.map((x) => [x.offset, x.value_len, x.value_sha256]), [[0, 2_000_000, sha256Hex(bigValue('raised', 2_000_000))]]);
     assert.deepEqual((await watermarksCk(broker.bootstrap, 'large-lowered', [0]))[0], [0, 0]);
