@@ -8,8 +8,15 @@ export type {
   ReadResult,
   TimestampAndOffset,
 } from './partition-log.js';
+export { LogManager, parseLogDirName } from './log-manager.js';
+export type { LogManagerOptions, FailedLog } from './log-manager.js';
 export { defaultLogConfig, normalizeLogConfig, parseCleanupPolicy, isGroupCommit } from './config.js';
 export type { LogConfig, CleanupPolicy } from './config.js';
+export { cleanLog, cleanableState, needsCleaning } from './compaction.js';
+export type { CleanStats, CleanableState, CleanerOptions } from './compaction.js';
+export { retentionDecision } from './retention.js';
+export type { RetentionDecision, RetentionInput, RetentionSegment } from './retention.js';
+export { UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from './leader-epoch-cache.js';
 export {
   StorageError,
   LogOfflineError,

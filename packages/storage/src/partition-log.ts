@@ -646,7 +646,16 @@ export class PartitionLog {
     while (i < segs.length && next < upper) {
       const seg = segs[i]!;
       const end = seg === active ? activeEnd : seg.sizeBytes;
-      const fd = await this.resources.acquire(seg);
+      let fd: number;
+      try {
+        fd = await this.resources.acquire(seg);
+      } catch (err) {
+        // Retention or compaction removed the segment (and its file) before this read reached it:
+        // what was read so far is still valid; with nothing read the start is now out of range.
+        if (!seg.retired) throw err;
+        if (chunks.length > 0) break;
+        throw new OffsetOutOfRangeError(startOffset, this.startOffset, this.nextOffset);
+      }
       try {
         let pos = 0;
         let firstSize = 0;

@@ -79,6 +79,8 @@ export class FaultyFs implements FileSystem {
   /** The next writeSync writes only this many bytes and then throws (a torn write). */
   tornWriteAfterBytes: number | null = null;
   failFtruncate: Error | null = null;
+  /** Every read waits this long first (to hold reads in flight). */
+  readDelayMs = 0;
 
   constructor(private readonly inner: FileSystem = nodeFileSystem) {}
 
@@ -97,7 +99,10 @@ export class FaultyFs implements FileSystem {
     return this.inner.writeSync(fd, buf, offset, length, position);
   };
   write = (fd: number, buf: Uint8Array, offset: number, length: number, position: number) => this.inner.write(fd, buf, offset, length, position);
-  read = (fd: number, buf: Uint8Array, offset: number, length: number, position: number) => this.inner.read(fd, buf, offset, length, position);
+  read = async (fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> => {
+    if (this.readDelayMs > 0) await new Promise((r) => setTimeout(r, this.readDelayMs));
+    return this.inner.read(fd, buf, offset, length, position);
+  };
   fdatasync = async (fd: number): Promise<void> => {
     this.fdatasyncs++;
     if (this.fdatasyncDelayMs > 0) await new Promise((r) => setTimeout(r, this.fdatasyncDelayMs));
