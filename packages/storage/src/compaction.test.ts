@@ -1,0 +1,166 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { CompressionType, DELETE_HORIZON_FLAG_MASK, readBatchHeader, splitBatches } from '@fjord/protocol';
+import { PartitionLog } from './partition-log.js';
+import type { LogConfig } from './config.js';
+import { cleanLog, cleanableState, needsCleaning } from './compaction.js';
+import { FaultyFs, ManualClock, ManualScheduler, batchOf, readAll, requestOf, tempDir, type FlatRecord, type TestRecord } from './testing.js';
+
+const dirs: Array<{ cleanup(): void }> = [];
+after(() => dirs.forEach((d) => d.cleanup()));
+
+const compact: Partial<LogConfig> = {
+  segmentBytes: 700,
+  indexIntervalBytes: 100,
+  cleanupPolicy: { delete: false, compact: true },
+  deleteRetentionMs: 60_000,
+  fileDeleteDelayMs: 0,
+};
+
+async function openLog(config: Partial<LogConfig> = compact, dir?: string, clean = true) {
+  let d = dir;
+  if (!d) {
+    const t = tempDir();
+    dirs.push(t);
+    d = `${t.path}/table-0`;
+  }
+  const clock = new ManualClock(5_000_000);
+  const log = await PartitionLog.open({ dir: d, topic: 'table', partition: 0, config, clock, hadCleanShutdown: clean, fs: new FaultyFs(), scheduler: new ManualScheduler(clock) });
+  return { log, clock, dir: d };
+}
+
+/** Appends one batch per call; keeps the high watermark at the log end (one node). */
+async function put(log: PartitionLog, clock: ManualClock, records: TestRecord[], opts: { compression?: number; producerId?: bigint } = {}): Promise<void> {
+  const { buf, spans } = requestOf([batchOf(records.map((r) => ({ timestamp: BigInt(clock.now()), ...r })), opts)]);
+  const res = log.append(buf, spans, { leaderEpoch: 0, now: clock.now() });
+  await log.waitForDurable(res.lastOffset);
+  log.updateHighWatermark(log.logEndOffset);
+}
+
+/** The expected compacted view: the last record per key, in offset order. */
+function latestPerKey(all: FlatRecord[]): FlatRecord[] {
+  const last = new Map<string, bigint>();
+  for (const r of all) if (r.key !== null) last.set(r.key, r.offset);
+  return all.filter((r) => r.key !== null && last.get(r.key) === r.offset);
+}
+
+describe('compaction', () => {
+  it('keeps the latest value per key with original offsets; the active segment is untouched', async () => {
+    const { log, clock } = await openLog();
+    for (let round = 0; round < 12; round++) {
+      await put(log, clock, [0, 1, 2, 3].map((k) => ({ key: `k${(k + round) % 6}`, value: `r${round}-k${(k + round) % 6}-${'p'.repeat(40)}` })));
+    }
+    const before = await readAll(log);
+    const activeBase = log.segmentBaseOffsets.at(-1)!;
+    assert.ok(log.segmentCount >= 4);
+    assert.ok(needsCleaning(log, clock.now()));
+    const stats = await cleanLog(log, clock.now());
+    assert.ok(stats && stats.recordsRemoved > 0);
+    const after = await readAll(log);
+    const cleanedPart = before.filter((r) => r.offset < activeBase);
+    const expected = [...latestPerKey(cleanedPart), ...before.filter((r) => r.offset >= activeBase)];
+    assert.deepEqual(after, expected);
+    assert.ok(after.length < before.length);
+    // offsets still increase; the log end did not move; appends continue
+    for (let i = 1; i < after.length; i++) assert.ok(after[i]!.offset > after[i - 1]!.offset);
+    assert.equal(log.logEndOffset, 48n);
+    await put(log, clock, [{ key: 'k0', value: 'new' }]);
+    assert.equal(log.logEndOffset, 49n);
+    assert.equal(log.firstDirtyOffset, activeBase);
+    assert.equal(cleanableState(log, clock.now()).dirtyBytes, 0);
+    await log.close();
+  });
+
+  it('keeps batch headers (base offset, lastOffsetDelta, producer, codec) and merges small segments', async () => {
+    const { log, clock } = await openLog({ ...compact, segmentBytes: 300 });
+    for (let round = 0; round < 10; round++) {
+      await put(log, clock, [{ key: 'a', value: `a${round}` }, { key: `u${round}`, value: 'unique' }, { key: 'b', value: `b${round}` }], {
+        compression: CompressionType.gzip,
+        producerId: 77n,
+      });
+    }
+    const segsBefore = log.segmentCount;
+    log.updateConfig({ ...compact, segmentBytes: 1 << 20 }); // now small neighbours fit in one segment
+    await cleanLog(log, clock.now());
+    assert.ok(segsBefore > 3);
+    assert.equal(log.segmentCount, 2, `merged ${segsBefore} -> ${log.segmentCount}`);
+    const r = await log.read(0n, 1 << 20, { minOneBatch: true, maxOffset: log.segmentBaseOffsets.at(-1)! });
+    const buf = Buffer.concat(r.chunks);
+    const headers = splitBatches(buf).map((s) => readBatchHeader(buf, s.pos));
+    assert.ok(headers.length > 0);
+    for (const h of headers) {
+      assert.equal(h.baseOffset % 3n, 0n, 'batches keep their base offsets');
+      assert.equal(h.lastOffsetDelta, 2, 'and their offset range even when the last record went');
+      assert.equal(h.producerId, 77n);
+      assert.equal(h.attributes & 0x07, CompressionType.gzip);
+    }
+    await log.close();
+  });
+
+  it('keeps tombstones until delete.retention.ms after the first cleaning, then drops them', async () => {
+    const { log, clock } = await openLog();
+    await put(log, clock, [{ key: 'gone', value: 'v1' }, { key: 'stay', value: 's1' }]);
+    await put(log, clock, [{ key: 'gone', value: null }]);
+    for (let i = 0; i < 8; i++) await put(log, clock, [{ key: `filler${i}`, value: 'x'.repeat(100) }]);
+    await cleanLog(log, clock.now());
+    let all = await readAll(log);
+    assert.deepEqual(
+      all.filter((r) => r.key === 'gone').map((r) => r.value),
+      [null],
+      'the old value is gone, the tombstone stays',
+    );
+    const r = await log.read(2n, 1000, { minOneBatch: true });
+    const h = readBatchHeader(r.chunks[0]!, 0);
+    assert.ok((h.attributes & DELETE_HORIZON_FLAG_MASK) !== 0, 'delete horizon set');
+    assert.equal(h.baseTimestamp, BigInt(clock.now() + 60_000));
+    // more dirty data so the cleaner runs again; before the horizon the tombstone survives
+    for (let i = 0; i < 8; i++) await put(log, clock, [{ key: `more${i}`, value: 'y'.repeat(100) }]);
+    clock.advance(30_000);
+    await cleanLog(log, clock.now());
+    all = await readAll(log);
+    assert.equal(all.filter((x) => x.key === 'gone').length, 1);
+    for (let i = 0; i < 8; i++) await put(log, clock, [{ key: `more${i}`, value: 'z'.repeat(100) }]);
+    clock.advance(31_000);
+    const stats = await cleanLog(log, clock.now());
+    assert.ok(stats && stats.tombstonesRemoved === 1);
+    all = await readAll(log);
+    assert.equal(all.filter((x) => x.key === 'gone').length, 0);
+    assert.equal(all.find((x) => x.key === 'stay')?.value, 's1');
+    await log.close();
+  });
+
+  it('survives a clean and an unclean reopen; no .cleaned/.swap/.deleted files remain', async () => {
+    const { log, clock, dir } = await openLog();
+    for (let round = 0; round < 10; round++) await put(log, clock, [{ key: `k${round % 3}`, value: `v${round}` }, { key: `z${round}`, value: 'x'.repeat(80) }]);
+    await cleanLog(log, clock.now());
+    const after = await readAll(log);
+    await log.close();
+    assert.ok(!readdirSync(dir).some((n) => /\.(cleaned|swap|deleted)$/.test(n)), readdirSync(dir).join(' '));
+    const clean = await openLog(compact, dir, true);
+    assert.deepEqual(await readAll(clean.log), after);
+    await clean.log.close();
+    const unclean = await openLog(compact, dir, false);
+    assert.deepEqual(await readAll(unclean.log), after);
+    await unclean.log.close();
+  });
+
+  it('appends and reads keep working while the cleaner runs', async () => {
+    const { log, clock } = await openLog({ ...compact, segmentBytes: 2000 });
+    for (let round = 0; round < 40; round++) await put(log, clock, [{ key: `k${round % 5}`, value: `v${round}-${'p'.repeat(50)}` }]);
+    const running = cleanLog(log, clock.now(), { yieldBytes: 200 });
+    let appended = 0;
+    for (let i = 0; i < 20; i++) {
+      await put(log, clock, [{ key: `live${i}`, value: 'live' }]);
+      appended++;
+      const r = await readAll(log);
+      assert.ok(r.length > 0);
+    }
+    await running;
+    const all = await readAll(log);
+    assert.equal(log.logEndOffset, BigInt(40 + appended));
+    for (let i = 0; i < 20; i++) assert.ok(all.some((r) => r.key === `live${i}`));
+    for (let i = 1; i < all.length; i++) assert.ok(all[i]!.offset > all[i - 1]!.offset);
+    await log.close();
+  });
+});
