@@ -103,7 +103,8 @@ function primTs(p: PrimType): string {
 /** The default is null (schema default "null" or JSON null; records without a default when nullable). */
 export function defaultIsNull(f: FieldModel): boolean {
   const d = f.defaultRaw;
-  if (f.kind === 'prim' && f.prim === 'records' && d === undefined) return f.nullable.length > 0;
+  // Kafka's records default is null; where some versions cannot hold null, use empty instead.
+  if (f.kind === 'prim' && f.prim === 'records' && d === undefined) return f.present.every((v) => f.nullable.includes(v));
   if (d === null) return true;
   if (d !== 'null') return false;
   return !(f.kind === 'prim' && f.prim === 'string' && f.nullable.length === 0);

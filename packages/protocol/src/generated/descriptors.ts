@@ -3677,7 +3677,7 @@ export const descriptors: Readonly<Record<string, MessageDescriptor>> = {
         { name: 'acknowledgeErrorCode', type: 'int16', array: false, present: [[0, 2]], nullable: [], tagged: [], ignorable: false, defaultNull: false, default: 0 },
         { name: 'acknowledgeErrorMessage', type: 'string', array: false, present: [[0, 2]], nullable: [[0, 2]], tagged: [], ignorable: false, defaultNull: true },
         { name: 'currentLeader', type: 'struct', array: false, struct: 'ShareFetchResponseLeaderIdAndEpoch', present: [[0, 2]], nullable: [], tagged: [], ignorable: false, defaultNull: false },
-        { name: 'records', type: 'records', array: false, present: [[0, 2]], nullable: [[0, 0]], tagged: [], ignorable: false, defaultNull: true },
+        { name: 'records', type: 'records', array: false, present: [[0, 2]], nullable: [[0, 0]], tagged: [], ignorable: false, defaultNull: false },
         { name: 'acquiredRecords', type: 'struct', array: true, struct: 'ShareFetchResponseAcquiredRecords', present: [[0, 2]], nullable: [], tagged: [], ignorable: false, defaultNull: false },
       ],
       ShareFetchResponseLeaderIdAndEpoch: [

@@ -781,7 +781,7 @@ function encodeShareFetchResponsePartitionData(w: Writer, m: MessageInput<ShareF
   }
   encodeShareFetchResponseLeaderIdAndEpoch(w, m.currentLeader ?? rt.EMPTY_INPUT, v);
   {
-    const $records = m.records === undefined ? null : m.records;
+    const $records = m.records === undefined ? rt.EMPTY_BUFFER : m.records;
     if ($records === null && !(v <= 0)) throw rt.nullField('ShareFetchResponsePartitionData', 'records', v);
     rt.writeRecords(w, $records, true);
   }
