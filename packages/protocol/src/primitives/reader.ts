@@ -16,6 +16,8 @@ const stringBytesMax = 0x7fff;
 export class Reader {
   pos: number;
   end: number;
+  /** Created on the first 64-bit read: DataView's accessors are much faster than Buffer's bigint reads. */
+  private view: DataView | undefined;
 
   constructor(
     readonly buf: Buffer,
@@ -90,14 +92,16 @@ export class Reader {
 
   readInt64(): bigint {
     this.need(8);
-    const v = this.buf.readBigInt64BE(this.pos);
+    const view = (this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length));
+    const v = view.getBigInt64(this.pos);
     this.pos += 8;
     return v;
   }
 
   readFloat64(): number {
     this.need(8);
-    const v = this.buf.readDoubleBE(this.pos);
+    const view = (this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length));
+    const v = view.getFloat64(this.pos);
     this.pos += 8;
     return v;
   }

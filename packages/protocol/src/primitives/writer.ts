@@ -8,6 +8,8 @@ const slabBytesDefault = 1024;
 const slabBytesMax = 256 * 1024;
 
 const UUID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
 
 /**
  * Growable big-endian output for the Kafka wire format.
@@ -21,6 +23,8 @@ const UUID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
  */
 export class Writer {
   private slab: Buffer;
+  /** Over `slab`: V8 compiles DataView's int64/float64 accessors to plain stores (Buffer's bigint writes allocate). */
+  private view: DataView;
   /** Next write position in `slab`. */
   private pos = 0;
   /** Start of the bytes in `slab` not yet moved to `chunks`. */
@@ -31,6 +35,7 @@ export class Writer {
 
   constructor(initialBytes: number = slabBytesDefault) {
     this.slab = Buffer.allocUnsafe(Math.max(64, initialBytes));
+    this.view = new DataView(this.slab.buffer, this.slab.byteOffset, this.slab.length);
   }
 
   /** Bytes written so far. */
@@ -54,6 +59,7 @@ export class Writer {
     this.flush();
     const size = Math.max(n, Math.min(this.slab.length * 2, slabBytesMax));
     this.slab = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.slab.buffer, this.slab.byteOffset, this.slab.length);
     this.pos = 0;
     this.start = 0;
   }
@@ -119,14 +125,15 @@ export class Writer {
   }
 
   writeInt64(v: bigint): void {
+    if (v > INT64_MAX || v < INT64_MIN) throw new EncodeError(`${v} does not fit in an int64`);
     this.ensure(8);
-    this.slab.writeBigInt64BE(v, this.pos);
+    this.view.setBigInt64(this.pos, v);
     this.pos += 8;
   }
 
   writeFloat64(v: number): void {
     this.ensure(8);
-    this.slab.writeDoubleBE(v, this.pos);
+    this.view.setFloat64(this.pos, v);
     this.pos += 8;
   }
 
