@@ -1,6 +1,7 @@
 /** Specific rules of the generated codecs, each checked on a real message and on exact bytes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { unknownTaggedFieldsMax } from './codec-support.js';
 import { DecodeError, EncodeError } from './decode-error.js';
 import {
   ApiKey,
@@ -163,6 +164,16 @@ describe('generated codec rules', () => {
     const m = dec(ProduceResponse, b, 9);
     assert.deepEqual(m.unknownTaggedFields, [{ tag: 0, data: Buffer.from([1]) }]);
     assert.deepEqual(m.nodeEndpoints, []);
+  });
+
+  it('limits the unknown tagged fields of one struct', () => {
+    const many = (n: number): Buffer =>
+      enc(ProduceResponse, { unknownTaggedFields: Array.from({ length: n }, (_, i) => ({ tag: 100 + i, data: Buffer.alloc(0) })) }, 9);
+    assert.equal(dec(ProduceResponse, many(unknownTaggedFieldsMax), 9).unknownTaggedFields?.length, unknownTaggedFieldsMax);
+    assert.throws(
+      () => ProduceResponse.decode(new Reader(many(unknownTaggedFieldsMax + 1)), 9),
+      (e: unknown) => e instanceof DecodeError && /unknown tagged fields/.test(e.message),
+    );
   });
 
   it('writes the int8 marker of nullable structs', () => {

@@ -66,8 +66,19 @@ export function checkEncodeVersion(name: string, version: number, min: number, m
 // ---------------------------------------------------------------------------------------------
 // Tagged fields
 
-/** Appends an unknown tagged field (a zero-copy slice of the input). */
-export function pushTagged(list: TaggedField[] | undefined, tag: number, data: Buffer): TaggedField[] {
+/**
+ * Most unknown tagged fields one struct may carry. Each costs two bytes of input but an object
+ * and a slice in memory, so without a limit a frame full of them would decode to ~50 times its
+ * size. Kafka defines at most a handful of tags per struct.
+ */
+export const unknownTaggedFieldsMax = 64;
+
+/** Reads an unknown tagged field's payload (a zero-copy slice) and appends it. */
+export function pushTagged(r: Reader, list: TaggedField[] | undefined, tag: number, size: number): TaggedField[] {
+  if (list !== undefined && list.length >= unknownTaggedFieldsMax) {
+    throw r.error(`more than ${unknownTaggedFieldsMax} unknown tagged fields`);
+  }
+  const data = r.readRaw(size);
   if (list === undefined) return [{ tag, data }];
   list.push({ tag, data });
   return list;

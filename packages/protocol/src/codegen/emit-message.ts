@@ -449,7 +449,7 @@ class MessageEmitter {
                 }
               });
             }
-            w.line('unknown = rt.pushTagged(unknown, tag, r.readRaw(size));');
+            w.line('unknown = rt.pushTagged(r, unknown, tag, size);');
           });
         };
         if (c.flexCond === 'true') section();

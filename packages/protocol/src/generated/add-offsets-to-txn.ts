@@ -45,7 +45,7 @@ function decodeAddOffsetsToTxnRequest(r: Reader, v: number): AddOffsetsToTxnRequ
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AddOffsetsToTxnRequest = { transactionalId: $transactionalId, producerId: $producerId, producerEpoch: $producerEpoch, groupId: $groupId };
@@ -130,7 +130,7 @@ function decodeAddOffsetsToTxnResponse(r: Reader, v: number): AddOffsetsToTxnRes
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AddOffsetsToTxnResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode };

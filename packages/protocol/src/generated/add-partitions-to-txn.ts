@@ -103,7 +103,7 @@ function decodeAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToT
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AddPartitionsToTxnRequest = { transactions: $transactions, v3AndBelowTransactionalId: $v3AndBelowTransactionalId, v3AndBelowProducerId: $v3AndBelowProducerId, v3AndBelowProducerEpoch: $v3AndBelowProducerEpoch, v3AndBelowTopics: $v3AndBelowTopics };
@@ -144,7 +144,7 @@ function decodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Reader,
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction = { transactionalId: $transactionalId, producerId: $producerId, producerEpoch: $producerEpoch, verifyOnly: $verifyOnly, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -173,7 +173,7 @@ function decodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, v: nu
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AddPartitionsToTxnRequestAddPartitionsToTxnTopic = { name: $name, partitions: $partitions };
@@ -382,7 +382,7 @@ function decodeAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsTo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AddPartitionsToTxnResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, resultsByTransaction: $resultsByTransaction, resultsByTopicV3AndBelow: $resultsByTopicV3AndBelow };
@@ -417,7 +417,7 @@ function decodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader, v: 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AddPartitionsToTxnResponseAddPartitionsToTxnResult = { transactionalId: $transactionalId, topicResults: $topicResults };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -453,7 +453,7 @@ function decodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult = { name: $name, resultsByPartition: $resultsByPartition };
@@ -479,7 +479,7 @@ function decodeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Re
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult = { partitionIndex: $partitionIndex, partitionErrorCode: $partitionErrorCode };

@@ -77,7 +77,7 @@ function decodeAddRaftVoterRequest(r: Reader, v: number): AddRaftVoterRequest {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AddRaftVoterRequest = { clusterId: $clusterId, timeoutMs: $timeoutMs, voterId: $voterId, voterDirectoryId: $voterDirectoryId, listeners: $listeners, ackWhenCommitted: $ackWhenCommitted };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -102,7 +102,7 @@ function decodeAddRaftVoterRequestListener(r: Reader, v: number): AddRaftVoterRe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AddRaftVoterRequestListener = { name: $name, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -206,7 +206,7 @@ function decodeAddRaftVoterResponse(r: Reader, v: number): AddRaftVoterResponse 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AddRaftVoterResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

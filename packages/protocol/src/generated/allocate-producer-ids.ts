@@ -35,7 +35,7 @@ function decodeAllocateProducerIdsRequest(r: Reader, v: number): AllocateProduce
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AllocateProducerIdsRequest = { brokerId: $brokerId, brokerEpoch: $brokerEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -112,7 +112,7 @@ function decodeAllocateProducerIdsResponse(r: Reader, v: number): AllocateProduc
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AllocateProducerIdsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, producerIdStart: $producerIdStart, producerIdLen: $producerIdLen };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

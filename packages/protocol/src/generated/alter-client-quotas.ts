@@ -80,7 +80,7 @@ function decodeAlterClientQuotasRequest(r: Reader, v: number): AlterClientQuotas
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterClientQuotasRequest = { entries: $entries, validateOnly: $validateOnly };
@@ -127,7 +127,7 @@ function decodeAlterClientQuotasRequestEntryData(r: Reader, v: number): AlterCli
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterClientQuotasRequestEntryData = { entity: $entity, ops: $ops };
@@ -153,7 +153,7 @@ function decodeAlterClientQuotasRequestEntityData(r: Reader, v: number): AlterCl
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterClientQuotasRequestEntityData = { entityType: $entityType, entityName: $entityName };
@@ -181,7 +181,7 @@ function decodeAlterClientQuotasRequestOpData(r: Reader, v: number): AlterClient
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterClientQuotasRequestOpData = { key: $key, value: $value, remove: $remove };
@@ -347,7 +347,7 @@ function decodeAlterClientQuotasResponse(r: Reader, v: number): AlterClientQuota
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterClientQuotasResponse = { throttleTimeMs: $throttleTimeMs, entries: $entries };
@@ -386,7 +386,7 @@ function decodeAlterClientQuotasResponseEntryData(r: Reader, v: number): AlterCl
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterClientQuotasResponseEntryData = { errorCode: $errorCode, errorMessage: $errorMessage, entity: $entity };
@@ -412,7 +412,7 @@ function decodeAlterClientQuotasResponseEntityData(r: Reader, v: number): AlterC
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterClientQuotasResponseEntityData = { entityType: $entityType, entityName: $entityName };

@@ -70,7 +70,7 @@ function decodeAlterConfigsRequest(r: Reader, v: number): AlterConfigsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterConfigsRequest = { resources: $resources, validateOnly: $validateOnly };
@@ -109,7 +109,7 @@ function decodeAlterConfigsRequestAlterConfigsResource(r: Reader, v: number): Al
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterConfigsRequestAlterConfigsResource = { resourceType: $resourceType, resourceName: $resourceName, configs: $configs };
@@ -135,7 +135,7 @@ function decodeAlterConfigsRequestAlterableConfig(r: Reader, v: number): AlterCo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterConfigsRequestAlterableConfig = { name: $name, value: $value };
@@ -278,7 +278,7 @@ function decodeAlterConfigsResponse(r: Reader, v: number): AlterConfigsResponse 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterConfigsResponse = { throttleTimeMs: $throttleTimeMs, responses: $responses };
@@ -308,7 +308,7 @@ function decodeAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, v: nu
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterConfigsResponseAlterConfigsResourceResponse = { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName };

@@ -76,7 +76,7 @@ function decodeAlterPartitionReassignmentsRequest(r: Reader, v: number): AlterPa
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionReassignmentsRequest = { timeoutMs: $timeoutMs, allowReplicationFactorChange: $allowReplicationFactorChange, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -110,7 +110,7 @@ function decodeAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, v:
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionReassignmentsRequestReassignableTopic = { name: $name, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -141,7 +141,7 @@ function decodeAlterPartitionReassignmentsRequestReassignablePartition(r: Reader
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionReassignmentsRequestReassignablePartition = { partitionIndex: $partitionIndex, replicas: $replicas };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -299,7 +299,7 @@ function decodeAlterPartitionReassignmentsResponse(r: Reader, v: number): AlterP
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionReassignmentsResponse = { throttleTimeMs: $throttleTimeMs, allowReplicationFactorChange: $allowReplicationFactorChange, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -333,7 +333,7 @@ function decodeAlterPartitionReassignmentsResponseReassignableTopicResponse(r: R
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionReassignmentsResponseReassignableTopicResponse = { name: $name, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -358,7 +358,7 @@ function decodeAlterPartitionReassignmentsResponseReassignablePartitionResponse(
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionReassignmentsResponseReassignablePartitionResponse = { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -92,7 +92,7 @@ function decodeAlterPartitionRequest(r: Reader, v: number): AlterPartitionReques
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionRequest = { brokerId: $brokerId, brokerEpoch: $brokerEpoch, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -128,7 +128,7 @@ function decodeAlterPartitionRequestTopicData(r: Reader, v: number): AlterPartit
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionRequestTopicData = { topicName: $topicName, topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -178,7 +178,7 @@ function decodeAlterPartitionRequestPartitionData(r: Reader, v: number): AlterPa
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionRequestPartitionData = { partitionIndex: $partitionIndex, leaderEpoch: $leaderEpoch, newIsr: $newIsr, newIsrWithEpochs: $newIsrWithEpochs, leaderRecoveryState: $leaderRecoveryState, partitionEpoch: $partitionEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -201,7 +201,7 @@ function decodeAlterPartitionRequestBrokerState(r: Reader, v: number): AlterPart
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionRequestBrokerState = { brokerId: $brokerId, brokerEpoch: $brokerEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -382,7 +382,7 @@ function decodeAlterPartitionResponse(r: Reader, v: number): AlterPartitionRespo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -418,7 +418,7 @@ function decodeAlterPartitionResponseTopicData(r: Reader, v: number): AlterParti
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionResponseTopicData = { topicName: $topicName, topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -455,7 +455,7 @@ function decodeAlterPartitionResponsePartitionData(r: Reader, v: number): AlterP
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterPartitionResponsePartitionData = { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch, isr: $isr, leaderRecoveryState: $leaderRecoveryState, partitionEpoch: $partitionEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -66,7 +66,7 @@ function decodeAlterReplicaLogDirsRequest(r: Reader, v: number): AlterReplicaLog
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterReplicaLogDirsRequest = { dirs: $dirs };
@@ -103,7 +103,7 @@ function decodeAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, v: number
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterReplicaLogDirsRequestAlterReplicaLogDir = { path: $path, topics: $topics };
@@ -133,7 +133,7 @@ function decodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, v: n
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic = { name: $name, partitions: $partitions };
@@ -280,7 +280,7 @@ function decodeAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterReplicaLogDirsResponse = { throttleTimeMs: $throttleTimeMs, results: $results };
@@ -317,7 +317,7 @@ function decodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reade
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult = { topicName: $topicName, partitions: $partitions };
@@ -343,7 +343,7 @@ function decodeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r: R
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult = { partitionIndex: $partitionIndex, errorCode: $errorCode };

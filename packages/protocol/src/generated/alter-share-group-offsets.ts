@@ -66,7 +66,7 @@ function decodeAlterShareGroupOffsetsRequest(r: Reader, v: number): AlterShareGr
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterShareGroupOffsetsRequest = { groupId: $groupId, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -100,7 +100,7 @@ function decodeAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic(r
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestTopic = { topicName: $topicName, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -123,7 +123,7 @@ function decodeAlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartiti
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterShareGroupOffsetsRequestAlterShareGroupOffsetsRequestPartition = { partitionIndex: $partitionIndex, startOffset: $startOffset };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -265,7 +265,7 @@ function decodeAlterShareGroupOffsetsResponse(r: Reader, v: number): AlterShareG
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterShareGroupOffsetsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -301,7 +301,7 @@ function decodeAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseTopic = { topicName: $topicName, topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -326,7 +326,7 @@ function decodeAlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponseParti
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterShareGroupOffsetsResponseAlterShareGroupOffsetsResponsePartition = { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -82,7 +82,7 @@ function decodeAlterUserScramCredentialsRequest(r: Reader, v: number): AlterUser
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterUserScramCredentialsRequest = { deletions: $deletions, upsertions: $upsertions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -105,7 +105,7 @@ function decodeAlterUserScramCredentialsRequestScramCredentialDeletion(r: Reader
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterUserScramCredentialsRequestScramCredentialDeletion = { name: $name, mechanism: $mechanism };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -134,7 +134,7 @@ function decodeAlterUserScramCredentialsRequestScramCredentialUpsertion(r: Reade
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterUserScramCredentialsRequestScramCredentialUpsertion = { name: $name, mechanism: $mechanism, iterations: $iterations, salt: $salt, saltedPassword: $saltedPassword };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -265,7 +265,7 @@ function decodeAlterUserScramCredentialsResponse(r: Reader, v: number): AlterUse
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterUserScramCredentialsResponse = { throttleTimeMs: $throttleTimeMs, results: $results };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -290,7 +290,7 @@ function decodeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult = { user: $user, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -51,7 +51,7 @@ function decodeApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ApiVersionsRequest = { clientSoftwareName: $clientSoftwareName, clientSoftwareVersion: $clientSoftwareVersion, clusterId: $clusterId, nodeId: $nodeId };
@@ -266,7 +266,7 @@ function decodeApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
               continue;
             }
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ApiVersionsResponse = { errorCode: $errorCode, apiKeys: $apiKeys, throttleTimeMs: $throttleTimeMs, supportedFeatures: $supportedFeatures, finalizedFeaturesEpoch: $finalizedFeaturesEpoch, finalizedFeatures: $finalizedFeatures, zkMigrationReady: $zkMigrationReady };
@@ -294,7 +294,7 @@ function decodeApiVersionsResponseApiVersion(r: Reader, v: number): ApiVersionsR
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ApiVersionsResponseApiVersion = { apiKey: $apiKey, minVersion: $minVersion, maxVersion: $maxVersion };
@@ -320,7 +320,7 @@ function decodeApiVersionsResponseSupportedFeatureKey(r: Reader, v: number): Api
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ApiVersionsResponseSupportedFeatureKey = { name: $name, minVersion: $minVersion, maxVersion: $maxVersion };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -345,7 +345,7 @@ function decodeApiVersionsResponseFinalizedFeatureKey(r: Reader, v: number): Api
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ApiVersionsResponseFinalizedFeatureKey = { name: $name, maxVersionLevel: $maxVersionLevel, minVersionLevel: $minVersionLevel };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -78,7 +78,7 @@ function decodeAssignReplicasToDirsRequest(r: Reader, v: number): AssignReplicas
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AssignReplicasToDirsRequest = { brokerId: $brokerId, brokerEpoch: $brokerEpoch, directories: $directories };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -112,7 +112,7 @@ function decodeAssignReplicasToDirsRequestDirectoryData(r: Reader, v: number): A
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AssignReplicasToDirsRequestDirectoryData = { id: $id, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -146,7 +146,7 @@ function decodeAssignReplicasToDirsRequestTopicData(r: Reader, v: number): Assig
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AssignReplicasToDirsRequestTopicData = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -167,7 +167,7 @@ function decodeAssignReplicasToDirsRequestPartitionData(r: Reader, v: number): A
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AssignReplicasToDirsRequestPartitionData = { partitionIndex: $partitionIndex };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -317,7 +317,7 @@ function decodeAssignReplicasToDirsResponse(r: Reader, v: number): AssignReplica
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AssignReplicasToDirsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, directories: $directories };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -351,7 +351,7 @@ function decodeAssignReplicasToDirsResponseDirectoryData(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AssignReplicasToDirsResponseDirectoryData = { id: $id, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -385,7 +385,7 @@ function decodeAssignReplicasToDirsResponseTopicData(r: Reader, v: number): Assi
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AssignReplicasToDirsResponseTopicData = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -408,7 +408,7 @@ function decodeAssignReplicasToDirsResponsePartitionData(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: AssignReplicasToDirsResponsePartitionData = { partitionIndex: $partitionIndex, errorCode: $errorCode };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -104,7 +104,7 @@ function decodeBeginQuorumEpochRequest(r: Reader, v: number): BeginQuorumEpochRe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: BeginQuorumEpochRequest = { clusterId: $clusterId, voterId: $voterId, topics: $topics, leaderEndpoints: $leaderEndpoints };
@@ -141,7 +141,7 @@ function decodeBeginQuorumEpochRequestTopicData(r: Reader, v: number): BeginQuor
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: BeginQuorumEpochRequestTopicData = { topicName: $topicName, partitions: $partitions };
@@ -171,7 +171,7 @@ function decodeBeginQuorumEpochRequestPartitionData(r: Reader, v: number): Begin
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: BeginQuorumEpochRequestPartitionData = { partitionIndex: $partitionIndex, voterDirectoryId: $voterDirectoryId, leaderId: $leaderId, leaderEpoch: $leaderEpoch };
@@ -197,7 +197,7 @@ function decodeBeginQuorumEpochRequestLeaderEndpoint(r: Reader, v: number): Begi
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: BeginQuorumEpochRequestLeaderEndpoint = { name: $name, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -401,7 +401,7 @@ function decodeBeginQuorumEpochResponse(r: Reader, v: number): BeginQuorumEpochR
               continue;
             }
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: BeginQuorumEpochResponse = { errorCode: $errorCode, topics: $topics, nodeEndpoints: $nodeEndpoints };
@@ -438,7 +438,7 @@ function decodeBeginQuorumEpochResponseTopicData(r: Reader, v: number): BeginQuo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: BeginQuorumEpochResponseTopicData = { topicName: $topicName, partitions: $partitions };
@@ -468,7 +468,7 @@ function decodeBeginQuorumEpochResponsePartitionData(r: Reader, v: number): Begi
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: BeginQuorumEpochResponsePartitionData = { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch };
@@ -494,7 +494,7 @@ function decodeBeginQuorumEpochResponseNodeEndpoint(r: Reader, v: number): Begin
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: BeginQuorumEpochResponseNodeEndpoint = { nodeId: $nodeId, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -84,7 +84,7 @@ function decodeBrokerHeartbeatRequest(r: Reader, v: number): BrokerHeartbeatRequ
           }
           break;
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: BrokerHeartbeatRequest = { brokerId: $brokerId, brokerEpoch: $brokerEpoch, currentMetadataOffset: $currentMetadataOffset, wantFence: $wantFence, wantShutDown: $wantShutDown, offlineLogDirs: $offlineLogDirs, cordonedLogDirs: $cordonedLogDirs };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -202,7 +202,7 @@ function decodeBrokerHeartbeatResponse(r: Reader, v: number): BrokerHeartbeatRes
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: BrokerHeartbeatResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, isCaughtUp: $isCaughtUp, isFenced: $isFenced, shouldShutDown: $shouldShutDown };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -122,7 +122,7 @@ function decodeBrokerRegistrationRequest(r: Reader, v: number): BrokerRegistrati
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: BrokerRegistrationRequest = { brokerId: $brokerId, clusterId: $clusterId, incarnationId: $incarnationId, listeners: $listeners, features: $features, rack: $rack, isMigratingZkBroker: $isMigratingZkBroker, logDirs: $logDirs, previousBrokerEpoch: $previousBrokerEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -149,7 +149,7 @@ function decodeBrokerRegistrationRequestListener(r: Reader, v: number): BrokerRe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: BrokerRegistrationRequestListener = { name: $name, host: $host, port: $port, securityProtocol: $securityProtocol };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -174,7 +174,7 @@ function decodeBrokerRegistrationRequestFeature(r: Reader, v: number): BrokerReg
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: BrokerRegistrationRequestFeature = { name: $name, minSupportedVersion: $minSupportedVersion, maxSupportedVersion: $maxSupportedVersion };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -307,7 +307,7 @@ function decodeBrokerRegistrationResponse(r: Reader, v: number): BrokerRegistrat
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: BrokerRegistrationResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, brokerEpoch: $brokerEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

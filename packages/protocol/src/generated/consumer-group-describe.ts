@@ -39,7 +39,7 @@ function decodeConsumerGroupDescribeRequest(r: Reader, v: number): ConsumerGroup
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupDescribeRequest = { groupIds: $groupIds, includeAuthorizedOperations: $includeAuthorizedOperations };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -195,7 +195,7 @@ function decodeConsumerGroupDescribeResponse(r: Reader, v: number): ConsumerGrou
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupDescribeResponse = { throttleTimeMs: $throttleTimeMs, groups: $groups };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -243,7 +243,7 @@ function decodeConsumerGroupDescribeResponseDescribedGroup(r: Reader, v: number)
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupDescribeResponseDescribedGroup = { errorCode: $errorCode, errorMessage: $errorMessage, groupId: $groupId, groupState: $groupState, groupEpoch: $groupEpoch, assignmentEpoch: $assignmentEpoch, assignorName: $assignorName, members: $members, authorizedOperations: $authorizedOperations };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -288,7 +288,7 @@ function decodeConsumerGroupDescribeResponseMember(r: Reader, v: number): Consum
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupDescribeResponseMember = { memberId: $memberId, instanceId: $instanceId, rackId: $rackId, memberEpoch: $memberEpoch, clientId: $clientId, clientHost: $clientHost, subscribedTopicNames: $subscribedTopicNames, subscribedTopicRegex: $subscribedTopicRegex, assignment: $assignment, targetAssignment: $targetAssignment, memberType: $memberType };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -320,7 +320,7 @@ function decodeConsumerGroupDescribeResponseAssignment(r: Reader, v: number): Co
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupDescribeResponseAssignment = { topicPartitions: $topicPartitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -349,7 +349,7 @@ function decodeConsumerGroupDescribeResponseTopicPartitions(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupDescribeResponseTopicPartitions = { topicId: $topicId, topicName: $topicName, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -127,7 +127,7 @@ function decodeConsumerGroupHeartbeatRequest(r: Reader, v: number): ConsumerGrou
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupHeartbeatRequest = { groupId: $groupId, memberId: $memberId, memberEpoch: $memberEpoch, instanceId: $instanceId, rackId: $rackId, rebalanceTimeoutMs: $rebalanceTimeoutMs, subscribedTopicNames: $subscribedTopicNames, subscribedTopicRegex: $subscribedTopicRegex, serverAssignor: $serverAssignor, topicPartitions: $topicPartitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -154,7 +154,7 @@ function decodeConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupHeartbeatRequestTopicPartitions = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -321,7 +321,7 @@ function decodeConsumerGroupHeartbeatResponse(r: Reader, v: number): ConsumerGro
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupHeartbeatResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, memberId: $memberId, memberEpoch: $memberEpoch, heartbeatIntervalMs: $heartbeatIntervalMs, assignment: $assignment };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -353,7 +353,7 @@ function decodeConsumerGroupHeartbeatResponseAssignment(r: Reader, v: number): C
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupHeartbeatResponseAssignment = { topicPartitions: $topicPartitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -380,7 +380,7 @@ function decodeConsumerGroupHeartbeatResponseTopicPartitions(r: Reader, v: numbe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupHeartbeatResponseTopicPartitions = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -94,7 +94,7 @@ function decodeControllerRegistrationRequest(r: Reader, v: number): ControllerRe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ControllerRegistrationRequest = { controllerId: $controllerId, incarnationId: $incarnationId, zkMigrationReady: $zkMigrationReady, listeners: $listeners, features: $features };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -121,7 +121,7 @@ function decodeControllerRegistrationRequestListener(r: Reader, v: number): Cont
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ControllerRegistrationRequestListener = { name: $name, host: $host, port: $port, securityProtocol: $securityProtocol };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -146,7 +146,7 @@ function decodeControllerRegistrationRequestFeature(r: Reader, v: number): Contr
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ControllerRegistrationRequestFeature = { name: $name, minSupportedVersion: $minSupportedVersion, maxSupportedVersion: $maxSupportedVersion };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -258,7 +258,7 @@ function decodeControllerRegistrationResponse(r: Reader, v: number): ControllerR
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ControllerRegistrationResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -66,7 +66,7 @@ function decodeCreateAclsRequest(r: Reader, v: number): CreateAclsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateAclsRequest = { creations: $creations };
@@ -102,7 +102,7 @@ function decodeCreateAclsRequestAclCreation(r: Reader, v: number): CreateAclsReq
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateAclsRequestAclCreation = { resourceType: $resourceType, resourceName: $resourceName, resourcePatternType: $resourcePatternType, principal: $principal, host: $host, operation: $operation, permissionType: $permissionType };
@@ -234,7 +234,7 @@ function decodeCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateAclsResponse = { throttleTimeMs: $throttleTimeMs, results: $results };
@@ -260,7 +260,7 @@ function decodeCreateAclsResponseAclCreationResult(r: Reader, v: number): Create
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateAclsResponseAclCreationResult = { errorCode: $errorCode, errorMessage: $errorMessage };

@@ -77,7 +77,7 @@ function decodeCreateDelegationTokenRequest(r: Reader, v: number): CreateDelegat
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateDelegationTokenRequest = { ownerPrincipalType: $ownerPrincipalType, ownerPrincipalName: $ownerPrincipalName, renewers: $renewers, maxLifetimeMs: $maxLifetimeMs };
@@ -103,7 +103,7 @@ function decodeCreateDelegationTokenRequestCreatableRenewers(r: Reader, v: numbe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateDelegationTokenRequestCreatableRenewers = { principalType: $principalType, principalName: $principalName };
@@ -251,7 +251,7 @@ function decodeCreateDelegationTokenResponse(r: Reader, v: number): CreateDelega
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateDelegationTokenResponse = { errorCode: $errorCode, principalType: $principalType, principalName: $principalName, tokenRequesterPrincipalType: $tokenRequesterPrincipalType, tokenRequesterPrincipalName: $tokenRequesterPrincipalName, issueTimestampMs: $issueTimestampMs, expiryTimestampMs: $expiryTimestampMs, maxTimestampMs: $maxTimestampMs, tokenId: $tokenId, hmac: $hmac, throttleTimeMs: $throttleTimeMs };

@@ -75,7 +75,7 @@ function decodeCreatePartitionsRequest(r: Reader, v: number): CreatePartitionsRe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreatePartitionsRequest = { topics: $topics, timeoutMs: $timeoutMs, validateOnly: $validateOnly };
@@ -118,7 +118,7 @@ function decodeCreatePartitionsRequestCreatePartitionsTopic(r: Reader, v: number
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreatePartitionsRequestCreatePartitionsTopic = { name: $name, count: $count, assignments: $assignments };
@@ -146,7 +146,7 @@ function decodeCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, v: n
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreatePartitionsRequestCreatePartitionsAssignment = { brokerIds: $brokerIds };
@@ -287,7 +287,7 @@ function decodeCreatePartitionsResponse(r: Reader, v: number): CreatePartitionsR
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreatePartitionsResponse = { throttleTimeMs: $throttleTimeMs, results: $results };
@@ -315,7 +315,7 @@ function decodeCreatePartitionsResponseCreatePartitionsTopicResult(r: Reader, v:
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreatePartitionsResponseCreatePartitionsTopicResult = { name: $name, errorCode: $errorCode, errorMessage: $errorMessage };

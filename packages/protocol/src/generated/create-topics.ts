@@ -102,7 +102,7 @@ function decodeCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateTopicsRequest = { topics: $topics, timeoutMs: $timeoutMs, validateOnly: $validateOnly };
@@ -155,7 +155,7 @@ function decodeCreateTopicsRequestCreatableTopic(r: Reader, v: number): CreateTo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateTopicsRequestCreatableTopic = { name: $name, numPartitions: $numPartitions, replicationFactor: $replicationFactor, assignments: $assignments, configs: $configs };
@@ -185,7 +185,7 @@ function decodeCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v: numbe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateTopicsRequestCreatableReplicaAssignment = { partitionIndex: $partitionIndex, brokerIds: $brokerIds };
@@ -211,7 +211,7 @@ function decodeCreateTopicsRequestCreatableTopicConfig(r: Reader, v: number): Cr
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateTopicsRequestCreatableTopicConfig = { name: $name, value: $value };
@@ -408,7 +408,7 @@ function decodeCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateTopicsResponse = { throttleTimeMs: $throttleTimeMs, topics: $topics };
@@ -473,7 +473,7 @@ function decodeCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): C
               continue;
             }
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: CreateTopicsResponseCreatableTopicResult = { name: $name, topicId: $topicId, errorCode: $errorCode, errorMessage: $errorMessage, topicConfigErrorCode: $topicConfigErrorCode, numPartitions: $numPartitions, replicationFactor: $replicationFactor, configs: $configs };
@@ -503,7 +503,7 @@ function decodeCreateTopicsResponseCreatableTopicConfigs(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: CreateTopicsResponseCreatableTopicConfigs = { name: $name, value: $value, readOnly: $readOnly, configSource: $configSource, isSensitive: $isSensitive };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

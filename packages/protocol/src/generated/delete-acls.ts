@@ -66,7 +66,7 @@ function decodeDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteAclsRequest = { filters: $filters };
@@ -102,7 +102,7 @@ function decodeDeleteAclsRequestDeleteAclsFilter(r: Reader, v: number): DeleteAc
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteAclsRequestDeleteAclsFilter = { resourceTypeFilter: $resourceTypeFilter, resourceNameFilter: $resourceNameFilter, patternTypeFilter: $patternTypeFilter, principalFilter: $principalFilter, hostFilter: $hostFilter, operation: $operation, permissionType: $permissionType };
@@ -260,7 +260,7 @@ function decodeDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteAclsResponse = { throttleTimeMs: $throttleTimeMs, filterResults: $filterResults };
@@ -299,7 +299,7 @@ function decodeDeleteAclsResponseDeleteAclsFilterResult(r: Reader, v: number): D
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteAclsResponseDeleteAclsFilterResult = { errorCode: $errorCode, errorMessage: $errorMessage, matchingAcls: $matchingAcls };
@@ -339,7 +339,7 @@ function decodeDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, v: number): De
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteAclsResponseDeleteAclsMatchingAcl = { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName, patternType: $patternType, principal: $principal, host: $host, operation: $operation, permissionType: $permissionType };

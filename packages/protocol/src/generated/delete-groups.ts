@@ -37,7 +37,7 @@ function decodeDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteGroupsRequest = { groupsNames: $groupsNames };
@@ -138,7 +138,7 @@ function decodeDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteGroupsResponse = { throttleTimeMs: $throttleTimeMs, results: $results };
@@ -166,7 +166,7 @@ function decodeDeleteGroupsResponseDeletableGroupResult(r: Reader, v: number): D
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteGroupsResponseDeletableGroupResult = { groupId: $groupId, errorCode: $errorCode, errorMessage: $errorMessage };

@@ -71,7 +71,7 @@ function decodeDeleteRecordsRequest(r: Reader, v: number): DeleteRecordsRequest 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteRecordsRequest = { topics: $topics, timeoutMs: $timeoutMs };
@@ -108,7 +108,7 @@ function decodeDeleteRecordsRequestDeleteRecordsTopic(r: Reader, v: number): Del
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteRecordsRequestDeleteRecordsTopic = { name: $name, partitions: $partitions };
@@ -134,7 +134,7 @@ function decodeDeleteRecordsRequestDeleteRecordsPartition(r: Reader, v: number):
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteRecordsRequestDeleteRecordsPartition = { partitionIndex: $partitionIndex, offset: $offset };
@@ -276,7 +276,7 @@ function decodeDeleteRecordsResponse(r: Reader, v: number): DeleteRecordsRespons
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteRecordsResponse = { throttleTimeMs: $throttleTimeMs, topics: $topics };
@@ -313,7 +313,7 @@ function decodeDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, v: numbe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteRecordsResponseDeleteRecordsTopicResult = { name: $name, partitions: $partitions };
@@ -341,7 +341,7 @@ function decodeDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader, v: n
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteRecordsResponseDeleteRecordsPartitionResult = { partitionIndex: $partitionIndex, lowWatermark: $lowWatermark, errorCode: $errorCode };

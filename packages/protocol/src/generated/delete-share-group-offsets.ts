@@ -54,7 +54,7 @@ function decodeDeleteShareGroupOffsetsRequest(r: Reader, v: number): DeleteShare
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupOffsetsRequest = { groupId: $groupId, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -75,7 +75,7 @@ function decodeDeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupOffsetsRequestDeleteShareGroupOffsetsRequestTopic = { topicName: $topicName };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -194,7 +194,7 @@ function decodeDeleteShareGroupOffsetsResponse(r: Reader, v: number): DeleteShar
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupOffsetsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, responses: $responses };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -221,7 +221,7 @@ function decodeDeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTop
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupOffsetsResponseDeleteShareGroupOffsetsResponseTopic = { topicName: $topicName, topicId: $topicId, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -64,7 +64,7 @@ function decodeDeleteShareGroupStateRequest(r: Reader, v: number): DeleteShareGr
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupStateRequest = { groupId: $groupId, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -98,7 +98,7 @@ function decodeDeleteShareGroupStateRequestDeleteStateData(r: Reader, v: number)
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupStateRequestDeleteStateData = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -119,7 +119,7 @@ function decodeDeleteShareGroupStateRequestPartitionData(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupStateRequestPartitionData = { partition: $partition };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -240,7 +240,7 @@ function decodeDeleteShareGroupStateResponse(r: Reader, v: number): DeleteShareG
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupStateResponse = { results: $results };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -274,7 +274,7 @@ function decodeDeleteShareGroupStateResponseDeleteStateResult(r: Reader, v: numb
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupStateResponseDeleteStateResult = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -299,7 +299,7 @@ function decodeDeleteShareGroupStateResponsePartitionResult(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteShareGroupStateResponsePartitionResult = { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -72,7 +72,7 @@ function decodeDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteTopicsRequest = { topics: $topics, topicNames: $topicNames, timeoutMs: $timeoutMs };
@@ -96,7 +96,7 @@ function decodeDeleteTopicsRequestDeleteTopicState(r: Reader, v: number): Delete
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DeleteTopicsRequestDeleteTopicState = { name: $name, topicId: $topicId };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -218,7 +218,7 @@ function decodeDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteTopicsResponse = { throttleTimeMs: $throttleTimeMs, responses: $responses };
@@ -248,7 +248,7 @@ function decodeDeleteTopicsResponseDeletableTopicResult(r: Reader, v: number): D
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DeleteTopicsResponseDeletableTopicResult = { name: $name, topicId: $topicId, errorCode: $errorCode, errorMessage: $errorMessage };

@@ -59,7 +59,7 @@ function decodeDescribeAclsRequest(r: Reader, v: number): DescribeAclsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeAclsRequest = { resourceTypeFilter: $resourceTypeFilter, resourceNameFilter: $resourceNameFilter, patternTypeFilter: $patternTypeFilter, principalFilter: $principalFilter, hostFilter: $hostFilter, operation: $operation, permissionType: $permissionType };
@@ -203,7 +203,7 @@ function decodeDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeAclsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, resources: $resources };
@@ -244,7 +244,7 @@ function decodeDescribeAclsResponseDescribeAclsResource(r: Reader, v: number): D
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeAclsResponseDescribeAclsResource = { resourceType: $resourceType, resourceName: $resourceName, patternType: $patternType, acls: $acls };
@@ -274,7 +274,7 @@ function decodeDescribeAclsResponseAclDescription(r: Reader, v: number): Describ
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeAclsResponseAclDescription = { principal: $principal, host: $host, operation: $operation, permissionType: $permissionType };

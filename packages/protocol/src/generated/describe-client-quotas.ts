@@ -66,7 +66,7 @@ function decodeDescribeClientQuotasRequest(r: Reader, v: number): DescribeClient
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeClientQuotasRequest = { components: $components, strict: $strict };
@@ -94,7 +94,7 @@ function decodeDescribeClientQuotasRequestComponentData(r: Reader, v: number): D
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeClientQuotasRequestComponentData = { entityType: $entityType, matchType: $matchType, match: $match };
@@ -246,7 +246,7 @@ function decodeDescribeClientQuotasResponse(r: Reader, v: number): DescribeClien
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeClientQuotasResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, entries: $entries };
@@ -293,7 +293,7 @@ function decodeDescribeClientQuotasResponseEntryData(r: Reader, v: number): Desc
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeClientQuotasResponseEntryData = { entity: $entity, values: $values };
@@ -319,7 +319,7 @@ function decodeDescribeClientQuotasResponseEntityData(r: Reader, v: number): Des
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeClientQuotasResponseEntityData = { entityType: $entityType, entityName: $entityName };
@@ -345,7 +345,7 @@ function decodeDescribeClientQuotasResponseValueData(r: Reader, v: number): Desc
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeClientQuotasResponseValueData = { key: $key, value: $value };

@@ -39,7 +39,7 @@ function decodeDescribeClusterRequest(r: Reader, v: number): DescribeClusterRequ
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeClusterRequest = { includeClusterAuthorizedOperations: $includeClusterAuthorizedOperations, endpointType: $endpointType, includeFencedBrokers: $includeFencedBrokers };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -177,7 +177,7 @@ function decodeDescribeClusterResponse(r: Reader, v: number): DescribeClusterRes
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeClusterResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, endpointType: $endpointType, clusterId: $clusterId, controllerId: $controllerId, brokers: $brokers, clusterAuthorizedOperations: $clusterAuthorizedOperations };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -206,7 +206,7 @@ function decodeDescribeClusterResponseDescribeClusterBroker(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeClusterResponseDescribeClusterBroker = { brokerId: $brokerId, host: $host, port: $port, rack: $rack, isFenced: $isFenced };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

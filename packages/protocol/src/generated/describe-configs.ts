@@ -69,7 +69,7 @@ function decodeDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsRequ
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeConfigsRequest = { resources: $resources, includeSynonyms: $includeSynonyms, includeDocumentation: $includeDocumentation };
@@ -105,7 +105,7 @@ function decodeDescribeConfigsRequestDescribeConfigsResource(r: Reader, v: numbe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeConfigsRequestDescribeConfigsResource = { resourceType: $resourceType, resourceName: $resourceName, configurationKeys: $configurationKeys };
@@ -288,7 +288,7 @@ function decodeDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsRes
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeConfigsResponse = { throttleTimeMs: $throttleTimeMs, results: $results };
@@ -331,7 +331,7 @@ function decodeDescribeConfigsResponseDescribeConfigsResult(r: Reader, v: number
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeConfigsResponseDescribeConfigsResult = { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName, configs: $configs };
@@ -384,7 +384,7 @@ function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeConfigsResponseDescribeConfigsResourceResult = { name: $name, value: $value, readOnly: $readOnly, isDefault: $isDefault, configSource: $configSource, isSensitive: $isSensitive, synonyms: $synonyms, configType: $configType, documentation: $documentation };
@@ -412,7 +412,7 @@ function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, v: numbe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeConfigsResponseDescribeConfigsSynonym = { name: $name, value: $value, source: $source };

@@ -63,7 +63,7 @@ function decodeDescribeDelegationTokenRequest(r: Reader, v: number): DescribeDel
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeDelegationTokenRequest = { owners: $owners };
@@ -89,7 +89,7 @@ function decodeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r: Rea
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeDelegationTokenRequestDescribeDelegationTokenOwner = { principalType: $principalType, principalName: $principalName };
@@ -241,7 +241,7 @@ function decodeDescribeDelegationTokenResponse(r: Reader, v: number): DescribeDe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeDelegationTokenResponse = { errorCode: $errorCode, tokens: $tokens, throttleTimeMs: $throttleTimeMs };
@@ -294,7 +294,7 @@ function decodeDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeDelegationTokenResponseDescribedDelegationToken = { principalType: $principalType, principalName: $principalName, tokenRequesterPrincipalType: $tokenRequesterPrincipalType, tokenRequesterPrincipalName: $tokenRequesterPrincipalName, issueTimestamp: $issueTimestamp, expiryTimestamp: $expiryTimestamp, maxTimestamp: $maxTimestamp, tokenId: $tokenId, hmac: $hmac, renewers: $renewers };
@@ -320,7 +320,7 @@ function decodeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r:
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer = { principalType: $principalType, principalName: $principalName };

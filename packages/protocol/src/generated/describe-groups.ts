@@ -41,7 +41,7 @@ function decodeDescribeGroupsRequest(r: Reader, v: number): DescribeGroupsReques
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeGroupsRequest = { groups: $groups, includeAuthorizedOperations: $includeAuthorizedOperations };
@@ -179,7 +179,7 @@ function decodeDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsRespo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeGroupsResponse = { throttleTimeMs: $throttleTimeMs, groups: $groups };
@@ -228,7 +228,7 @@ function decodeDescribeGroupsResponseDescribedGroup(r: Reader, v: number): Descr
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeGroupsResponseDescribedGroup = { errorCode: $errorCode, errorMessage: $errorMessage, groupId: $groupId, groupState: $groupState, protocolType: $protocolType, protocolData: $protocolData, members: $members, authorizedOperations: $authorizedOperations };
@@ -262,7 +262,7 @@ function decodeDescribeGroupsResponseDescribedGroupMember(r: Reader, v: number):
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeGroupsResponseDescribedGroupMember = { memberId: $memberId, groupInstanceId: $groupInstanceId, clientId: $clientId, clientHost: $clientHost, memberMetadata: $memberMetadata, memberAssignment: $memberAssignment };

@@ -63,7 +63,7 @@ function decodeDescribeLogDirsRequest(r: Reader, v: number): DescribeLogDirsRequ
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeLogDirsRequest = { topics: $topics };
@@ -93,7 +93,7 @@ function decodeDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, v: number
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeLogDirsRequestDescribableLogDirTopic = { topic: $topic, partitions: $partitions };
@@ -263,7 +263,7 @@ function decodeDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsRes
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeLogDirsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, results: $results };
@@ -308,7 +308,7 @@ function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: number
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeLogDirsResponseDescribeLogDirsResult = { errorCode: $errorCode, logDir: $logDir, topics: $topics, totalBytes: $totalBytes, usableBytes: $usableBytes, isCordoned: $isCordoned };
@@ -345,7 +345,7 @@ function decodeDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, v: number)
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeLogDirsResponseDescribeLogDirsTopic = { name: $name, partitions: $partitions };
@@ -375,7 +375,7 @@ function decodeDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, v: num
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: DescribeLogDirsResponseDescribeLogDirsPartition = { partitionIndex: $partitionIndex, partitionSize: $partitionSize, offsetLag: $offsetLag, isFutureKey: $isFutureKey };

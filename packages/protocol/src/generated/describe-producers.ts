@@ -52,7 +52,7 @@ function decodeDescribeProducersRequest(r: Reader, v: number): DescribeProducers
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeProducersRequest = { topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -79,7 +79,7 @@ function decodeDescribeProducersRequestTopicRequest(r: Reader, v: number): Descr
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeProducersRequestTopicRequest = { name: $name, partitionIndexes: $partitionIndexes };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -222,7 +222,7 @@ function decodeDescribeProducersResponse(r: Reader, v: number): DescribeProducer
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeProducersResponse = { throttleTimeMs: $throttleTimeMs, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -256,7 +256,7 @@ function decodeDescribeProducersResponseTopicResponse(r: Reader, v: number): Des
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeProducersResponseTopicResponse = { name: $name, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -294,7 +294,7 @@ function decodeDescribeProducersResponsePartitionResponse(r: Reader, v: number):
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeProducersResponsePartitionResponse = { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, activeProducers: $activeProducers };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -325,7 +325,7 @@ function decodeDescribeProducersResponseProducerState(r: Reader, v: number): Des
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeProducersResponseProducerState = { producerId: $producerId, producerEpoch: $producerEpoch, lastSequence: $lastSequence, lastTimestamp: $lastTimestamp, coordinatorEpoch: $coordinatorEpoch, currentTxnStartOffset: $currentTxnStartOffset };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

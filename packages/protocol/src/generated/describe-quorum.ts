@@ -60,7 +60,7 @@ function decodeDescribeQuorumRequest(r: Reader, v: number): DescribeQuorumReques
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeQuorumRequest = { topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -94,7 +94,7 @@ function decodeDescribeQuorumRequestTopicData(r: Reader, v: number): DescribeQuo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeQuorumRequestTopicData = { topicName: $topicName, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -115,7 +115,7 @@ function decodeDescribeQuorumRequestPartitionData(r: Reader, v: number): Describ
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeQuorumRequestPartitionData = { partitionIndex: $partitionIndex };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -315,7 +315,7 @@ function decodeDescribeQuorumResponse(r: Reader, v: number): DescribeQuorumRespo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeQuorumResponse = { errorCode: $errorCode, errorMessage: $errorMessage, topics: $topics, nodes: $nodes };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -349,7 +349,7 @@ function decodeDescribeQuorumResponseTopicData(r: Reader, v: number): DescribeQu
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeQuorumResponseTopicData = { topicName: $topicName, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -405,7 +405,7 @@ function decodeDescribeQuorumResponsePartitionData(r: Reader, v: number): Descri
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeQuorumResponsePartitionData = { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, leaderId: $leaderId, leaderEpoch: $leaderEpoch, highWatermark: $highWatermark, currentVoters: $currentVoters, observers: $observers };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -434,7 +434,7 @@ function decodeDescribeQuorumResponseReplicaState(r: Reader, v: number): Describ
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeQuorumResponseReplicaState = { replicaId: $replicaId, replicaDirectoryId: $replicaDirectoryId, logEndOffset: $logEndOffset, lastFetchTimestamp: $lastFetchTimestamp, lastCaughtUpTimestamp: $lastCaughtUpTimestamp };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -468,7 +468,7 @@ function decodeDescribeQuorumResponseNode(r: Reader, v: number): DescribeQuorumR
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeQuorumResponseNode = { nodeId: $nodeId, listeners: $listeners };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -493,7 +493,7 @@ function decodeDescribeQuorumResponseListener(r: Reader, v: number): DescribeQuo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeQuorumResponseListener = { name: $name, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -62,7 +62,7 @@ function decodeDescribeShareGroupOffsetsRequest(r: Reader, v: number): DescribeS
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeShareGroupOffsetsRequest = { groups: $groups };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -100,7 +100,7 @@ function decodeDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestG
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestGroup = { groupId: $groupId, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -127,7 +127,7 @@ function decodeDescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestT
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeShareGroupOffsetsRequestDescribeShareGroupOffsetsRequestTopic = { topicName: $topicName, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -288,7 +288,7 @@ function decodeDescribeShareGroupOffsetsResponse(r: Reader, v: number): Describe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeShareGroupOffsetsResponse = { throttleTimeMs: $throttleTimeMs, groups: $groups };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -326,7 +326,7 @@ function decodeDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsRespons
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseGroup = { groupId: $groupId, topics: $topics, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -362,7 +362,7 @@ function decodeDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsRespons
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic = { topicName: $topicName, topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -393,7 +393,7 @@ function decodeDescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsRespons
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponsePartition = { partitionIndex: $partitionIndex, startOffset: $startOffset, leaderEpoch: $leaderEpoch, lag: $lag, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -68,7 +68,7 @@ function decodeDescribeTopicPartitionsRequest(r: Reader, v: number): DescribeTop
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTopicPartitionsRequest = { topics: $topics, responsePartitionLimit: $responsePartitionLimit, cursor: $cursor };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -89,7 +89,7 @@ function decodeDescribeTopicPartitionsRequestTopicRequest(r: Reader, v: number):
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTopicPartitionsRequestTopicRequest = { name: $name };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -112,7 +112,7 @@ function decodeDescribeTopicPartitionsRequestCursor(r: Reader, v: number): Descr
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTopicPartitionsRequestCursor = { topicName: $topicName, partitionIndex: $partitionIndex };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -285,7 +285,7 @@ function decodeDescribeTopicPartitionsResponse(r: Reader, v: number): DescribeTo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTopicPartitionsResponse = { throttleTimeMs: $throttleTimeMs, topics: $topics, nextCursor: $nextCursor };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -327,7 +327,7 @@ function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTop
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic = { errorCode: $errorCode, name: $name, topicId: $topicId, isInternal: $isInternal, partitions: $partitions, topicAuthorizedOperations: $topicAuthorizedOperations };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -392,7 +392,7 @@ function decodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePar
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition = { errorCode: $errorCode, partitionIndex: $partitionIndex, leaderId: $leaderId, leaderEpoch: $leaderEpoch, replicaNodes: $replicaNodes, isrNodes: $isrNodes, eligibleLeaderReplicas: $eligibleLeaderReplicas, lastKnownElr: $lastKnownElr, offlineReplicas: $offlineReplicas };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -415,7 +415,7 @@ function decodeDescribeTopicPartitionsResponseCursor(r: Reader, v: number): Desc
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTopicPartitionsResponseCursor = { topicName: $topicName, partitionIndex: $partitionIndex };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -38,7 +38,7 @@ function decodeDescribeTransactionsRequest(r: Reader, v: number): DescribeTransa
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTransactionsRequest = { transactionalIds: $transactionalIds };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -157,7 +157,7 @@ function decodeDescribeTransactionsResponse(r: Reader, v: number): DescribeTrans
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTransactionsResponse = { throttleTimeMs: $throttleTimeMs, transactionStates: $transactionStates };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -203,7 +203,7 @@ function decodeDescribeTransactionsResponseTransactionState(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTransactionsResponseTransactionState = { errorCode: $errorCode, transactionalId: $transactionalId, transactionState: $transactionState, transactionTimeoutMs: $transactionTimeoutMs, transactionStartTimeMs: $transactionStartTimeMs, producerId: $producerId, producerEpoch: $producerEpoch, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -230,7 +230,7 @@ function decodeDescribeTransactionsResponseTopicData(r: Reader, v: number): Desc
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeTransactionsResponseTopicData = { topic: $topic, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -54,7 +54,7 @@ function decodeDescribeUserScramCredentialsRequest(r: Reader, v: number): Descri
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeUserScramCredentialsRequest = { users: $users };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -75,7 +75,7 @@ function decodeDescribeUserScramCredentialsRequestUserName(r: Reader, v: number)
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeUserScramCredentialsRequestUserName = { name: $name };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -207,7 +207,7 @@ function decodeDescribeUserScramCredentialsResponse(r: Reader, v: number): Descr
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeUserScramCredentialsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, results: $results };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -245,7 +245,7 @@ function decodeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsR
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult = { user: $user, errorCode: $errorCode, errorMessage: $errorMessage, credentialInfos: $credentialInfos };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -268,7 +268,7 @@ function decodeDescribeUserScramCredentialsResponseCredentialInfo(r: Reader, v: 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DescribeUserScramCredentialsResponseCredentialInfo = { mechanism: $mechanism, iterations: $iterations };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

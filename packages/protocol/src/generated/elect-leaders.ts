@@ -69,7 +69,7 @@ function decodeElectLeadersRequest(r: Reader, v: number): ElectLeadersRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ElectLeadersRequest = { electionType: $electionType, topicPartitions: $topicPartitions, timeoutMs: $timeoutMs };
@@ -99,7 +99,7 @@ function decodeElectLeadersRequestTopicPartitions(r: Reader, v: number): ElectLe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ElectLeadersRequestTopicPartitions = { topic: $topic, partitions: $partitions };
@@ -247,7 +247,7 @@ function decodeElectLeadersResponse(r: Reader, v: number): ElectLeadersResponse 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ElectLeadersResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, replicaElectionResults: $replicaElectionResults };
@@ -284,7 +284,7 @@ function decodeElectLeadersResponseReplicaElectionResult(r: Reader, v: number): 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ElectLeadersResponseReplicaElectionResult = { topic: $topic, partitionResult: $partitionResult };
@@ -312,7 +312,7 @@ function decodeElectLeadersResponsePartitionResult(r: Reader, v: number): ElectL
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ElectLeadersResponsePartitionResult = { partitionId: $partitionId, errorCode: $errorCode, errorMessage: $errorMessage };

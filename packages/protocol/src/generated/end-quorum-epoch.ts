@@ -112,7 +112,7 @@ function decodeEndQuorumEpochRequest(r: Reader, v: number): EndQuorumEpochReques
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: EndQuorumEpochRequest = { clusterId: $clusterId, topics: $topics, leaderEndpoints: $leaderEndpoints };
@@ -149,7 +149,7 @@ function decodeEndQuorumEpochRequestTopicData(r: Reader, v: number): EndQuorumEp
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: EndQuorumEpochRequestTopicData = { topicName: $topicName, partitions: $partitions };
@@ -200,7 +200,7 @@ function decodeEndQuorumEpochRequestPartitionData(r: Reader, v: number): EndQuor
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: EndQuorumEpochRequestPartitionData = { partitionIndex: $partitionIndex, leaderId: $leaderId, leaderEpoch: $leaderEpoch, preferredSuccessors: $preferredSuccessors, preferredCandidates: $preferredCandidates };
@@ -224,7 +224,7 @@ function decodeEndQuorumEpochRequestReplicaInfo(r: Reader, v: number): EndQuorum
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: EndQuorumEpochRequestReplicaInfo = { candidateId: $candidateId, candidateDirectoryId: $candidateDirectoryId };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -249,7 +249,7 @@ function decodeEndQuorumEpochRequestLeaderEndpoint(r: Reader, v: number): EndQuo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: EndQuorumEpochRequestLeaderEndpoint = { name: $name, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -465,7 +465,7 @@ function decodeEndQuorumEpochResponse(r: Reader, v: number): EndQuorumEpochRespo
               continue;
             }
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: EndQuorumEpochResponse = { errorCode: $errorCode, topics: $topics, nodeEndpoints: $nodeEndpoints };
@@ -502,7 +502,7 @@ function decodeEndQuorumEpochResponseTopicData(r: Reader, v: number): EndQuorumE
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: EndQuorumEpochResponseTopicData = { topicName: $topicName, partitions: $partitions };
@@ -532,7 +532,7 @@ function decodeEndQuorumEpochResponsePartitionData(r: Reader, v: number): EndQuo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: EndQuorumEpochResponsePartitionData = { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch };
@@ -558,7 +558,7 @@ function decodeEndQuorumEpochResponseNodeEndpoint(r: Reader, v: number): EndQuor
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: EndQuorumEpochResponseNodeEndpoint = { nodeId: $nodeId, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -45,7 +45,7 @@ function decodeEndTxnRequest(r: Reader, v: number): EndTxnRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: EndTxnRequest = { transactionalId: $transactionalId, producerId: $producerId, producerEpoch: $producerEpoch, committed: $committed };
@@ -134,7 +134,7 @@ function decodeEndTxnResponse(r: Reader, v: number): EndTxnResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: EndTxnResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, producerId: $producerId, producerEpoch: $producerEpoch };

@@ -42,7 +42,7 @@ function decodeEnvelopeRequest(r: Reader, v: number): EnvelopeRequest {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: EnvelopeRequest = { requestData: $requestData, requestPrincipal: $requestPrincipal, clientHostAddress: $clientHostAddress };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -118,7 +118,7 @@ function decodeEnvelopeResponse(r: Reader, v: number): EnvelopeResponse {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: EnvelopeResponse = { responseData: $responseData, errorCode: $errorCode };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -39,7 +39,7 @@ function decodeExpireDelegationTokenRequest(r: Reader, v: number): ExpireDelegat
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ExpireDelegationTokenRequest = { hmac: $hmac, expiryTimePeriodMs: $expiryTimePeriodMs };
@@ -122,7 +122,7 @@ function decodeExpireDelegationTokenResponse(r: Reader, v: number): ExpireDelega
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ExpireDelegationTokenResponse = { errorCode: $errorCode, expiryTimestampMs: $expiryTimestampMs, throttleTimeMs: $throttleTimeMs };

@@ -103,7 +103,7 @@ function decodeFetchSnapshotRequest(r: Reader, v: number): FetchSnapshotRequest 
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotRequest = { clusterId: $clusterId, replicaId: $replicaId, maxBytes: $maxBytes, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -137,7 +137,7 @@ function decodeFetchSnapshotRequestTopicSnapshot(r: Reader, v: number): FetchSna
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotRequestTopicSnapshot = { name: $name, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -177,7 +177,7 @@ function decodeFetchSnapshotRequestPartitionSnapshot(r: Reader, v: number): Fetc
           }
           break;
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotRequestPartitionSnapshot = { partition: $partition, currentLeaderEpoch: $currentLeaderEpoch, snapshotId: $snapshotId, position: $position, replicaDirectoryId: $replicaDirectoryId };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -200,7 +200,7 @@ function decodeFetchSnapshotRequestSnapshotId(r: Reader, v: number): FetchSnapsh
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotRequestSnapshotId = { endOffset: $endOffset, epoch: $epoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -440,7 +440,7 @@ function decodeFetchSnapshotResponse(r: Reader, v: number): FetchSnapshotRespons
           }
           break;
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, topics: $topics, nodeEndpoints: $nodeEndpoints };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -474,7 +474,7 @@ function decodeFetchSnapshotResponseTopicSnapshot(r: Reader, v: number): FetchSn
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotResponseTopicSnapshot = { name: $name, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -517,7 +517,7 @@ function decodeFetchSnapshotResponsePartitionSnapshot(r: Reader, v: number): Fet
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotResponsePartitionSnapshot = { index: $index, errorCode: $errorCode, snapshotId: $snapshotId, currentLeader: $currentLeader, size: $size, position: $position, unalignedRecords: $unalignedRecords };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -540,7 +540,7 @@ function decodeFetchSnapshotResponseSnapshotId(r: Reader, v: number): FetchSnaps
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotResponseSnapshotId = { endOffset: $endOffset, epoch: $epoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -563,7 +563,7 @@ function decodeFetchSnapshotResponseLeaderIdAndEpoch(r: Reader, v: number): Fetc
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotResponseLeaderIdAndEpoch = { leaderId: $leaderId, leaderEpoch: $leaderEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -588,7 +588,7 @@ function decodeFetchSnapshotResponseNodeEndpoint(r: Reader, v: number): FetchSna
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchSnapshotResponseNodeEndpoint = { nodeId: $nodeId, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -220,7 +220,7 @@ function decodeFetchRequest(r: Reader, v: number): FetchRequest {
             }
             break;
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FetchRequest = { clusterId: $clusterId, replicaId: $replicaId, replicaState: $replicaState, maxWaitMs: $maxWaitMs, minBytes: $minBytes, maxBytes: $maxBytes, isolationLevel: $isolationLevel, sessionId: $sessionId, sessionEpoch: $sessionEpoch, topics: $topics, forgottenTopicsData: $forgottenTopicsData, rackId: $rackId };
@@ -244,7 +244,7 @@ function decodeFetchRequestReplicaState(r: Reader, v: number): FetchRequestRepli
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchRequestReplicaState = { replicaId: $replicaId, replicaEpoch: $replicaEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -282,7 +282,7 @@ function decodeFetchRequestFetchTopic(r: Reader, v: number): FetchRequestFetchTo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FetchRequestFetchTopic = { topic: $topic, topicId: $topicId, partitions: $partitions };
@@ -340,7 +340,7 @@ function decodeFetchRequestFetchPartition(r: Reader, v: number): FetchRequestFet
             }
             break;
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FetchRequestFetchPartition = { partition: $partition, currentLeaderEpoch: $currentLeaderEpoch, fetchOffset: $fetchOffset, lastFetchedEpoch: $lastFetchedEpoch, logStartOffset: $logStartOffset, partitionMaxBytes: $partitionMaxBytes, replicaDirectoryId: $replicaDirectoryId, highWatermark: $highWatermark };
@@ -372,7 +372,7 @@ function decodeFetchRequestForgottenTopic(r: Reader, v: number): FetchRequestFor
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FetchRequestForgottenTopic = { topic: $topic, topicId: $topicId, partitions: $partitions };
@@ -794,7 +794,7 @@ function decodeFetchResponse(r: Reader, v: number): FetchResponse {
             }
             break;
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FetchResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, sessionId: $sessionId, responses: $responses, nodeEndpoints: $nodeEndpoints };
@@ -833,7 +833,7 @@ function decodeFetchResponseFetchableTopicResponse(r: Reader, v: number): FetchR
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FetchResponseFetchableTopicResponse = { topic: $topic, topicId: $topicId, partitions: $partitions };
@@ -920,7 +920,7 @@ function decodeFetchResponsePartitionData(r: Reader, v: number): FetchResponsePa
               continue;
             }
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FetchResponsePartitionData = { partitionIndex: $partitionIndex, errorCode: $errorCode, highWatermark: $highWatermark, lastStableOffset: $lastStableOffset, logStartOffset: $logStartOffset, divergingEpoch: $divergingEpoch, currentLeader: $currentLeader, snapshotId: $snapshotId, abortedTransactions: $abortedTransactions, preferredReadReplica: $preferredReadReplica, records: $records };
@@ -944,7 +944,7 @@ function decodeFetchResponseEpochEndOffset(r: Reader, v: number): FetchResponseE
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchResponseEpochEndOffset = { epoch: $epoch, endOffset: $endOffset };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -967,7 +967,7 @@ function decodeFetchResponseLeaderIdAndEpoch(r: Reader, v: number): FetchRespons
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchResponseLeaderIdAndEpoch = { leaderId: $leaderId, leaderEpoch: $leaderEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -990,7 +990,7 @@ function decodeFetchResponseSnapshotId(r: Reader, v: number): FetchResponseSnaps
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchResponseSnapshotId = { endOffset: $endOffset, epoch: $epoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -1015,7 +1015,7 @@ function decodeFetchResponseAbortedTransaction(r: Reader, v: number): FetchRespo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FetchResponseAbortedTransaction = { producerId: $producerId, firstOffset: $firstOffset };
@@ -1043,7 +1043,7 @@ function decodeFetchResponseNodeEndpoint(r: Reader, v: number): FetchResponseNod
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FetchResponseNodeEndpoint = { nodeId: $nodeId, host: $host, port: $port, rack: $rack };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

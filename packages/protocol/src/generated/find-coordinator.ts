@@ -47,7 +47,7 @@ function decodeFindCoordinatorRequest(r: Reader, v: number): FindCoordinatorRequ
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FindCoordinatorRequest = { key: $key, keyType: $keyType, coordinatorKeys: $coordinatorKeys };
@@ -193,7 +193,7 @@ function decodeFindCoordinatorResponse(r: Reader, v: number): FindCoordinatorRes
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: FindCoordinatorResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, nodeId: $nodeId, host: $host, port: $port, coordinators: $coordinators };
@@ -225,7 +225,7 @@ function decodeFindCoordinatorResponseCoordinator(r: Reader, v: number): FindCoo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: FindCoordinatorResponseCoordinator = { key: $key, nodeId: $nodeId, host: $host, port: $port, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -31,7 +31,7 @@ function decodeGetTelemetrySubscriptionsRequest(r: Reader, v: number): GetTeleme
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: GetTelemetrySubscriptionsRequest = { clientInstanceId: $clientInstanceId };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -144,7 +144,7 @@ function decodeGetTelemetrySubscriptionsResponse(r: Reader, v: number): GetTelem
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: GetTelemetrySubscriptionsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, clientInstanceId: $clientInstanceId, subscriptionId: $subscriptionId, acceptedCompressionTypes: $acceptedCompressionTypes, pushIntervalMs: $pushIntervalMs, telemetryMaxBytes: $telemetryMaxBytes, deltaTemporality: $deltaTemporality, requestedMetrics: $requestedMetrics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -46,7 +46,7 @@ function decodeRequestHeader(r: Reader, v: number): RequestHeader {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: RequestHeader = { requestApiKey: $requestApiKey, requestApiVersion: $requestApiVersion, correlationId: $correlationId, clientId: $clientId };
@@ -122,7 +122,7 @@ function decodeResponseHeader(r: Reader, v: number): ResponseHeader {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ResponseHeader = { correlationId: $correlationId };

@@ -45,7 +45,7 @@ function decodeHeartbeatRequest(r: Reader, v: number): HeartbeatRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: HeartbeatRequest = { groupId: $groupId, generationId: $generationId, memberId: $memberId, groupInstanceId: $groupInstanceId };
@@ -137,7 +137,7 @@ function decodeHeartbeatResponse(r: Reader, v: number): HeartbeatResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: HeartbeatResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode };

@@ -72,7 +72,7 @@ function decodeIncrementalAlterConfigsRequest(r: Reader, v: number): Incremental
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: IncrementalAlterConfigsRequest = { resources: $resources, validateOnly: $validateOnly };
@@ -111,7 +111,7 @@ function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, v: 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: IncrementalAlterConfigsRequestAlterConfigsResource = { resourceType: $resourceType, resourceName: $resourceName, configs: $configs };
@@ -139,7 +139,7 @@ function decodeIncrementalAlterConfigsRequestAlterableConfig(r: Reader, v: numbe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: IncrementalAlterConfigsRequestAlterableConfig = { name: $name, configOperation: $configOperation, value: $value };
@@ -283,7 +283,7 @@ function decodeIncrementalAlterConfigsResponse(r: Reader, v: number): Incrementa
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: IncrementalAlterConfigsResponse = { throttleTimeMs: $throttleTimeMs, responses: $responses };
@@ -313,7 +313,7 @@ function decodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r: Re
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse = { errorCode: $errorCode, errorMessage: $errorMessage, resourceType: $resourceType, resourceName: $resourceName };

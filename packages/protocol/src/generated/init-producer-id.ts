@@ -71,7 +71,7 @@ function decodeInitProducerIdRequest(r: Reader, v: number): InitProducerIdReques
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: InitProducerIdRequest = { transactionalId: $transactionalId, transactionTimeoutMs: $transactionTimeoutMs, producerId: $producerId, producerEpoch: $producerEpoch, enable2Pc: $enable2Pc, keepPreparedTxn: $keepPreparedTxn };
@@ -196,7 +196,7 @@ function decodeInitProducerIdResponse(r: Reader, v: number): InitProducerIdRespo
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: InitProducerIdResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, producerId: $producerId, producerEpoch: $producerEpoch, ongoingTxnProducerId: $ongoingTxnProducerId, ongoingTxnProducerEpoch: $ongoingTxnProducerEpoch };

@@ -71,7 +71,7 @@ function decodeInitializeShareGroupStateRequest(r: Reader, v: number): Initializ
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: InitializeShareGroupStateRequest = { groupId: $groupId, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -105,7 +105,7 @@ function decodeInitializeShareGroupStateRequestInitializeStateData(r: Reader, v:
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: InitializeShareGroupStateRequestInitializeStateData = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -130,7 +130,7 @@ function decodeInitializeShareGroupStateRequestPartitionData(r: Reader, v: numbe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: InitializeShareGroupStateRequestPartitionData = { partition: $partition, stateEpoch: $stateEpoch, startOffset: $startOffset };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -253,7 +253,7 @@ function decodeInitializeShareGroupStateResponse(r: Reader, v: number): Initiali
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: InitializeShareGroupStateResponse = { results: $results };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -287,7 +287,7 @@ function decodeInitializeShareGroupStateResponseInitializeStateResult(r: Reader,
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: InitializeShareGroupStateResponseInitializeStateResult = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -312,7 +312,7 @@ function decodeInitializeShareGroupStateResponsePartitionResult(r: Reader, v: nu
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: InitializeShareGroupStateResponsePartitionResult = { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

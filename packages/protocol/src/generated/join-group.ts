@@ -91,7 +91,7 @@ function decodeJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: JoinGroupRequest = { groupId: $groupId, sessionTimeoutMs: $sessionTimeoutMs, rebalanceTimeoutMs: $rebalanceTimeoutMs, memberId: $memberId, groupInstanceId: $groupInstanceId, protocolType: $protocolType, protocols: $protocols, reason: $reason };
@@ -117,7 +117,7 @@ function decodeJoinGroupRequestJoinGroupRequestProtocol(r: Reader, v: number): J
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: JoinGroupRequestJoinGroupRequestProtocol = { name: $name, metadata: $metadata };
@@ -299,7 +299,7 @@ function decodeJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: JoinGroupResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, generationId: $generationId, protocolType: $protocolType, protocolName: $protocolName, leader: $leader, skipAssignment: $skipAssignment, memberId: $memberId, members: $members };
@@ -327,7 +327,7 @@ function decodeJoinGroupResponseJoinGroupResponseMember(r: Reader, v: number): J
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: JoinGroupResponseJoinGroupResponseMember = { memberId: $memberId, groupInstanceId: $groupInstanceId, metadata: $metadata };

@@ -66,7 +66,7 @@ function decodeLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: LeaveGroupRequest = { groupId: $groupId, memberId: $memberId, members: $members };
@@ -94,7 +94,7 @@ function decodeLeaveGroupRequestMemberIdentity(r: Reader, v: number): LeaveGroup
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: LeaveGroupRequestMemberIdentity = { memberId: $memberId, groupInstanceId: $groupInstanceId, reason: $reason };
@@ -239,7 +239,7 @@ function decodeLeaveGroupResponse(r: Reader, v: number): LeaveGroupResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: LeaveGroupResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, members: $members };
@@ -267,7 +267,7 @@ function decodeLeaveGroupResponseMemberResponse(r: Reader, v: number): LeaveGrou
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: LeaveGroupResponseMemberResponse = { memberId: $memberId, groupInstanceId: $groupInstanceId, errorCode: $errorCode };

@@ -40,7 +40,7 @@ function decodeListConfigResourcesRequest(r: Reader, v: number): ListConfigResou
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListConfigResourcesRequest = { resourceTypes: $resourceTypes };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -140,7 +140,7 @@ function decodeListConfigResourcesResponse(r: Reader, v: number): ListConfigReso
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListConfigResourcesResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, configResources: $configResources };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -163,7 +163,7 @@ function decodeListConfigResourcesResponseConfigResource(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListConfigResourcesResponseConfigResource = { resourceName: $resourceName, resourceType: $resourceType };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

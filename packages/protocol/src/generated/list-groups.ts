@@ -55,7 +55,7 @@ function decodeListGroupsRequest(r: Reader, v: number): ListGroupsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ListGroupsRequest = { statesFilter: $statesFilter, typesFilter: $typesFilter };
@@ -173,7 +173,7 @@ function decodeListGroupsResponse(r: Reader, v: number): ListGroupsResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ListGroupsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, groups: $groups };
@@ -203,7 +203,7 @@ function decodeListGroupsResponseListedGroup(r: Reader, v: number): ListGroupsRe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ListGroupsResponseListedGroup = { groupId: $groupId, protocolType: $protocolType, groupState: $groupState, groupType: $groupType };

@@ -95,7 +95,7 @@ function decodeListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ListOffsetsRequest = { replicaId: $replicaId, isolationLevel: $isolationLevel, topics: $topics, timeoutMs: $timeoutMs };
@@ -132,7 +132,7 @@ function decodeListOffsetsRequestListOffsetsTopic(r: Reader, v: number): ListOff
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ListOffsetsRequestListOffsetsTopic = { name: $name, partitions: $partitions };
@@ -162,7 +162,7 @@ function decodeListOffsetsRequestListOffsetsPartition(r: Reader, v: number): Lis
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ListOffsetsRequestListOffsetsPartition = { partitionIndex: $partitionIndex, currentLeaderEpoch: $currentLeaderEpoch, timestamp: $timestamp, maxNumOffsets: $maxNumOffsets };
@@ -328,7 +328,7 @@ function decodeListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ListOffsetsResponse = { throttleTimeMs: $throttleTimeMs, topics: $topics };
@@ -365,7 +365,7 @@ function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: number)
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ListOffsetsResponseListOffsetsTopicResponse = { name: $name, partitions: $partitions };
@@ -405,7 +405,7 @@ function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v: num
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: $partitionIndex, errorCode: $errorCode, oldStyleOffsets: $oldStyleOffsets, timestamp: $timestamp, offset: $offset, leaderEpoch: $leaderEpoch };

@@ -63,7 +63,7 @@ function decodeListPartitionReassignmentsRequest(r: Reader, v: number): ListPart
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListPartitionReassignmentsRequest = { timeoutMs: $timeoutMs, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -90,7 +90,7 @@ function decodeListPartitionReassignmentsRequestListPartitionReassignmentsTopics
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics = { name: $name, partitionIndexes: $partitionIndexes };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -225,7 +225,7 @@ function decodeListPartitionReassignmentsResponse(r: Reader, v: number): ListPar
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListPartitionReassignmentsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -259,7 +259,7 @@ function decodeListPartitionReassignmentsResponseOngoingTopicReassignment(r: Rea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListPartitionReassignmentsResponseOngoingTopicReassignment = { name: $name, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -298,7 +298,7 @@ function decodeListPartitionReassignmentsResponseOngoingPartitionReassignment(r:
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListPartitionReassignmentsResponseOngoingPartitionReassignment = { partitionIndex: $partitionIndex, replicas: $replicas, addingReplicas: $addingReplicas, removingReplicas: $removingReplicas };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

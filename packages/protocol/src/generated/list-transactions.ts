@@ -65,7 +65,7 @@ function decodeListTransactionsRequest(r: Reader, v: number): ListTransactionsRe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListTransactionsRequest = { stateFilters: $stateFilters, producerIdFilters: $producerIdFilters, durationFilter: $durationFilter, transactionalIdPattern: $transactionalIdPattern };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -193,7 +193,7 @@ function decodeListTransactionsResponse(r: Reader, v: number): ListTransactionsR
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListTransactionsResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, unknownStateFilters: $unknownStateFilters, transactionStates: $transactionStates };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -218,7 +218,7 @@ function decodeListTransactionsResponseTransactionState(r: Reader, v: number): L
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ListTransactionsResponseTransactionState = { transactionalId: $transactionalId, producerId: $producerId, transactionState: $transactionState };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -73,7 +73,7 @@ function decodeMetadataRequest(r: Reader, v: number): MetadataRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: MetadataRequest = { topics: $topics, allowAutoTopicCreation: $allowAutoTopicCreation, includeClusterAuthorizedOperations: $includeClusterAuthorizedOperations, includeTopicAuthorizedOperations: $includeTopicAuthorizedOperations };
@@ -99,7 +99,7 @@ function decodeMetadataRequestMetadataRequestTopic(r: Reader, v: number): Metada
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: MetadataRequestMetadataRequestTopic = { topicId: $topicId, name: $name };
@@ -328,7 +328,7 @@ function decodeMetadataResponse(r: Reader, v: number): MetadataResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: MetadataResponse = { throttleTimeMs: $throttleTimeMs, brokers: $brokers, clusterId: $clusterId, controllerId: $controllerId, topics: $topics, clusterAuthorizedOperations: $clusterAuthorizedOperations, errorCode: $errorCode };
@@ -358,7 +358,7 @@ function decodeMetadataResponseMetadataResponseBroker(r: Reader, v: number): Met
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: MetadataResponseMetadataResponseBroker = { nodeId: $nodeId, host: $host, port: $port, rack: $rack };
@@ -403,7 +403,7 @@ function decodeMetadataResponseMetadataResponseTopic(r: Reader, v: number): Meta
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: MetadataResponseMetadataResponseTopic = { errorCode: $errorCode, name: $name, topicId: $topicId, isInternal: $isInternal, partitions: $partitions, topicAuthorizedOperations: $topicAuthorizedOperations };
@@ -453,7 +453,7 @@ function decodeMetadataResponseMetadataResponsePartition(r: Reader, v: number): 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: MetadataResponseMetadataResponsePartition = { errorCode: $errorCode, partitionIndex: $partitionIndex, leaderId: $leaderId, leaderEpoch: $leaderEpoch, replicaNodes: $replicaNodes, isrNodes: $isrNodes, offlineReplicas: $offlineReplicas };

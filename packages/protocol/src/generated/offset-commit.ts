@@ -97,7 +97,7 @@ function decodeOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetCommitRequest = { groupId: $groupId, generationIdOrMemberEpoch: $generationIdOrMemberEpoch, memberId: $memberId, groupInstanceId: $groupInstanceId, retentionTimeMs: $retentionTimeMs, topics: $topics };
@@ -136,7 +136,7 @@ function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, v: number)
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetCommitRequestOffsetCommitRequestTopic = { name: $name, topicId: $topicId, partitions: $partitions };
@@ -168,7 +168,7 @@ function decodeOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, v: num
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetCommitRequestOffsetCommitRequestPartition = { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, commitTimestamp: $commitTimestamp, committedMetadata: $committedMetadata };
@@ -350,7 +350,7 @@ function decodeOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetCommitResponse = { throttleTimeMs: $throttleTimeMs, topics: $topics };
@@ -389,7 +389,7 @@ function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, v: numbe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetCommitResponseOffsetCommitResponseTopic = { name: $name, topicId: $topicId, partitions: $partitions };
@@ -415,7 +415,7 @@ function decodeOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, v: n
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetCommitResponseOffsetCommitResponsePartition = { partitionIndex: $partitionIndex, errorCode: $errorCode };

@@ -121,7 +121,7 @@ function decodeOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetFetchRequest = { groupId: $groupId, topics: $topics, groups: $groups, requireStable: $requireStable };
@@ -151,7 +151,7 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, v: number): 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetFetchRequestOffsetFetchRequestTopic = { name: $name, partitionIndexes: $partitionIndexes };
@@ -194,7 +194,7 @@ function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: OffsetFetchRequestOffsetFetchRequestGroup = { groupId: $groupId, memberId: $memberId, memberEpoch: $memberEpoch, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -223,7 +223,7 @@ function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, v: number):
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: OffsetFetchRequestOffsetFetchRequestTopics = { name: $name, topicId: $topicId, partitionIndexes: $partitionIndexes };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -492,7 +492,7 @@ function decodeOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetFetchResponse = { throttleTimeMs: $throttleTimeMs, topics: $topics, errorCode: $errorCode, groups: $groups };
@@ -529,7 +529,7 @@ function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, v: number)
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetFetchResponseOffsetFetchResponseTopic = { name: $name, partitions: $partitions };
@@ -561,7 +561,7 @@ function decodeOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, v: num
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetFetchResponseOffsetFetchResponsePartition = { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, metadata: $metadata, errorCode: $errorCode };
@@ -598,7 +598,7 @@ function decodeOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, v: number)
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: OffsetFetchResponseOffsetFetchResponseGroup = { groupId: $groupId, topics: $topics, errorCode: $errorCode };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -634,7 +634,7 @@ function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: OffsetFetchResponseOffsetFetchResponseTopics = { name: $name, topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -663,7 +663,7 @@ function decodeOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, v: nu
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: OffsetFetchResponseOffsetFetchResponsePartitions = { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, metadata: $metadata, errorCode: $errorCode };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

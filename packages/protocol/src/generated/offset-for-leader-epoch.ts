@@ -80,7 +80,7 @@ function decodeOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeade
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetForLeaderEpochRequest = { replicaId: $replicaId, topics: $topics };
@@ -117,7 +117,7 @@ function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v: num
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetForLeaderEpochRequestOffsetForLeaderTopic = { topic: $topic, partitions: $partitions };
@@ -145,7 +145,7 @@ function decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, v:
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetForLeaderEpochRequestOffsetForLeaderPartition = { partition: $partition, currentLeaderEpoch: $currentLeaderEpoch, leaderEpoch: $leaderEpoch };
@@ -294,7 +294,7 @@ function decodeOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLead
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetForLeaderEpochResponse = { throttleTimeMs: $throttleTimeMs, topics: $topics };
@@ -331,7 +331,7 @@ function decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader,
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult = { topic: $topic, partitions: $partitions };
@@ -361,7 +361,7 @@ function decodeOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, v: number):
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetForLeaderEpochResponseEpochEndOffset = { errorCode: $errorCode, partition: $partition, leaderEpoch: $leaderEpoch, endOffset: $endOffset };

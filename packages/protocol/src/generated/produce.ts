@@ -87,7 +87,7 @@ function decodeProduceRequest(r: Reader, v: number): ProduceRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ProduceRequest = { transactionalId: $transactionalId, acks: $acks, timeoutMs: $timeoutMs, topicData: $topicData };
@@ -126,7 +126,7 @@ function decodeProduceRequestTopicProduceData(r: Reader, v: number): ProduceRequ
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ProduceRequestTopicProduceData = { name: $name, topicId: $topicId, partitionData: $partitionData };
@@ -152,7 +152,7 @@ function decodeProduceRequestPartitionProduceData(r: Reader, v: number): Produce
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ProduceRequestPartitionProduceData = { index: $index, records: $records };
@@ -402,7 +402,7 @@ function decodeProduceResponse(r: Reader, v: number): ProduceResponse {
             }
             break;
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ProduceResponse = { responses: $responses, throttleTimeMs: $throttleTimeMs, nodeEndpoints: $nodeEndpoints };
@@ -441,7 +441,7 @@ function decodeProduceResponseTopicProduceResponse(r: Reader, v: number): Produc
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ProduceResponseTopicProduceResponse = { name: $name, topicId: $topicId, partitionResponses: $partitionResponses };
@@ -503,7 +503,7 @@ function decodeProduceResponsePartitionProduceResponse(r: Reader, v: number): Pr
             }
             break;
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ProduceResponsePartitionProduceResponse = { index: $index, errorCode: $errorCode, baseOffset: $baseOffset, logAppendTimeMs: $logAppendTimeMs, logStartOffset: $logStartOffset, recordErrors: $recordErrors, errorMessage: $errorMessage, currentLeader: $currentLeader };
@@ -529,7 +529,7 @@ function decodeProduceResponseBatchIndexAndErrorMessage(r: Reader, v: number): P
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: ProduceResponseBatchIndexAndErrorMessage = { batchIndex: $batchIndex, batchIndexErrorMessage: $batchIndexErrorMessage };
@@ -553,7 +553,7 @@ function decodeProduceResponseLeaderIdAndEpoch(r: Reader, v: number): ProduceRes
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ProduceResponseLeaderIdAndEpoch = { leaderId: $leaderId, leaderEpoch: $leaderEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -580,7 +580,7 @@ function decodeProduceResponseNodeEndpoint(r: Reader, v: number): ProduceRespons
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ProduceResponseNodeEndpoint = { nodeId: $nodeId, host: $host, port: $port, rack: $rack };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

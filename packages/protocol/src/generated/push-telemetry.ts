@@ -47,7 +47,7 @@ function decodePushTelemetryRequest(r: Reader, v: number): PushTelemetryRequest 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: PushTelemetryRequest = { clientInstanceId: $clientInstanceId, subscriptionId: $subscriptionId, terminating: $terminating, compressionType: $compressionType, metrics: $metrics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -122,7 +122,7 @@ function decodePushTelemetryResponse(r: Reader, v: number): PushTelemetryRespons
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: PushTelemetryResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

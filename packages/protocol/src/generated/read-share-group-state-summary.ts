@@ -66,7 +66,7 @@ function decodeReadShareGroupStateSummaryRequest(r: Reader, v: number): ReadShar
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateSummaryRequest = { groupId: $groupId, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -100,7 +100,7 @@ function decodeReadShareGroupStateSummaryRequestReadStateSummaryData(r: Reader, 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateSummaryRequestReadStateSummaryData = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -123,7 +123,7 @@ function decodeReadShareGroupStateSummaryRequestPartitionData(r: Reader, v: numb
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateSummaryRequestPartitionData = { partition: $partition, leaderEpoch: $leaderEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -256,7 +256,7 @@ function decodeReadShareGroupStateSummaryResponse(r: Reader, v: number): ReadSha
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateSummaryResponse = { results: $results };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -290,7 +290,7 @@ function decodeReadShareGroupStateSummaryResponseReadStateSummaryResult(r: Reade
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateSummaryResponseReadStateSummaryResult = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -323,7 +323,7 @@ function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reader, v: n
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateSummaryResponsePartitionResult = { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage, stateEpoch: $stateEpoch, leaderEpoch: $leaderEpoch, startOffset: $startOffset, deliveryCompleteCount: $deliveryCompleteCount };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

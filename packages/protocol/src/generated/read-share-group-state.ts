@@ -66,7 +66,7 @@ function decodeReadShareGroupStateRequest(r: Reader, v: number): ReadShareGroupS
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateRequest = { groupId: $groupId, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -100,7 +100,7 @@ function decodeReadShareGroupStateRequestReadStateData(r: Reader, v: number): Re
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateRequestReadStateData = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -123,7 +123,7 @@ function decodeReadShareGroupStateRequestPartitionData(r: Reader, v: number): Re
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateRequestPartitionData = { partition: $partition, leaderEpoch: $leaderEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -265,7 +265,7 @@ function decodeReadShareGroupStateResponse(r: Reader, v: number): ReadShareGroup
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateResponse = { results: $results };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -299,7 +299,7 @@ function decodeReadShareGroupStateResponseReadStateResult(r: Reader, v: number):
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateResponseReadStateResult = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -341,7 +341,7 @@ function decodeReadShareGroupStateResponsePartitionResult(r: Reader, v: number):
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateResponsePartitionResult = { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage, stateEpoch: $stateEpoch, startOffset: $startOffset, stateBatches: $stateBatches };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -368,7 +368,7 @@ function decodeReadShareGroupStateResponseStateBatch(r: Reader, v: number): Read
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ReadShareGroupStateResponseStateBatch = { firstOffset: $firstOffset, lastOffset: $lastOffset, deliveryState: $deliveryState, deliveryCount: $deliveryCount };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

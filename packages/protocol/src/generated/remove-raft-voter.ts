@@ -39,7 +39,7 @@ function decodeRemoveRaftVoterRequest(r: Reader, v: number): RemoveRaftVoterRequ
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: RemoveRaftVoterRequest = { clusterId: $clusterId, voterId: $voterId, voterDirectoryId: $voterDirectoryId };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -116,7 +116,7 @@ function decodeRemoveRaftVoterResponse(r: Reader, v: number): RemoveRaftVoterRes
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: RemoveRaftVoterResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

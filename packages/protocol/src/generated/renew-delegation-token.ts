@@ -39,7 +39,7 @@ function decodeRenewDelegationTokenRequest(r: Reader, v: number): RenewDelegatio
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: RenewDelegationTokenRequest = { hmac: $hmac, renewPeriodMs: $renewPeriodMs };
@@ -122,7 +122,7 @@ function decodeRenewDelegationTokenResponse(r: Reader, v: number): RenewDelegati
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: RenewDelegationTokenResponse = { errorCode: $errorCode, expiryTimestampMs: $expiryTimestampMs, throttleTimeMs: $throttleTimeMs };

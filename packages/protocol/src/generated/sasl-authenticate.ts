@@ -33,7 +33,7 @@ function decodeSaslAuthenticateRequest(r: Reader, v: number): SaslAuthenticateRe
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: SaslAuthenticateRequest = { authBytes: $authBytes };
@@ -119,7 +119,7 @@ function decodeSaslAuthenticateResponse(r: Reader, v: number): SaslAuthenticateR
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: SaslAuthenticateResponse = { errorCode: $errorCode, errorMessage: $errorMessage, authBytes: $authBytes, sessionLifetimeMs: $sessionLifetimeMs };

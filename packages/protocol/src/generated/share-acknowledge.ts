@@ -95,7 +95,7 @@ function decodeShareAcknowledgeRequest(r: Reader, v: number): ShareAcknowledgeRe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareAcknowledgeRequest = { groupId: $groupId, memberId: $memberId, shareSessionEpoch: $shareSessionEpoch, isRenewAck: $isRenewAck, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -129,7 +129,7 @@ function decodeShareAcknowledgeRequestAcknowledgeTopic(r: Reader, v: number): Sh
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareAcknowledgeRequestAcknowledgeTopic = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -163,7 +163,7 @@ function decodeShareAcknowledgeRequestAcknowledgePartition(r: Reader, v: number)
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareAcknowledgeRequestAcknowledgePartition = { partitionIndex: $partitionIndex, acknowledgementBatches: $acknowledgementBatches };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -192,7 +192,7 @@ function decodeShareAcknowledgeRequestAcknowledgementBatch(r: Reader, v: number)
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareAcknowledgeRequestAcknowledgementBatch = { firstOffset: $firstOffset, lastOffset: $lastOffset, acknowledgeTypes: $acknowledgeTypes };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -404,7 +404,7 @@ function decodeShareAcknowledgeResponse(r: Reader, v: number): ShareAcknowledgeR
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareAcknowledgeResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, acquisitionLockTimeoutMs: $acquisitionLockTimeoutMs, responses: $responses, nodeEndpoints: $nodeEndpoints };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -438,7 +438,7 @@ function decodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(r: Reader, 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -465,7 +465,7 @@ function decodeShareAcknowledgeResponsePartitionData(r: Reader, v: number): Shar
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareAcknowledgeResponsePartitionData = { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, currentLeader: $currentLeader };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -488,7 +488,7 @@ function decodeShareAcknowledgeResponseLeaderIdAndEpoch(r: Reader, v: number): S
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareAcknowledgeResponseLeaderIdAndEpoch = { leaderId: $leaderId, leaderEpoch: $leaderEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -515,7 +515,7 @@ function decodeShareAcknowledgeResponseNodeEndpoint(r: Reader, v: number): Share
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareAcknowledgeResponseNodeEndpoint = { nodeId: $nodeId, host: $host, port: $port, rack: $rack };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -160,7 +160,7 @@ function decodeShareFetchRequest(r: Reader, v: number): ShareFetchRequest {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchRequest = { groupId: $groupId, memberId: $memberId, shareSessionEpoch: $shareSessionEpoch, maxWaitMs: $maxWaitMs, minBytes: $minBytes, maxBytes: $maxBytes, maxRecords: $maxRecords, batchSize: $batchSize, shareAcquireMode: $shareAcquireMode, isRenewAck: $isRenewAck, topics: $topics, forgottenTopicsData: $forgottenTopicsData };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -194,7 +194,7 @@ function decodeShareFetchRequestFetchTopic(r: Reader, v: number): ShareFetchRequ
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchRequestFetchTopic = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -230,7 +230,7 @@ function decodeShareFetchRequestFetchPartition(r: Reader, v: number): ShareFetch
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchRequestFetchPartition = { partitionIndex: $partitionIndex, partitionMaxBytes: $partitionMaxBytes, acknowledgementBatches: $acknowledgementBatches };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -259,7 +259,7 @@ function decodeShareFetchRequestAcknowledgementBatch(r: Reader, v: number): Shar
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchRequestAcknowledgementBatch = { firstOffset: $firstOffset, lastOffset: $lastOffset, acknowledgeTypes: $acknowledgeTypes };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -286,7 +286,7 @@ function decodeShareFetchRequestForgottenTopic(r: Reader, v: number): ShareFetch
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchRequestForgottenTopic = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -562,7 +562,7 @@ function decodeShareFetchResponse(r: Reader, v: number): ShareFetchResponse {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, acquisitionLockTimeoutMs: $acquisitionLockTimeoutMs, responses: $responses, nodeEndpoints: $nodeEndpoints };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -596,7 +596,7 @@ function decodeShareFetchResponseShareFetchableTopicResponse(r: Reader, v: numbe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchResponseShareFetchableTopicResponse = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -642,7 +642,7 @@ function decodeShareFetchResponsePartitionData(r: Reader, v: number): ShareFetch
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchResponsePartitionData = { partitionIndex: $partitionIndex, errorCode: $errorCode, errorMessage: $errorMessage, acknowledgeErrorCode: $acknowledgeErrorCode, acknowledgeErrorMessage: $acknowledgeErrorMessage, currentLeader: $currentLeader, records: $records, acquiredRecords: $acquiredRecords };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -665,7 +665,7 @@ function decodeShareFetchResponseLeaderIdAndEpoch(r: Reader, v: number): ShareFe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchResponseLeaderIdAndEpoch = { leaderId: $leaderId, leaderEpoch: $leaderEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -690,7 +690,7 @@ function decodeShareFetchResponseAcquiredRecords(r: Reader, v: number): ShareFet
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchResponseAcquiredRecords = { firstOffset: $firstOffset, lastOffset: $lastOffset, deliveryCount: $deliveryCount };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -717,7 +717,7 @@ function decodeShareFetchResponseNodeEndpoint(r: Reader, v: number): ShareFetchR
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareFetchResponseNodeEndpoint = { nodeId: $nodeId, host: $host, port: $port, rack: $rack };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -41,7 +41,7 @@ function decodeShareGroupDescribeRequest(r: Reader, v: number): ShareGroupDescri
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupDescribeRequest = { groupIds: $groupIds, includeAuthorizedOperations: $includeAuthorizedOperations };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -189,7 +189,7 @@ function decodeShareGroupDescribeResponse(r: Reader, v: number): ShareGroupDescr
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupDescribeResponse = { throttleTimeMs: $throttleTimeMs, groups: $groups };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -237,7 +237,7 @@ function decodeShareGroupDescribeResponseDescribedGroup(r: Reader, v: number): S
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupDescribeResponseDescribedGroup = { errorCode: $errorCode, errorMessage: $errorMessage, groupId: $groupId, groupState: $groupState, groupEpoch: $groupEpoch, assignmentEpoch: $assignmentEpoch, assignorName: $assignorName, members: $members, authorizedOperations: $authorizedOperations };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -274,7 +274,7 @@ function decodeShareGroupDescribeResponseMember(r: Reader, v: number): ShareGrou
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupDescribeResponseMember = { memberId: $memberId, rackId: $rackId, memberEpoch: $memberEpoch, clientId: $clientId, clientHost: $clientHost, subscribedTopicNames: $subscribedTopicNames, assignment: $assignment };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -306,7 +306,7 @@ function decodeShareGroupDescribeResponseAssignment(r: Reader, v: number): Share
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupDescribeResponseAssignment = { topicPartitions: $topicPartitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -335,7 +335,7 @@ function decodeShareGroupDescribeResponseTopicPartitions(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupDescribeResponseTopicPartitions = { topicId: $topicId, topicName: $topicName, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

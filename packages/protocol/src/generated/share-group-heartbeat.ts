@@ -66,7 +66,7 @@ function decodeShareGroupHeartbeatRequest(r: Reader, v: number): ShareGroupHeart
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupHeartbeatRequest = { groupId: $groupId, memberId: $memberId, memberEpoch: $memberEpoch, rackId: $rackId, subscribedTopicNames: $subscribedTopicNames };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -196,7 +196,7 @@ function decodeShareGroupHeartbeatResponse(r: Reader, v: number): ShareGroupHear
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupHeartbeatResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, memberId: $memberId, memberEpoch: $memberEpoch, heartbeatIntervalMs: $heartbeatIntervalMs, assignment: $assignment };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -228,7 +228,7 @@ function decodeShareGroupHeartbeatResponseAssignment(r: Reader, v: number): Shar
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupHeartbeatResponseAssignment = { topicPartitions: $topicPartitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -255,7 +255,7 @@ function decodeShareGroupHeartbeatResponseTopicPartitions(r: Reader, v: number):
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupHeartbeatResponseTopicPartitions = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -46,7 +46,7 @@ function decodeStreamsGroupDescribeRequest(r: Reader, v: number): StreamsGroupDe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeRequest = { groupIds: $groupIds, includeAuthorizedOperations: $includeAuthorizedOperations, includeTopologyDescription: $includeTopologyDescription };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -390,7 +390,7 @@ function decodeStreamsGroupDescribeResponse(r: Reader, v: number): StreamsGroupD
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponse = { throttleTimeMs: $throttleTimeMs, groups: $groups };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -444,7 +444,7 @@ function decodeStreamsGroupDescribeResponseDescribedGroup(r: Reader, v: number):
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseDescribedGroup = { errorCode: $errorCode, errorMessage: $errorMessage, groupId: $groupId, groupState: $groupState, groupEpoch: $groupEpoch, assignmentEpoch: $assignmentEpoch, topology: $topology, members: $members, authorizedOperations: $authorizedOperations, topologyDescription: $topologyDescription, topologyDescriptionStatus: $topologyDescriptionStatus, assignorName: $assignorName };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -482,7 +482,7 @@ function decodeStreamsGroupDescribeResponseTopology(r: Reader, v: number): Strea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseTopology = { epoch: $epoch, subtopologies: $subtopologies };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -540,7 +540,7 @@ function decodeStreamsGroupDescribeResponseSubtopology(r: Reader, v: number): St
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseSubtopology = { subtopologyId: $subtopologyId, sourceTopics: $sourceTopics, repartitionSinkTopics: $repartitionSinkTopics, stateChangelogTopics: $stateChangelogTopics, repartitionSourceTopics: $repartitionSourceTopics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -578,7 +578,7 @@ function decodeStreamsGroupDescribeResponseTopicInfo(r: Reader, v: number): Stre
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseTopicInfo = { name: $name, partitions: $partitions, replicationFactor: $replicationFactor, topicConfigs: $topicConfigs };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -601,7 +601,7 @@ function decodeStreamsGroupDescribeResponseKeyValue(r: Reader, v: number): Strea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseKeyValue = { key: $key, value: $value };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -681,7 +681,7 @@ function decodeStreamsGroupDescribeResponseMember(r: Reader, v: number): Streams
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseMember = { memberId: $memberId, memberEpoch: $memberEpoch, instanceId: $instanceId, rackId: $rackId, clientId: $clientId, clientHost: $clientHost, topologyEpoch: $topologyEpoch, processId: $processId, userEndpoint: $userEndpoint, clientTags: $clientTags, taskOffsets: $taskOffsets, taskEndOffsets: $taskEndOffsets, assignment: $assignment, targetAssignment: $targetAssignment, isClassic: $isClassic };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -704,7 +704,7 @@ function decodeStreamsGroupDescribeResponseEndpoint(r: Reader, v: number): Strea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseEndpoint = { host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -729,7 +729,7 @@ function decodeStreamsGroupDescribeResponseTaskOffset(r: Reader, v: number): Str
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseTaskOffset = { subtopologyId: $subtopologyId, partition: $partition, offset: $offset };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -785,7 +785,7 @@ function decodeStreamsGroupDescribeResponseAssignment(r: Reader, v: number): Str
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseAssignment = { activeTasks: $activeTasks, standbyTasks: $standbyTasks, warmupTasks: $warmupTasks };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -812,7 +812,7 @@ function decodeStreamsGroupDescribeResponseTaskIds(r: Reader, v: number): Stream
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseTaskIds = { subtopologyId: $subtopologyId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -856,7 +856,7 @@ function decodeStreamsGroupDescribeResponseTopologyDescription(r: Reader, v: num
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseTopologyDescription = { subtopologies: $subtopologies, globalStores: $globalStores };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -890,7 +890,7 @@ function decodeStreamsGroupDescribeResponseTopologyDescriptionSubtopology(r: Rea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseTopologyDescriptionSubtopology = { subtopologyId: $subtopologyId, nodes: $nodes };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -933,7 +933,7 @@ function decodeStreamsGroupDescribeResponseTopologyDescriptionNode(r: Reader, v:
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseTopologyDescriptionNode = { name: $name, nodeType: $nodeType, sourceTopics: $sourceTopics, sinkTopic: $sinkTopic, stores: $stores, successors: $successors };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -956,7 +956,7 @@ function decodeStreamsGroupDescribeResponseTopologyDescriptionGlobalStore(r: Rea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupDescribeResponseTopologyDescriptionGlobalStore = { source: $source, processor: $processor };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

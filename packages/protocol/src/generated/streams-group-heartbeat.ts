@@ -350,7 +350,7 @@ function decodeStreamsGroupHeartbeatRequest(r: Reader, v: number): StreamsGroupH
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatRequest = { groupId: $groupId, memberId: $memberId, memberEpoch: $memberEpoch, endpointInformationEpoch: $endpointInformationEpoch, instanceId: $instanceId, rackId: $rackId, rebalanceTimeoutMs: $rebalanceTimeoutMs, topology: $topology, activeTasks: $activeTasks, standbyTasks: $standbyTasks, warmupTasks: $warmupTasks, processId: $processId, userEndpoint: $userEndpoint, clientTags: $clientTags, taskOffsets: $taskOffsets, taskEndOffsets: $taskEndOffsets, shutdownApplication: $shutdownApplication };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -384,7 +384,7 @@ function decodeStreamsGroupHeartbeatRequestTopology(r: Reader, v: number): Strea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatRequestTopology = { epoch: $epoch, subtopologies: $subtopologies };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -460,7 +460,7 @@ function decodeStreamsGroupHeartbeatRequestSubtopology(r: Reader, v: number): St
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatRequestSubtopology = { subtopologyId: $subtopologyId, sourceTopics: $sourceTopics, sourceTopicRegex: $sourceTopicRegex, stateChangelogTopics: $stateChangelogTopics, repartitionSinkTopics: $repartitionSinkTopics, repartitionSourceTopics: $repartitionSourceTopics, copartitionGroups: $copartitionGroups };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -498,7 +498,7 @@ function decodeStreamsGroupHeartbeatRequestTopicInfo(r: Reader, v: number): Stre
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatRequestTopicInfo = { name: $name, partitions: $partitions, replicationFactor: $replicationFactor, topicConfigs: $topicConfigs };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -521,7 +521,7 @@ function decodeStreamsGroupHeartbeatRequestKeyValue(r: Reader, v: number): Strea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatRequestKeyValue = { key: $key, value: $value };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -558,7 +558,7 @@ function decodeStreamsGroupHeartbeatRequestCopartitionGroup(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatRequestCopartitionGroup = { sourceTopics: $sourceTopics, sourceTopicRegex: $sourceTopicRegex, repartitionSourceTopics: $repartitionSourceTopics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -585,7 +585,7 @@ function decodeStreamsGroupHeartbeatRequestTaskIds(r: Reader, v: number): Stream
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatRequestTaskIds = { subtopologyId: $subtopologyId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -608,7 +608,7 @@ function decodeStreamsGroupHeartbeatRequestEndpoint(r: Reader, v: number): Strea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatRequestEndpoint = { host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -633,7 +633,7 @@ function decodeStreamsGroupHeartbeatRequestTaskOffset(r: Reader, v: number): Str
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatRequestTaskOffset = { subtopologyId: $subtopologyId, partition: $partition, offset: $offset };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -1150,7 +1150,7 @@ function decodeStreamsGroupHeartbeatResponse(r: Reader, v: number): StreamsGroup
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, memberId: $memberId, memberEpoch: $memberEpoch, heartbeatIntervalMs: $heartbeatIntervalMs, acceptableRecoveryLagLegacy: $acceptableRecoveryLagLegacy, taskOffsetIntervalMs: $taskOffsetIntervalMs, acceptableRecoveryLag: $acceptableRecoveryLag, status: $status, activeTasks: $activeTasks, standbyTasks: $standbyTasks, warmupTasks: $warmupTasks, topologyDescriptionRequired: $topologyDescriptionRequired, endpointInformationEpoch: $endpointInformationEpoch, partitionsByUserEndpoint: $partitionsByUserEndpoint };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -1173,7 +1173,7 @@ function decodeStreamsGroupHeartbeatResponseStatus(r: Reader, v: number): Stream
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatResponseStatus = { statusCode: $statusCode, statusDetail: $statusDetail };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -1200,7 +1200,7 @@ function decodeStreamsGroupHeartbeatResponseTaskIds(r: Reader, v: number): Strea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatResponseTaskIds = { subtopologyId: $subtopologyId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -1246,7 +1246,7 @@ function decodeStreamsGroupHeartbeatResponseEndpointToPartitions(r: Reader, v: n
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatResponseEndpointToPartitions = { userEndpoint: $userEndpoint, activePartitions: $activePartitions, standbyPartitions: $standbyPartitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -1269,7 +1269,7 @@ function decodeStreamsGroupHeartbeatResponseEndpoint(r: Reader, v: number): Stre
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatResponseEndpoint = { host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -1296,7 +1296,7 @@ function decodeStreamsGroupHeartbeatResponseTopicPartition(r: Reader, v: number)
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupHeartbeatResponseTopicPartition = { topic: $topic, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

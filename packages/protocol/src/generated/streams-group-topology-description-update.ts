@@ -104,7 +104,7 @@ function decodeStreamsGroupTopologyDescriptionUpdateRequest(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyDescriptionUpdateRequest = { groupId: $groupId, memberId: $memberId, topologyEpoch: $topologyEpoch, topologyDescription: $topologyDescription };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -148,7 +148,7 @@ function decodeStreamsGroupTopologyDescriptionUpdateRequestTopologyDescription(r
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescription = { subtopologies: $subtopologies, globalStores: $globalStores };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -182,7 +182,7 @@ function decodeStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSu
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionSubtopology = { subtopologyId: $subtopologyId, nodes: $nodes };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -225,7 +225,7 @@ function decodeStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionNode = { name: $name, nodeType: $nodeType, sourceTopics: $sourceTopics, sinkTopic: $sinkTopic, stores: $stores, successors: $successors };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -248,7 +248,7 @@ function decodeStreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGl
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyDescriptionUpdateRequestTopologyDescriptionGlobalStore = { source: $source, processor: $processor };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -398,7 +398,7 @@ function decodeStreamsGroupTopologyDescriptionUpdateResponse(r: Reader, v: numbe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyDescriptionUpdateResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -78,7 +78,7 @@ function decodeSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: SyncGroupRequest = { groupId: $groupId, generationId: $generationId, memberId: $memberId, groupInstanceId: $groupInstanceId, protocolType: $protocolType, protocolName: $protocolName, assignments: $assignments };
@@ -104,7 +104,7 @@ function decodeSyncGroupRequestSyncGroupRequestAssignment(r: Reader, v: number):
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: SyncGroupRequestSyncGroupRequestAssignment = { memberId: $memberId, assignment: $assignment };
@@ -240,7 +240,7 @@ function decodeSyncGroupResponse(r: Reader, v: number): SyncGroupResponse {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: SyncGroupResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, protocolType: $protocolType, protocolName: $protocolName, assignment: $assignment };

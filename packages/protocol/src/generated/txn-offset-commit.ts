@@ -101,7 +101,7 @@ function decodeTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitRequ
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: TxnOffsetCommitRequest = { transactionalId: $transactionalId, groupId: $groupId, producerId: $producerId, producerEpoch: $producerEpoch, generationIdOrMemberEpoch: $generationIdOrMemberEpoch, memberId: $memberId, groupInstanceId: $groupInstanceId, topics: $topics };
@@ -140,7 +140,7 @@ function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(r: Reader, v: n
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic = { name: $name, topicId: $topicId, partitions: $partitions };
@@ -170,7 +170,7 @@ function decodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(r: Reader, 
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition = { partitionIndex: $partitionIndex, committedOffset: $committedOffset, committedLeaderEpoch: $committedLeaderEpoch, committedMetadata: $committedMetadata };
@@ -354,7 +354,7 @@ function decodeTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitRes
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: TxnOffsetCommitResponse = { throttleTimeMs: $throttleTimeMs, topics: $topics };
@@ -393,7 +393,7 @@ function decodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(r: Reader, v:
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic = { name: $name, topicId: $topicId, partitions: $partitions };
@@ -419,7 +419,7 @@ function decodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(r: Reader
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition = { partitionIndex: $partitionIndex, errorCode: $errorCode };

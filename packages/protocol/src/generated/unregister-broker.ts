@@ -31,7 +31,7 @@ function decodeUnregisterBrokerRequest(r: Reader, v: number): UnregisterBrokerRe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UnregisterBrokerRequest = { brokerId: $brokerId };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -103,7 +103,7 @@ function decodeUnregisterBrokerResponse(r: Reader, v: number): UnregisterBrokerR
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UnregisterBrokerResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

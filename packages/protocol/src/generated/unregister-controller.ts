@@ -31,7 +31,7 @@ function decodeUnregisterControllerRequest(r: Reader, v: number): UnregisterCont
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UnregisterControllerRequest = { controllerId: $controllerId };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -103,7 +103,7 @@ function decodeUnregisterControllerResponse(r: Reader, v: number): UnregisterCon
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UnregisterControllerResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -75,7 +75,7 @@ function decodeUpdateFeaturesRequest(r: Reader, v: number): UpdateFeaturesReques
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UpdateFeaturesRequest = { timeoutMs: $timeoutMs, featureUpdates: $featureUpdates, validateOnly: $validateOnly };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -102,7 +102,7 @@ function decodeUpdateFeaturesRequestFeatureUpdateKey(r: Reader, v: number): Upda
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UpdateFeaturesRequestFeatureUpdateKey = { feature: $feature, maxVersionLevel: $maxVersionLevel, allowDowngrade: $allowDowngrade, upgradeType: $upgradeType };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -240,7 +240,7 @@ function decodeUpdateFeaturesResponse(r: Reader, v: number): UpdateFeaturesRespo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UpdateFeaturesResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, errorMessage: $errorMessage, results: $results };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -265,7 +265,7 @@ function decodeUpdateFeaturesResponseUpdatableFeatureResult(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UpdateFeaturesResponseUpdatableFeatureResult = { feature: $feature, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

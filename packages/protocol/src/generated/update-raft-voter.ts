@@ -84,7 +84,7 @@ function decodeUpdateRaftVoterRequest(r: Reader, v: number): UpdateRaftVoterRequ
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UpdateRaftVoterRequest = { clusterId: $clusterId, currentLeaderEpoch: $currentLeaderEpoch, voterId: $voterId, voterDirectoryId: $voterDirectoryId, listeners: $listeners, kRaftVersionFeature: $kRaftVersionFeature };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -109,7 +109,7 @@ function decodeUpdateRaftVoterRequestListener(r: Reader, v: number): UpdateRaftV
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UpdateRaftVoterRequestListener = { name: $name, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -132,7 +132,7 @@ function decodeUpdateRaftVoterRequestKRaftVersionFeature(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UpdateRaftVoterRequestKRaftVersionFeature = { minSupportedVersion: $minSupportedVersion, maxSupportedVersion: $maxSupportedVersion };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -280,7 +280,7 @@ function decodeUpdateRaftVoterResponse(r: Reader, v: number): UpdateRaftVoterRes
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UpdateRaftVoterResponse = { throttleTimeMs: $throttleTimeMs, errorCode: $errorCode, currentLeader: $currentLeader };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -307,7 +307,7 @@ function decodeUpdateRaftVoterResponseCurrentLeader(r: Reader, v: number): Updat
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: UpdateRaftVoterResponseCurrentLeader = { leaderId: $leaderId, leaderEpoch: $leaderEpoch, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -82,7 +82,7 @@ function decodeVoteRequest(r: Reader, v: number): VoteRequest {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VoteRequest = { clusterId: $clusterId, voterId: $voterId, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -116,7 +116,7 @@ function decodeVoteRequestTopicData(r: Reader, v: number): VoteRequestTopicData 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VoteRequestTopicData = { topicName: $topicName, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -151,7 +151,7 @@ function decodeVoteRequestPartitionData(r: Reader, v: number): VoteRequestPartit
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VoteRequestPartitionData = { partitionIndex: $partitionIndex, replicaEpoch: $replicaEpoch, replicaId: $replicaId, replicaDirectoryId: $replicaDirectoryId, voterDirectoryId: $voterDirectoryId, lastOffsetEpoch: $lastOffsetEpoch, lastOffset: $lastOffset, preVote: $preVote };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -336,7 +336,7 @@ function decodeVoteResponse(r: Reader, v: number): VoteResponse {
           }
           break;
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VoteResponse = { errorCode: $errorCode, topics: $topics, nodeEndpoints: $nodeEndpoints };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -370,7 +370,7 @@ function decodeVoteResponseTopicData(r: Reader, v: number): VoteResponseTopicDat
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VoteResponseTopicData = { topicName: $topicName, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -399,7 +399,7 @@ function decodeVoteResponsePartitionData(r: Reader, v: number): VoteResponsePart
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VoteResponsePartitionData = { partitionIndex: $partitionIndex, errorCode: $errorCode, leaderId: $leaderId, leaderEpoch: $leaderEpoch, voteGranted: $voteGranted };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -424,7 +424,7 @@ function decodeVoteResponseNodeEndpoint(r: Reader, v: number): VoteResponseNodeE
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VoteResponseNodeEndpoint = { nodeId: $nodeId, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

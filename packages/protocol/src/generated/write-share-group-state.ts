@@ -91,7 +91,7 @@ function decodeWriteShareGroupStateRequest(r: Reader, v: number): WriteShareGrou
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: WriteShareGroupStateRequest = { groupId: $groupId, topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -125,7 +125,7 @@ function decodeWriteShareGroupStateRequestWriteStateData(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: WriteShareGroupStateRequestWriteStateData = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -167,7 +167,7 @@ function decodeWriteShareGroupStateRequestPartitionData(r: Reader, v: number): W
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: WriteShareGroupStateRequestPartitionData = { partition: $partition, stateEpoch: $stateEpoch, leaderEpoch: $leaderEpoch, startOffset: $startOffset, deliveryCompleteCount: $deliveryCompleteCount, stateBatches: $stateBatches };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -194,7 +194,7 @@ function decodeWriteShareGroupStateRequestStateBatch(r: Reader, v: number): Writ
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: WriteShareGroupStateRequestStateBatch = { firstOffset: $firstOffset, lastOffset: $lastOffset, deliveryState: $deliveryState, deliveryCount: $deliveryCount };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -336,7 +336,7 @@ function decodeWriteShareGroupStateResponse(r: Reader, v: number): WriteShareGro
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: WriteShareGroupStateResponse = { results: $results };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -370,7 +370,7 @@ function decodeWriteShareGroupStateResponseWriteStateResult(r: Reader, v: number
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: WriteShareGroupStateResponseWriteStateResult = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -395,7 +395,7 @@ function decodeWriteShareGroupStateResponsePartitionResult(r: Reader, v: number)
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: WriteShareGroupStateResponsePartitionResult = { partition: $partition, errorCode: $errorCode, errorMessage: $errorMessage };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -83,7 +83,7 @@ function decodeWriteTxnMarkersRequest(r: Reader, v: number): WriteTxnMarkersRequ
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: WriteTxnMarkersRequest = { markers: $markers };
@@ -128,7 +128,7 @@ function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, v: number): Wr
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: WriteTxnMarkersRequestWritableTxnMarker = { producerId: $producerId, producerEpoch: $producerEpoch, transactionResult: $transactionResult, topics: $topics, coordinatorEpoch: $coordinatorEpoch, transactionVersion: $transactionVersion };
@@ -158,7 +158,7 @@ function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, v: number
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: WriteTxnMarkersRequestWritableTxnMarkerTopic = { name: $name, partitionIndexes: $partitionIndexes };
@@ -310,7 +310,7 @@ function decodeWriteTxnMarkersResponse(r: Reader, v: number): WriteTxnMarkersRes
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: WriteTxnMarkersResponse = { markers: $markers };
@@ -347,7 +347,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, v: numb
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: WriteTxnMarkersResponseWritableTxnMarkerResult = { producerId: $producerId, topics: $topics };
@@ -384,7 +384,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, v:
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: WriteTxnMarkersResponseWritableTxnMarkerTopicResult = { name: $name, partitions: $partitions };
@@ -410,7 +410,7 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult = { partitionIndex: $partitionIndex, errorCode: $errorCode };

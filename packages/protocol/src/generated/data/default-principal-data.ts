@@ -41,7 +41,7 @@ function decodeDefaultPrincipalData(r: Reader, v: number): DefaultPrincipalData 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: DefaultPrincipalData = { type: $type, name: $name, tokenAuthenticated: $tokenAuthenticated };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

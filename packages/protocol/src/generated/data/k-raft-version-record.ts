@@ -34,7 +34,7 @@ function decodeKRaftVersionRecord(r: Reader, v: number): KRaftVersionRecord {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: KRaftVersionRecord = { version: $version, kRaftVersion: $kRaftVersion };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

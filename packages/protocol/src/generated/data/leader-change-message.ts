@@ -73,7 +73,7 @@ function decodeLeaderChangeMessage(r: Reader, v: number): LeaderChangeMessage {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: LeaderChangeMessage = { version: $version, leaderId: $leaderId, voters: $voters, grantingVoters: $grantingVoters };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -96,7 +96,7 @@ function decodeLeaderChangeMessageVoter(r: Reader, v: number): LeaderChangeMessa
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: LeaderChangeMessageVoter = { voterId: $voterId, voterDirectoryId: $voterDirectoryId };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

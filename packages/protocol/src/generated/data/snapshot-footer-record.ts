@@ -30,7 +30,7 @@ function decodeSnapshotFooterRecord(r: Reader, v: number): SnapshotFooterRecord 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: SnapshotFooterRecord = { version: $version };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -34,7 +34,7 @@ function decodeSnapshotHeaderRecord(r: Reader, v: number): SnapshotHeaderRecord 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: SnapshotHeaderRecord = { version: $version, lastContainedLogTimestamp: $lastContainedLogTimestamp };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -81,7 +81,7 @@ function decodeVotersRecord(r: Reader, v: number): VotersRecord {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VotersRecord = { version: $version, voters: $voters };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -119,7 +119,7 @@ function decodeVotersRecordVoter(r: Reader, v: number): VotersRecordVoter {
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VotersRecordVoter = { voterId: $voterId, voterDirectoryId: $voterDirectoryId, endpoints: $endpoints, kRaftVersionFeature: $kRaftVersionFeature };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -144,7 +144,7 @@ function decodeVotersRecordEndpoint(r: Reader, v: number): VotersRecordEndpoint 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VotersRecordEndpoint = { name: $name, host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -167,7 +167,7 @@ function decodeVotersRecordKRaftVersionFeature(r: Reader, v: number): VotersReco
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: VotersRecordKRaftVersionFeature = { minSupportedVersion: $minSupportedVersion, maxSupportedVersion: $maxSupportedVersion };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -149,7 +149,7 @@ function decodeConsumerGroupCurrentMemberAssignmentValue(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupCurrentMemberAssignmentValue = { memberEpoch: $memberEpoch, previousMemberEpoch: $previousMemberEpoch, state: $state, assignedPartitions: $assignedPartitions, partitionsPendingRevocation: $partitionsPendingRevocation };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -193,7 +193,7 @@ function decodeConsumerGroupCurrentMemberAssignmentValueTopicPartitions(r: Reade
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupCurrentMemberAssignmentValueTopicPartitions = { topicId: $topicId, partitions: $partitions, assignmentEpochs: $assignmentEpochs };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

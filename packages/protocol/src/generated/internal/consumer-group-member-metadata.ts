@@ -167,7 +167,7 @@ function decodeConsumerGroupMemberMetadataValue(r: Reader, v: number): ConsumerG
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupMemberMetadataValue = { instanceId: $instanceId, rackId: $rackId, clientId: $clientId, clientHost: $clientHost, subscribedTopicNames: $subscribedTopicNames, subscribedTopicRegex: $subscribedTopicRegex, rebalanceTimeoutMs: $rebalanceTimeoutMs, serverAssignor: $serverAssignor, classicMemberMetadata: $classicMemberMetadata };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -201,7 +201,7 @@ function decodeConsumerGroupMemberMetadataValueClassicMemberMetadata(r: Reader, 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupMemberMetadataValueClassicMemberMetadata = { sessionTimeoutMs: $sessionTimeoutMs, supportedProtocols: $supportedProtocols };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -224,7 +224,7 @@ function decodeConsumerGroupMemberMetadataValueClassicProtocol(r: Reader, v: num
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupMemberMetadataValueClassicProtocol = { name: $name, metadata: $metadata };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

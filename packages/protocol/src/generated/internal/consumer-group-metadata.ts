@@ -100,7 +100,7 @@ function decodeConsumerGroupMetadataValue(r: Reader, v: number): ConsumerGroupMe
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupMetadataValue = { epoch: $epoch, metadataHash: $metadataHash };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -124,7 +124,7 @@ function decodeConsumerGroupPartitionMetadataValue(r: Reader, v: number): Consum
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupPartitionMetadataValue = { topics: $topics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -162,7 +162,7 @@ function decodeConsumerGroupPartitionMetadataValueTopicMetadata(r: Reader, v: nu
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupPartitionMetadataValueTopicMetadata = { topicId: $topicId, topicName: $topicName, numPartitions: $numPartitions, partitionMetadata: $partitionMetadata };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -189,7 +189,7 @@ function decodeConsumerGroupPartitionMetadataValuePartitionMetadata(r: Reader, v
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupPartitionMetadataValuePartitionMetadata = { partition: $partition, racks: $racks };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

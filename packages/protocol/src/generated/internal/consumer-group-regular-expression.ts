@@ -106,7 +106,7 @@ function decodeConsumerGroupRegularExpressionValue(r: Reader, v: number): Consum
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupRegularExpressionValue = { topics: $topics, version: $version, timestamp: $timestamp };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

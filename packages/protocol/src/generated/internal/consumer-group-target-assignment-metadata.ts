@@ -100,7 +100,7 @@ function decodeConsumerGroupTargetAssignmentMetadataValue(r: Reader, v: number):
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ConsumerGroupTargetAssignmentMetadataValue = { assignmentEpoch: $assignmentEpoch, assignmentTimestamp: $assignmentTimestamp };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -141,7 +141,7 @@ function decodeGroupMetadataValue(r: Reader, v: number): GroupMetadataValue {
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: GroupMetadataValue = { protocolType: $protocolType, generation: $generation, protocol: $protocol, leader: $leader, currentStateTimestamp: $currentStateTimestamp, members: $members };
@@ -179,7 +179,7 @@ function decodeGroupMetadataValueMemberMetadata(r: Reader, v: number): GroupMeta
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: GroupMetadataValueMemberMetadata = { memberId: $memberId, groupInstanceId: $groupInstanceId, clientId: $clientId, clientHost: $clientHost, rebalanceTimeout: $rebalanceTimeout, sessionTimeout: $sessionTimeout, subscription: $subscription, assignment: $assignment };

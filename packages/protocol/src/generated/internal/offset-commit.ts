@@ -131,7 +131,7 @@ function decodeOffsetCommitValue(r: Reader, v: number): OffsetCommitValue {
               continue;
             }
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: OffsetCommitValue = { offset: $offset, leaderEpoch: $leaderEpoch, metadata: $metadata, commitTimestamp: $commitTimestamp, expireTimestamp: $expireTimestamp, topicId: $topicId };

@@ -130,7 +130,7 @@ function decodeShareGroupCurrentMemberAssignmentValue(r: Reader, v: number): Sha
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupCurrentMemberAssignmentValue = { memberEpoch: $memberEpoch, previousMemberEpoch: $previousMemberEpoch, state: $state, assignedPartitions: $assignedPartitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -157,7 +157,7 @@ function decodeShareGroupCurrentMemberAssignmentValueTopicPartitions(r: Reader, 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupCurrentMemberAssignmentValueTopicPartitions = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -110,7 +110,7 @@ function decodeShareGroupMemberMetadataValue(r: Reader, v: number): ShareGroupMe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupMemberMetadataValue = { rackId: $rackId, clientId: $clientId, clientHost: $clientHost, subscribedTopicNames: $subscribedTopicNames };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

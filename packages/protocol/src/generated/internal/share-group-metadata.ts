@@ -90,7 +90,7 @@ function decodeShareGroupMetadataValue(r: Reader, v: number): ShareGroupMetadata
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupMetadataValue = { epoch: $epoch, metadataHash: $metadataHash };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

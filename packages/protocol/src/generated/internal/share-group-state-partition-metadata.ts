@@ -147,7 +147,7 @@ function decodeShareGroupStatePartitionMetadataValue(r: Reader, v: number): Shar
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupStatePartitionMetadataValue = { initializingTopics: $initializingTopics, initializedTopics: $initializedTopics, deletingTopics: $deletingTopics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -176,7 +176,7 @@ function decodeShareGroupStatePartitionMetadataValueTopicPartitionsInfo(r: Reade
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupStatePartitionMetadataValueTopicPartitionsInfo = { topicId: $topicId, topicName: $topicName, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -199,7 +199,7 @@ function decodeShareGroupStatePartitionMetadataValueTopicInfo(r: Reader, v: numb
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupStatePartitionMetadataValueTopicInfo = { topicId: $topicId, topicName: $topicName };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

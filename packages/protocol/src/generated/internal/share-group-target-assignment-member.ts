@@ -115,7 +115,7 @@ function decodeShareGroupTargetAssignmentMemberValue(r: Reader, v: number): Shar
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupTargetAssignmentMemberValue = { topicPartitions: $topicPartitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -142,7 +142,7 @@ function decodeShareGroupTargetAssignmentMemberValueTopicPartition(r: Reader, v:
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupTargetAssignmentMemberValueTopicPartition = { topicId: $topicId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -100,7 +100,7 @@ function decodeShareGroupTargetAssignmentMetadataValue(r: Reader, v: number): Sh
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareGroupTargetAssignmentMetadataValue = { assignmentEpoch: $assignmentEpoch, assignmentTimestamp: $assignmentTimestamp };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

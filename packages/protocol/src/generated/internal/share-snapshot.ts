@@ -162,7 +162,7 @@ function decodeShareSnapshotValue(r: Reader, v: number): ShareSnapshotValue {
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareSnapshotValue = { snapshotEpoch: $snapshotEpoch, stateEpoch: $stateEpoch, leaderEpoch: $leaderEpoch, startOffset: $startOffset, deliveryCompleteCount: $deliveryCompleteCount, createTimestamp: $createTimestamp, writeTimestamp: $writeTimestamp, stateBatches: $stateBatches };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -189,7 +189,7 @@ function decodeShareSnapshotValueStateBatch(r: Reader, v: number): ShareSnapshot
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareSnapshotValueStateBatch = { firstOffset: $firstOffset, lastOffset: $lastOffset, deliveryState: $deliveryState, deliveryCount: $deliveryCount };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -150,7 +150,7 @@ function decodeShareUpdateValue(r: Reader, v: number): ShareUpdateValue {
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareUpdateValue = { snapshotEpoch: $snapshotEpoch, leaderEpoch: $leaderEpoch, startOffset: $startOffset, deliveryCompleteCount: $deliveryCompleteCount, stateBatches: $stateBatches };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -177,7 +177,7 @@ function decodeShareUpdateValueStateBatch(r: Reader, v: number): ShareUpdateValu
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: ShareUpdateValueStateBatch = { firstOffset: $firstOffset, lastOffset: $lastOffset, deliveryState: $deliveryState, deliveryCount: $deliveryCount };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

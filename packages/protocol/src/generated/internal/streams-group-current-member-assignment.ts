@@ -206,7 +206,7 @@ function decodeStreamsGroupCurrentMemberAssignmentValue(r: Reader, v: number): S
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupCurrentMemberAssignmentValue = { memberEpoch: $memberEpoch, previousMemberEpoch: $previousMemberEpoch, state: $state, activeTasks: $activeTasks, standbyTasks: $standbyTasks, warmupTasks: $warmupTasks, activeTasksPendingRevocation: $activeTasksPendingRevocation, standbyTasksPendingRevocation: $standbyTasksPendingRevocation, warmupTasksPendingRevocation: $warmupTasksPendingRevocation };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -250,7 +250,7 @@ function decodeStreamsGroupCurrentMemberAssignmentValueTaskIds(r: Reader, v: num
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupCurrentMemberAssignmentValueTaskIds = { subtopologyId: $subtopologyId, partitions: $partitions, assignmentEpochs: $assignmentEpochs };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

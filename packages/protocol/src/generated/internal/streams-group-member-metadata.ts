@@ -157,7 +157,7 @@ function decodeStreamsGroupMemberMetadataValue(r: Reader, v: number): StreamsGro
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupMemberMetadataValue = { instanceId: $instanceId, rackId: $rackId, clientId: $clientId, clientHost: $clientHost, rebalanceTimeoutMs: $rebalanceTimeoutMs, topologyEpoch: $topologyEpoch, processId: $processId, userEndpoint: $userEndpoint, clientTags: $clientTags };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -180,7 +180,7 @@ function decodeStreamsGroupMemberMetadataValueEndpoint(r: Reader, v: number): St
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupMemberMetadataValueEndpoint = { host: $host, port: $port };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -203,7 +203,7 @@ function decodeStreamsGroupMemberMetadataValueKeyValue(r: Reader, v: number): St
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupMemberMetadataValueKeyValue = { key: $key, value: $value };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

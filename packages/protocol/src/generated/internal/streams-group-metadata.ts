@@ -174,7 +174,7 @@ function decodeStreamsGroupMetadataValue(r: Reader, v: number): StreamsGroupMeta
             continue;
           }
       }
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupMetadataValue = { epoch: $epoch, metadataHash: $metadataHash, validatedTopologyEpoch: $validatedTopologyEpoch, lastAssignmentConfigs: $lastAssignmentConfigs, storedDescriptionTopologyEpoch: $storedDescriptionTopologyEpoch, failedDescriptionTopologyEpoch: $failedDescriptionTopologyEpoch };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -197,7 +197,7 @@ function decodeStreamsGroupMetadataValueLastAssignmentConfig(r: Reader, v: numbe
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupMetadataValueLastAssignmentConfig = { key: $key, value: $value };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

@@ -143,7 +143,7 @@ function decodeStreamsGroupTargetAssignmentMemberValue(r: Reader, v: number): St
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTargetAssignmentMemberValue = { activeTasks: $activeTasks, standbyTasks: $standbyTasks, warmupTasks: $warmupTasks };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -170,7 +170,7 @@ function decodeStreamsGroupTargetAssignmentMemberValueTaskIds(r: Reader, v: numb
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTargetAssignmentMemberValueTaskIds = { subtopologyId: $subtopologyId, partitions: $partitions };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

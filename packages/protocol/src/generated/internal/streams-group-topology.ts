@@ -169,7 +169,7 @@ function decodeStreamsGroupTopologyValue(r: Reader, v: number): StreamsGroupTopo
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyValue = { epoch: $epoch, subtopologies: $subtopologies };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -245,7 +245,7 @@ function decodeStreamsGroupTopologyValueSubtopology(r: Reader, v: number): Strea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyValueSubtopology = { subtopologyId: $subtopologyId, sourceTopics: $sourceTopics, sourceTopicRegex: $sourceTopicRegex, stateChangelogTopics: $stateChangelogTopics, repartitionSinkTopics: $repartitionSinkTopics, repartitionSourceTopics: $repartitionSourceTopics, copartitionGroups: $copartitionGroups };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -283,7 +283,7 @@ function decodeStreamsGroupTopologyValueTopicInfo(r: Reader, v: number): Streams
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyValueTopicInfo = { name: $name, partitions: $partitions, replicationFactor: $replicationFactor, topicConfigs: $topicConfigs };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -306,7 +306,7 @@ function decodeStreamsGroupTopologyValueTopicConfig(r: Reader, v: number): Strea
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyValueTopicConfig = { key: $key, value: $value };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;
@@ -343,7 +343,7 @@ function decodeStreamsGroupTopologyValueCopartitionGroup(r: Reader, v: number): 
     for (let t = 0; t < count; t++) {
       const tag = r.readUnsignedVarint();
       const size = r.readUnsignedVarint();
-      unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+      unknown = rt.pushTagged(r, unknown, tag, size);
     }
     const m: StreamsGroupTopologyValueCopartitionGroup = { sourceTopics: $sourceTopics, sourceTopicRegex: $sourceTopicRegex, repartitionSourceTopics: $repartitionSourceTopics };
     if (unknown !== undefined) m.unknownTaggedFields = unknown;

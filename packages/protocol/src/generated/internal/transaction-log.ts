@@ -187,7 +187,7 @@ function decodeTransactionLogValue(r: Reader, v: number): TransactionLogValue {
               continue;
             }
         }
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: TransactionLogValue = { producerId: $producerId, previousProducerId: $previousProducerId, nextProducerId: $nextProducerId, producerEpoch: $producerEpoch, nextProducerEpoch: $nextProducerEpoch, transactionTimeoutMs: $transactionTimeoutMs, transactionStatus: $transactionStatus, transactionPartitions: $transactionPartitions, transactionLastUpdateTimestampMs: $transactionLastUpdateTimestampMs, transactionStartTimestampMs: $transactionStartTimestampMs, clientTransactionVersion: $clientTransactionVersion };
@@ -217,7 +217,7 @@ function decodeTransactionLogValuePartitionsSchema(r: Reader, v: number): Transa
       for (let t = 0; t < count; t++) {
         const tag = r.readUnsignedVarint();
         const size = r.readUnsignedVarint();
-        unknown = rt.pushTagged(unknown, tag, r.readRaw(size));
+        unknown = rt.pushTagged(r, unknown, tag, size);
       }
     }
     const m: TransactionLogValuePartitionsSchema = { topic: $topic, partitionIds: $partitionIds };
