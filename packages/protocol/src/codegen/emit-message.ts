@@ -27,6 +27,18 @@ function within(a: readonly number[], universe: readonly number[]): number[] {
   return a.filter((v) => universe.includes(v));
 }
 
+/** A condition without its outer parentheses, for use as a whole `if` condition. */
+function bare(cond: string): string {
+  if (!cond.startsWith('(') || !cond.endsWith(')')) return cond;
+  let depth = 0;
+  for (let i = 0; i < cond.length; i++) {
+    if (cond[i] === '(') depth++;
+    else if (cond[i] === ')') depth--;
+    if (depth === 0 && i < cond.length - 1) return cond; // the first group closes early: (a) || (b)
+  }
+  return cond.slice(1, -1);
+}
+
 function quote(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
 }
@@ -410,7 +422,7 @@ class MessageEmitter {
             w.line(`let $${f.prop}: ${type};`);
             if (always) w.block('', () => this.readArray(c, f, `$${f.prop}`, regular));
             else {
-              w.block(`if (${c.cond(regular)})`, () => this.readArray(c, f, `$${f.prop}`, regular));
+              w.block(`if (${bare(c.cond(regular))})`, () => this.readArray(c, f, `$${f.prop}`, regular));
               w.chain('else', () => w.line(`$${f.prop} = ${decodeDefault(f)};`));
             }
           } else {
@@ -442,7 +454,7 @@ class MessageEmitter {
                     if (c.taggedWheneverFlexible(f)) w.block('', read);
                     else {
                       // Known only from some version on; before that it is an unknown tag.
-                      w.block(`if (${c.cond(f.tagged)})`, read);
+                      w.block(`if (${bare(c.cond(f.tagged))})`, read);
                       w.line('break;');
                     }
                   });
@@ -499,7 +511,7 @@ class MessageEmitter {
         if (canBeNull(f)) w.line(`if (${x} === null) ${nullError}`);
         lines(call(false));
       } else {
-        w.block(`if (${nullCond})`, () => lines(call(true)));
+        w.block(`if (${bare(nullCond)})`, () => lines(call(true)));
         w.chain('else', () => {
           w.line(`if (${x} === null) ${nullError}`);
           lines(call(false));
@@ -527,7 +539,7 @@ class MessageEmitter {
       if (nullable === 'yes') withMarker();
       else if (nullable === 'no') withoutMarker();
       else {
-        w.block(`if (${nullCond})`, withMarker);
+        w.block(`if (${bare(nullCond)})`, withMarker);
         w.chain('else', withoutMarker);
       }
       return;
@@ -607,15 +619,15 @@ class MessageEmitter {
         if (regular.length === c.U.length) {
           this.writeRegular(c, f, regular, false);
         } else if (regular.length > 0) {
-          w.block(`if (${c.cond(regular)})`, () => this.writeRegular(c, f, regular, true));
+          w.block(`if (${bare(c.cond(regular))})`, () => this.writeRegular(c, f, regular, true));
           if (mustCheck) {
-            if (taggedHere.length > 0) w.chain(`else if (${c.cond(absent)})`, () => this.checkAbsent(c, f));
+            if (taggedHere.length > 0) w.chain(`else if (${bare(c.cond(absent))})`, () => this.checkAbsent(c, f));
             else w.chain('else', () => this.checkAbsent(c, f));
           }
         } else if (mustCheck) {
           // Tagged-only (or never present): the tagged section writes it; refuse it where it does not exist.
           if (absent.length === c.U.length) w.block('', () => this.checkAbsent(c, f));
-          else w.block(`if (${c.cond(absent)})`, () => this.checkAbsent(c, f));
+          else w.block(`if (${bare(c.cond(absent))})`, () => this.checkAbsent(c, f));
         }
       }
       if (c.flexCond === 'true') this.writeTaggedSection(c);

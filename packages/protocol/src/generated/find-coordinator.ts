@@ -246,7 +246,7 @@ function encodeFindCoordinatorResponse(w: Writer, m: MessageInput<FindCoordinato
     const $errorCode = m.errorCode;
     if ($errorCode !== undefined && $errorCode !== 0) throw rt.unsupportedField('FindCoordinatorResponse', 'errorCode', v);
   }
-  if ((v >= 1 && v <= 3)) {
+  if (v >= 1 && v <= 3) {
     const $errorMessage = m.errorMessage === undefined ? '' : m.errorMessage;
     if (flex) w.writeCompactNullableString($errorMessage);
     else w.writeNullableString($errorMessage);

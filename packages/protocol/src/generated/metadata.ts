@@ -128,7 +128,7 @@ function encodeMetadataRequest(w: Writer, m: MessageInput<MetadataRequest>, v: n
     const $allowAutoTopicCreation = m.allowAutoTopicCreation;
     if ($allowAutoTopicCreation !== undefined && $allowAutoTopicCreation !== true) throw rt.unsupportedField('MetadataRequest', 'allowAutoTopicCreation', v);
   }
-  if ((v >= 8 && v <= 10)) {
+  if (v >= 8 && v <= 10) {
     w.writeBool(m.includeClusterAuthorizedOperations ?? false);
   } else {
     const $includeClusterAuthorizedOperations = m.includeClusterAuthorizedOperations;
@@ -487,7 +487,7 @@ function encodeMetadataResponse(w: Writer, m: MessageInput<MetadataResponse>, v:
     rt.writeArrayLength(w, $topics.length, flex);
     for (const e of $topics) encodeMetadataResponseMetadataResponseTopic(w, e, v);
   }
-  if ((v >= 8 && v <= 10)) {
+  if (v >= 8 && v <= 10) {
     w.writeInt32(m.clusterAuthorizedOperations ?? -2147483648);
   } else {
     const $clusterAuthorizedOperations = m.clusterAuthorizedOperations;

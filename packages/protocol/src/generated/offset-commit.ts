@@ -202,7 +202,7 @@ function encodeOffsetCommitRequest(w: Writer, m: MessageInput<OffsetCommitReques
     const $groupInstanceId = m.groupInstanceId;
     if ($groupInstanceId !== undefined && $groupInstanceId !== null) throw rt.unsupportedField('OffsetCommitRequest', 'groupInstanceId', v);
   }
-  if ((v >= 2 && v <= 4)) {
+  if (v >= 2 && v <= 4) {
     w.writeInt64(m.retentionTimeMs ?? -1n);
   }
   {

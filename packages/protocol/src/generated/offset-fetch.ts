@@ -686,7 +686,7 @@ function encodeOffsetFetchResponse(w: Writer, m: MessageInput<OffsetFetchRespons
     const $topics = m.topics;
     if ($topics !== undefined && $topics.length > 0) throw rt.unsupportedField('OffsetFetchResponse', 'topics', v);
   }
-  if ((v >= 2 && v <= 7)) {
+  if (v >= 2 && v <= 7) {
     w.writeInt16(m.errorCode ?? 0);
   }
   if (v >= 8) {
