@@ -142,6 +142,7 @@ const isTransactional = (h: BatchHeader): boolean => (h.attributes & TRANSACTION
 export async function cleanLog(log: PartitionLog, now: number, opts: CleanerOptions = {}): Promise<CleanStats | null> {
   const a = log.cleanerAccess();
   if (!a.isUsable()) return null;
+  const truncations = a.truncations();
   const state = cleanableState(log, now);
   if (state.dirtyBytes === 0) return null;
   const keysMax = opts.offsetMapKeysMax ?? cleanerOffsetMapKeysMax;
@@ -199,7 +200,7 @@ export async function cleanLog(log: PartitionLog, now: number, opts: CleanerOpti
     firstDirtyOffset: state.firstDirtyOffset,
   };
   for (const group of groups) {
-    const result = await cleanGroup(a, group, map, mapUpTo, now, yieldBytes, stats);
+    const result = await cleanGroup(a, group, map, mapUpTo, now, yieldBytes, stats, truncations);
     if (!result) return stats.groups > 0 ? stats : null;
     stats.groups++;
   }
@@ -277,6 +278,7 @@ async function cleanGroup(
   now: number,
   yieldBytes: number,
   stats: CleanStats,
+  truncations: number,
 ): Promise<boolean> {
   const fsys = a.ctx.fs;
   const cfg = a.ctx.config();
@@ -292,6 +294,7 @@ async function cleanGroup(
   const out: Output = { fd, pos: 0, pending: [], pendingBytes: 0 };
   let prevLast = first.baseOffset - 1n;
   let swapped = false;
+  const sizes = group.map((g) => g.sizeBytes);
   try {
     for (const old of group) {
       stats.bytesBefore += old.sizeBytes;
@@ -337,7 +340,7 @@ async function cleanGroup(
     seg.sealTimeIndex();
     seg.lastModifiedMs = Math.max(...group.map((g) => g.lastModifiedMs));
     if (seg.maxTimestamp < 0n) seg.lastModifiedMs = Math.max(...group.map((g) => g.largestTimestampMs));
-    swapped = await swapIn(a, group, seg, cleanedPath);
+    swapped = await swapIn(a, group, sizes, truncations, seg, cleanedPath);
     if (swapped) stats.bytesAfter += seg.sizeBytes;
     return swapped;
   } finally {
@@ -431,7 +434,7 @@ function retainBatch(
 }
 
 /** Steps 4a-4h of the swap, under the log's maintenance lock. */
-async function swapIn(a: CleanerAccess, group: Segment[], seg: Segment, cleanedPath: string): Promise<boolean> {
+async function swapIn(a: CleanerAccess, group: Segment[], sizes: number[], truncations: number, seg: Segment, cleanedPath: string): Promise<boolean> {
   const fsys = a.ctx.fs;
   const dir = seg.dir;
   const swapPath = `${dir}/${segmentFileName(seg.baseOffset, LOG_SUFFIX + SWAP_SUFFIX)}`;
@@ -439,7 +442,8 @@ async function swapIn(a: CleanerAccess, group: Segment[], seg: Segment, cleanedP
     if (!a.isUsable()) return false;
     const segs = a.segments();
     const at = segs.indexOf(group[0]!);
-    if (at < 0 || group.some((g, k) => segs[at + k] !== g || g.retired)) return false;
+    if (at < 0 || a.truncations() !== truncations) return false;
+    if (group.some((g, k) => segs[at + k] !== g || g.retired || g.pinned || g.sizeBytes !== sizes[k])) return false;
     // Hold the old fds so reads from older snapshots never reopen a renamed path.
     for (const g of group) await a.ctx.resources.acquire(g);
     try {

@@ -59,6 +59,8 @@ export interface LogManagerOptions {
   indexCacheBytesMax?: number;
   /** A log went offline (fsync failure): the broker must stop serving it. */
   onLogOffline?: (log: PartitionLog, error: Error) => void;
+  /** A log's durable offset advanced (see PartitionLogOptions.onDurable). */
+  onLogDurable?: (log: PartitionLog, durableOffset: bigint) => void;
   /** Start the periodic tasks (default true). */
   background?: boolean;
 }
@@ -239,6 +241,7 @@ export class LogManager {
       resources: this.resources,
       stats: this.stats,
       onOffline: (log, err) => this.opts.onLogOffline?.(log, err),
+      ...(this.opts.onLogDurable ? { onDurable: this.opts.onLogDurable } : {}),
       onLogStartOffsetChanged: () => this.writeLogStartCheckpoint(),
       ...extra,
     });

@@ -66,6 +66,12 @@ export interface PartitionLogOptions {
   stats?: StorageStats;
   /** Called once when the log goes offline (fsync failure): the broker must stop serving it. */
   onOffline?: (log: PartitionLog, error: Error) => void;
+  /**
+   * Called after each sync that moved durableOffset (offsets below it survive power loss). On one
+   * node the broker can advance the high watermark here so consumers never read records a power
+   * loss could take back.
+   */
+  onDurable?: (log: PartitionLog, durableOffset: bigint) => void;
   /** Persists the log start offset (LogManager writes log-start-offset-checkpoint). */
   onLogStartOffsetChanged?: (log: PartitionLog) => Promise<void>;
 }
@@ -136,6 +142,7 @@ export class PartitionLog {
   private readonly ctx: SegmentContext;
   private readonly onOffline: ((log: PartitionLog, error: Error) => void) | undefined;
   private readonly onLogStartOffsetChanged: ((log: PartitionLog) => Promise<void>) | undefined;
+  private readonly onDurable: ((log: PartitionLog, durableOffset: bigint) => void) | undefined;
 
   /** Replaced, never mutated, so a read can hold a snapshot. Never empty; the last is active. */
   private segments: Segment[] = [];
@@ -180,6 +187,7 @@ export class PartitionLog {
     this.stats = stats;
     this.onOffline = o.onOffline;
     this.onLogStartOffsetChanged = o.onLogStartOffsetChanged;
+    this.onDurable = o.onDurable;
     this.lastSyncMs = o.clock.now();
     this.ctx = {
       fs: this.fs,
@@ -555,7 +563,8 @@ export class PartitionLog {
     if (this.offlineError) return;
     // A truncation during this sync lowers the log end: never claim more than what is there.
     const reached = target < this.nextOffset ? target : this.nextOffset;
-    if (reached > this.durable) this.durable = reached;
+    const moved = reached > this.durable;
+    if (moved) this.durable = reached;
     if (this.pendingFinalize.length === 0 && this.durable > this.rp) this.rp = this.durable;
     this.recordsSinceSync = Math.max(0, this.recordsSinceSync - records);
     this.lastSyncMs = this.clock.now();
@@ -567,6 +576,7 @@ export class PartitionLog {
       }
       this.waiters = still;
     }
+    if (moved) this.onDurable?.(this, this.durable);
   }
 
   private goOffline(err: LogOfflineError): void {
@@ -952,7 +962,8 @@ export class PartitionLog {
 
   /**
    * Removes every record at or after `offset` (replication: the follower diverged). A batch that
-   * straddles `offset` is removed whole, so the new log end offset is min(offset, its base offset).
+   * straddles `offset` is removed whole; the new log end offset is the offset after the last batch
+   * kept (offset itself unless a batch straddled it), and at least the log start offset.
    * Appends fail while this runs; reads that raced with it are retried.
    */
   async truncateTo(offset: bigint): Promise<void> {
@@ -972,10 +983,19 @@ export class PartitionLog {
         let cutPos: number;
         let newEnd: bigint;
         try {
-          const startPos = seg.offsetIndex ? seg.offsetIndex.lookup(offset).position : 0;
-          const found = await findBatch(this.fs, fd, seg.logPath, startPos, seg.sizeBytes, (h) => h.baseOffset + BigInt(h.lastOffsetDelta) >= offset);
+          // Start before the batch holding offset - 1 so the walk sees the last batch that stays.
+          const startPos = seg.offsetIndex ? seg.offsetIndex.lookup(offset - 1n).position : 0;
+          let keptEnd = seg.baseOffset;
+          const found = await findBatch(this.fs, fd, seg.logPath, startPos, seg.sizeBytes, (h) => {
+            const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+            if (last >= offset) return true;
+            keptEnd = last + 1n;
+            return false;
+          });
           cutPos = found ? found.position : seg.sizeBytes;
-          newEnd = found && found.header.baseOffset < offset ? found.header.baseOffset : offset;
+          // The new end is right after the last batch kept, exactly what a restart would find in
+          // the file, but never below the log start offset (offsets there were handed out).
+          newEnd = keptEnd > this.startOffset ? keptEnd : this.startOffset;
         } finally {
           this.resources.release(seg);
         }
@@ -1162,6 +1182,7 @@ export class PartitionLog {
       highWatermark: () => this.hw,
       logStartOffset: () => this.startOffset,
       isUsable: () => !this.closed && !this.offlineError && !this.truncating,
+      truncations: () => this.truncations,
       replace: (oldSegs, seg) => this.replaceSegmentsLocked(oldSegs, seg),
       retire: (segs) => this.retireSegmentFiles(segs),
       goOffline: (err) => this.goOffline(err),
@@ -1189,6 +1210,8 @@ export interface CleanerAccess {
   highWatermark(): bigint;
   logStartOffset(): bigint;
   isUsable(): boolean;
+  /** Changes whenever the log is truncated: a cleaning that saw another value must not swap. */
+  truncations(): number;
   replace(oldSegs: readonly Segment[], seg: Segment): boolean;
   retire(segs: readonly Segment[]): Promise<void>;
   goOffline(err: LogOfflineError): void;
