@@ -7,6 +7,7 @@ export type {
   ReadOptions,
   ReadResult,
   TimestampAndOffset,
+  HighWatermarkPolicy,
 } from './partition-log.js';
 export { LogManager, parseLogDirName } from './log-manager.js';
 export type { LogManagerOptions, FailedLog } from './log-manager.js';

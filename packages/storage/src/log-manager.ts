@@ -31,7 +31,7 @@ import { defaultLogConfig, normalizeLogConfig, type LogConfig } from './config.j
 import { StorageError } from './errors.js';
 import { nodeFileSystem, type FileSystem } from './fs-port.js';
 import { indexCacheBytesMax, inactiveSegmentFdsMax, logOpenConcurrency, partitionMetadataBytesMax } from './limits.js';
-import { PartitionLog } from './partition-log.js';
+import { PartitionLog, type HighWatermarkPolicy } from './partition-log.js';
 import { SegmentResources } from './segment.js';
 import { newStats, type StorageStats } from './stats.js';
 
@@ -59,6 +59,8 @@ export interface LogManagerOptions {
   indexCacheBytesMax?: number;
   /** A log went offline (fsync failure): the broker must stop serving it. */
   onLogOffline?: (log: PartitionLog, error: Error) => void;
+  /** How every log's high watermark moves (default 'log-end'; see HighWatermarkPolicy). */
+  highWatermark?: HighWatermarkPolicy;
   /** A log's durable offset advanced (see PartitionLogOptions.onDurable). */
   onLogDurable?: (log: PartitionLog, durableOffset: bigint) => void;
   /** Start the periodic tasks (default true). */
@@ -242,6 +244,7 @@ export class LogManager {
       stats: this.stats,
       onOffline: (log, err) => this.opts.onLogOffline?.(log, err),
       ...(this.opts.onLogDurable ? { onDurable: this.opts.onLogDurable } : {}),
+      ...(this.opts.highWatermark ? { highWatermark: this.opts.highWatermark } : {}),
       onLogStartOffsetChanged: () => this.writeLogStartCheckpoint(),
       ...extra,
     });

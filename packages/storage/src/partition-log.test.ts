@@ -221,6 +221,45 @@ describe('PartitionLog durability', () => {
     await log.close();
   });
 
+  it('flush.messages=1 syncs appends nobody waits for (acks=1) too', async () => {
+    const { log, clock } = await openLog();
+    appendBatches(log, [recs(3, 'x')], clock.now());
+    for (let i = 0; i < 100 && log.durableOffset < 3n; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(log.durableOffset, 3n);
+    assert.equal(log.recoveryPoint, 3n);
+    await log.close();
+  });
+
+  it('high watermark policies: log-end follows appends, durable follows syncs', async () => {
+    const { log, clock } = await openLog();
+    appendBatches(log, [recs(2, 'x')], clock.now());
+    assert.equal(log.highWatermark, 2n, 'log-end: at once');
+    await log.close();
+    const t = tempDir();
+    dirs.push(t);
+    const fs = new FaultyFs();
+    fs.fdatasyncDelayMs = 10;
+    const seen: bigint[] = [];
+    const durable = await PartitionLog.open({
+      dir: `${t.path}/d-0`,
+      topic: 'd',
+      partition: 0,
+      clock,
+      hadCleanShutdown: true,
+      fs,
+      highWatermark: 'durable',
+      onDurable: (_l, off) => seen.push(off),
+    });
+    const r = appendBatches(durable, [recs(2, 'x')], clock.now());
+    assert.equal(durable.highWatermark, 0n, 'durable: not before the sync');
+    const none = await durable.read(0n, 1000, { minOneBatch: true, maxOffset: durable.highWatermark });
+    assert.equal(none.bytes, 0);
+    await durable.waitForDurable(r.lastOffset);
+    assert.equal(durable.highWatermark, 2n);
+    assert.deepEqual(seen, [2n]);
+    await durable.close();
+  });
+
   it('flush.messages=N syncs after N records and does not make producers wait', async () => {
     const fs = new FaultyFs();
     const { log, clock } = await openLog({ flushMessages: 10 }, { fs });
@@ -255,8 +294,10 @@ describe('PartitionLog durability', () => {
   it('an fdatasync failure takes the log offline', async () => {
     const fs = new FaultyFs();
     const { log, clock } = await openLog({}, { fs });
-    const r = appendBatches(log, [recs(1, 'x')], clock.now());
+    const ok = appendBatches(log, [recs(1, 'x')], clock.now());
+    await log.waitForDurable(ok.lastOffset);
     fs.failFdatasync = Object.assign(new Error('EIO (injected)'), { code: 'EIO' });
+    const r = appendBatches(log, [recs(1, 'x')], clock.now());
     await assert.rejects(log.waitForDurable(r.lastOffset), LogOfflineError);
     assert.equal(log.isOffline, true);
     assert.throws(() => appendBatches(log, [recs(1, 'y')], clock.now()), LogOfflineError);

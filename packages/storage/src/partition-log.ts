@@ -43,6 +43,13 @@ import { DELETED_SUFFIX, Segment, SegmentResources } from './segment.js';
 import { loadSegmentIndexes, readFirstBatchMaxTimestamp, writeSegmentIndexes, type SegmentContext } from './segment-io.js';
 import { newStats, type StorageStats } from './stats.js';
 
+/**
+ * Who moves the high watermark: 'log-end' (default, one node as Kafka: it follows the log end
+ * offset after each append), 'durable' (it follows durableOffset, so consumers only see synced
+ * records; pair with onDurable to wake fetches), 'manual' (only updateHighWatermark; replication).
+ */
+export type HighWatermarkPolicy = 'log-end' | 'durable' | 'manual';
+
 export interface PartitionLogOptions {
   /** The partition's directory (`<data dir>/<topic>-<partition>`); created when missing. */
   dir: string;
@@ -64,6 +71,8 @@ export interface PartitionLogOptions {
   resources?: SegmentResources;
   /** Shared counters (LogManager); a standalone log gets its own. */
   stats?: StorageStats;
+  /** Default 'log-end'. */
+  highWatermark?: HighWatermarkPolicy;
   /** Called once when the log goes offline (fsync failure): the broker must stop serving it. */
   onOffline?: (log: PartitionLog, error: Error) => void;
   /**
@@ -143,6 +152,7 @@ export class PartitionLog {
   private readonly onOffline: ((log: PartitionLog, error: Error) => void) | undefined;
   private readonly onLogStartOffsetChanged: ((log: PartitionLog) => Promise<void>) | undefined;
   private readonly onDurable: ((log: PartitionLog, durableOffset: bigint) => void) | undefined;
+  private readonly hwPolicy: HighWatermarkPolicy;
 
   /** Replaced, never mutated, so a read can hold a snapshot. Never empty; the last is active. */
   private segments: Segment[] = [];
@@ -188,6 +198,7 @@ export class PartitionLog {
     this.onOffline = o.onOffline;
     this.onLogStartOffsetChanged = o.onLogStartOffsetChanged;
     this.onDurable = o.onDurable;
+    this.hwPolicy = o.highWatermark ?? 'log-end';
     this.lastSyncMs = o.clock.now();
     this.ctx = {
       fs: this.fs,
@@ -294,7 +305,7 @@ export class PartitionLog {
     return this.segments[this.segments.length - 1]!;
   }
 
-  /** The broker moves the high watermark (on one node it follows the log end offset). Clamped to [log start, log end]. */
+  /** Sets the high watermark (policy 'manual'; with the others the next append or sync moves it again). Clamped to [log start, log end]. */
   updateHighWatermark(offset: bigint): bigint {
     let v = offset;
     if (v > this.nextOffset) v = this.nextOffset;
@@ -370,7 +381,9 @@ export class PartitionLog {
     this.counters.appends++;
     if (this.epochs.assign(opts.leaderEpoch, firstOffset)) this.persistEpochs();
     this.recordsSinceSync += records;
-    if (!this.groupCommit && this.recordsSinceSync >= this.cfg.flushMessages) this.kickSync();
+    if (this.hwPolicy === 'log-end') this.hw = next;
+    // flush.messages=1 syncs every append (group-committed) whether or not anyone waits for it.
+    if (this.groupCommit || this.recordsSinceSync >= this.cfg.flushMessages) this.kickSync();
     return { firstOffset, lastOffset, logAppendTime, logStartOffset: this.startOffset };
   }
 
@@ -576,6 +589,7 @@ export class PartitionLog {
       }
       this.waiters = still;
     }
+    if (moved && this.hwPolicy === 'durable' && this.durable > this.hw) this.hw = this.durable;
     if (moved) this.onDurable?.(this, this.durable);
   }
 
