@@ -122,7 +122,7 @@ export class Broker implements BrokerContext {
       dataDir: this.dataDir,
       partitions: [...this.replicaManager.all()].length,
       startupMs: this.clock.now() - started,
-      cleanShutdown: stats.hadCleanShutdown,
+      cleanShutdown: this.replicaManager.logs.hadCleanShutdown,
       recoveredSegments: stats.recoveredSegments,
       bytesScannedAtStartup: stats.bytesScannedAtStartup,
     });

@@ -8,6 +8,11 @@ import type { BrokerContext } from '../broker-context.js';
 /** Returned by a handler when Kafka sends no response (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('NO_RESPONSE');
 
+/** Returned by a handler to close the connection instead of answering (Produce acks=0 with an error). */
+export const CLOSE_CONNECTION: unique symbol = Symbol('CLOSE_CONNECTION');
+
+export type HandlerResult<Res> = Res | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
+
 export interface RequestContext {
   readonly broker: BrokerContext;
   readonly apiKey: number;
@@ -27,7 +32,7 @@ export interface Handler<Req = any, Res = any> {
   readonly response: MessageCodec<Res>;
   readonly minVersion: number;
   readonly maxVersion: number;
-  handle(ctx: RequestContext, request: Req): Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
+  handle(ctx: RequestContext, request: Req): HandlerResult<Res> | Promise<HandlerResult<Res>>;
 }
 
 export function defineHandler<Req, Res>(spec: {

@@ -14,8 +14,7 @@ import { ErrorCode, ProduceRequest, ProduceResponse, ZERO_UUID } from '@fjord/pr
 import { limits } from '../limits.js';
 import type { AppendResult } from '../partition/replica-manager.js';
 import type { Partition } from '../partition/partition.js';
-import { defineHandler, NO_RESPONSE } from './handler.js';
-import { CLOSE_CONNECTION } from './registry.js';
+import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './handler.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -36,7 +35,7 @@ export const produce = defineHandler({
         const partition = state ? b.replicas.partition(state.name, pd.index) : undefined;
         if (!acksValid) result = failure(ErrorCode.INVALID_REQUIRED_ACKS);
         else if (!partition) result = failure(byId && !state ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        else result = b.replicas.append(partition, pd.records as Buffer | null, now);
+        else result = b.replicas.append(partition, pd.records as Buffer | null, now, ctx.apiVersion);
         if (result.errorCode !== ErrorCode.NONE) anyError = true;
         const out = toResponse(pd.index, result);
         if (partition && result.errorCode === ErrorCode.NONE && req.acks === -1) waits.push({ partition, result, out });

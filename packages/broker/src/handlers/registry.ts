@@ -5,8 +5,7 @@
 import { ApiVersionsResponse, ErrorCode, encodeResponseFrame } from '@fjord/protocol';
 import type { Handler } from './handler.js';
 
-/** Returned by a handler to close the connection instead of answering (Produce acks=0 with an error). */
-export const CLOSE_CONNECTION: unique symbol = Symbol('CLOSE_CONNECTION');
+export { CLOSE_CONNECTION } from './handler.js';
 
 export class HandlerRegistry {
   private readonly byKey = new Map<number, Handler>();

@@ -9,6 +9,8 @@ import {
   CompressionType,
   COMPRESSION_CODEC_MASK,
   DecodeError,
+  UnsupportedMagicError,
+  batchErrorName,
   ErrorCode,
   decodeBatch,
   encodeBatch,
@@ -145,13 +147,13 @@ export class ReplicaManager {
    * The ordered phase of a produce to one partition: validate every batch (header and CRC only),
    * then append. Synchronous, so appends from one connection land in request order.
    */
-  append(partition: Partition, records: Buffer | null, now: number): AppendResult {
+  append(partition: Partition, records: Buffer | null, now: number, produceVersion: number): AppendResult {
     if (records === null || records.length === 0) return failed(ErrorCode.CORRUPT_MESSAGE, 'Produce request has no record batches');
     let batches: BatchSpan[];
     try {
       batches = splitBatches(records);
     } catch (err) {
-      return failed(batchErrorCode(err), (err as Error).message, partition.logStartOffset);
+      return failed(batchErrorCode(err, produceVersion), (err as Error).message, partition.logStartOffset);
     }
     const settings = partition.settings;
     for (let i = 0; i < batches.length; i++) {
@@ -215,8 +217,14 @@ export class ReplicaManager {
   }
 }
 
-function batchErrorCode(err: unknown): number {
-  if (err instanceof DecodeError && /magic/i.test(err.message)) return ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT;
+/**
+ * Kafka 4 rejects a v3+ produce holding an old-format (magic 0/1) batch with INVALID_RECORD;
+ * the pre-v3 produce versions (served from the 2024 schemas) carry only old formats, which Fjord
+ * does not store: UNSUPPORTED_FOR_MESSAGE_FORMAT.
+ */
+function batchErrorCode(err: unknown, produceVersion: number): number {
+  if (err instanceof UnsupportedMagicError) return produceVersion >= 3 ? ErrorCode.INVALID_RECORD : ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT;
+  if (err instanceof DecodeError) return ErrorCode[batchErrorName(err)];
   return ErrorCode.CORRUPT_MESSAGE;
 }
 

@@ -14,8 +14,8 @@
 import type { Socket } from 'node:net';
 import { DecodeError, Reader, decodeRequestHeader, encodeResponseFrame } from '@fjord/protocol';
 import type { BrokerContext } from '../broker-context.js';
-import { NO_RESPONSE, type Handler, type RequestContext } from '../handlers/handler.js';
-import { CLOSE_CONNECTION, type HandlerRegistry } from '../handlers/registry.js';
+import { CLOSE_CONNECTION, NO_RESPONSE, type Handler, type RequestContext } from '../handlers/handler.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
 
 export interface ConnectionLimits {
   requestFrameBytesMax: number;

@@ -615,7 +615,11 @@ class MessageEmitter {
         const regular = within(minus(f.present, f.tagged), c.U);
         const absent = minus(c.U, f.present);
         const taggedHere = within(f.tagged, c.U);
-        const mustCheck = !f.ignorable && absent.length > 0;
+        // Kafka's rule: a non-ignorable field with a value the version cannot carry is an error.
+        // Fjord applies it to what clients write (requests, records) but not to responses: a
+        // broker answers each client in the client's version, and a field that version lacks
+        // simply cannot be delivered, so handlers need no per-version branches for it.
+        const mustCheck = !f.ignorable && absent.length > 0 && this.m.kind !== 'response';
         if (regular.length === c.U.length) {
           this.writeRegular(c, f, regular, false);
         } else if (regular.length > 0) {

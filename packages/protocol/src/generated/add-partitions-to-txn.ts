@@ -500,17 +500,11 @@ function encodeAddPartitionsToTxnResponse(w: Writer, m: MessageInput<AddPartitio
     const $resultsByTransaction = m.resultsByTransaction ?? rt.EMPTY_ARRAY;
     w.writeUnsignedVarint($resultsByTransaction.length + 1);
     for (const e of $resultsByTransaction) encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, e, v);
-  } else {
-    const $resultsByTransaction = m.resultsByTransaction;
-    if ($resultsByTransaction !== undefined && $resultsByTransaction.length > 0) throw rt.unsupportedField('AddPartitionsToTxnResponse', 'resultsByTransaction', v);
   }
   if (v <= 3) {
     const $resultsByTopicV3AndBelow = m.resultsByTopicV3AndBelow ?? rt.EMPTY_ARRAY;
     rt.writeArrayLength(w, $resultsByTopicV3AndBelow.length, flex);
     for (const e of $resultsByTopicV3AndBelow) encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, e, v);
-  } else {
-    const $resultsByTopicV3AndBelow = m.resultsByTopicV3AndBelow;
-    if ($resultsByTopicV3AndBelow !== undefined && $resultsByTopicV3AndBelow.length > 0) throw rt.unsupportedField('AddPartitionsToTxnResponse', 'resultsByTopicV3AndBelow', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);

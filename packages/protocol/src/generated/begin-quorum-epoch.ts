@@ -512,10 +512,6 @@ function encodeBeginQuorumEpochResponse(w: Writer, m: MessageInput<BeginQuorumEp
     rt.writeArrayLength(w, $topics.length, flex);
     for (const e of $topics) encodeBeginQuorumEpochResponseTopicData(w, e, v);
   }
-  if (v <= 0) {
-    const $nodeEndpoints = m.nodeEndpoints;
-    if ($nodeEndpoints !== undefined && $nodeEndpoints.length > 0) throw rt.unsupportedField('BeginQuorumEpochResponse', 'nodeEndpoints', v);
-  }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);
     let count = unknown.length;

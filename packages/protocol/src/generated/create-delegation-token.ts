@@ -278,16 +278,10 @@ function encodeCreateDelegationTokenResponse(w: Writer, m: MessageInput<CreateDe
   if (v >= 3) {
     const $tokenRequesterPrincipalType = m.tokenRequesterPrincipalType ?? '';
     w.writeCompactString($tokenRequesterPrincipalType);
-  } else {
-    const $tokenRequesterPrincipalType = m.tokenRequesterPrincipalType;
-    if ($tokenRequesterPrincipalType !== undefined && $tokenRequesterPrincipalType !== '') throw rt.unsupportedField('CreateDelegationTokenResponse', 'tokenRequesterPrincipalType', v);
   }
   if (v >= 3) {
     const $tokenRequesterPrincipalName = m.tokenRequesterPrincipalName ?? '';
     w.writeCompactString($tokenRequesterPrincipalName);
-  } else {
-    const $tokenRequesterPrincipalName = m.tokenRequesterPrincipalName;
-    if ($tokenRequesterPrincipalName !== undefined && $tokenRequesterPrincipalName !== '') throw rt.unsupportedField('CreateDelegationTokenResponse', 'tokenRequesterPrincipalName', v);
   }
   w.writeInt64(m.issueTimestampMs ?? 0n);
   w.writeInt64(m.expiryTimestampMs ?? 0n);

@@ -401,9 +401,6 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, m: MessageInpu
   }
   if (v >= 1) {
     w.writeInt8(m.patternType ?? 3);
-  } else {
-    const $patternType = m.patternType;
-    if ($patternType !== undefined && $patternType !== 3) throw rt.unsupportedField('DeleteAclsResponseDeleteAclsMatchingAcl', 'patternType', v);
   }
   {
     const $principal = m.principal ?? '';

@@ -316,9 +316,6 @@ function encodeDescribeAclsResponseDescribeAclsResource(w: Writer, m: MessageInp
   }
   if (v >= 1) {
     w.writeInt8(m.patternType ?? 3);
-  } else {
-    const $patternType = m.patternType;
-    if ($patternType !== undefined && $patternType !== 3) throw rt.unsupportedField('DescribeAclsResponseDescribeAclsResource', 'patternType', v);
   }
   {
     const $acls = m.acls ?? rt.EMPTY_ARRAY;

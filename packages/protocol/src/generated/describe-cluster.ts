@@ -225,9 +225,6 @@ function encodeDescribeClusterResponse(w: Writer, m: MessageInput<DescribeCluste
   }
   if (v >= 1) {
     w.writeInt8(m.endpointType ?? 1);
-  } else {
-    const $endpointType = m.endpointType;
-    if ($endpointType !== undefined && $endpointType !== 1) throw rt.unsupportedField('DescribeClusterResponse', 'endpointType', v);
   }
   {
     const $clusterId = m.clusterId ?? '';
@@ -258,9 +255,6 @@ function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, m: Messag
   }
   if (v >= 2) {
     w.writeBool(m.isFenced ?? false);
-  } else {
-    const $isFenced = m.isFenced;
-    if ($isFenced !== undefined && $isFenced !== false) throw rt.unsupportedField('DescribeClusterResponseDescribeClusterBroker', 'isFenced', v);
   }
   const unknown = rt.sortTagged(m.unknownTaggedFields);
   w.writeUnsignedVarint(unknown.length);

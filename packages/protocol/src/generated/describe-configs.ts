@@ -479,9 +479,6 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, m
   w.writeBool(m.readOnly ?? false);
   if (v <= 0) {
     w.writeBool(m.isDefault ?? false);
-  } else {
-    const $isDefault = m.isDefault;
-    if ($isDefault !== undefined && $isDefault !== false) throw rt.unsupportedField('DescribeConfigsResponseDescribeConfigsResourceResult', 'isDefault', v);
   }
   if (v >= 1) {
     w.writeInt8(m.configSource ?? -1);

@@ -362,16 +362,10 @@ function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer
   if (v >= 3) {
     const $tokenRequesterPrincipalType = m.tokenRequesterPrincipalType ?? '';
     w.writeCompactString($tokenRequesterPrincipalType);
-  } else {
-    const $tokenRequesterPrincipalType = m.tokenRequesterPrincipalType;
-    if ($tokenRequesterPrincipalType !== undefined && $tokenRequesterPrincipalType !== '') throw rt.unsupportedField('DescribeDelegationTokenResponseDescribedDelegationToken', 'tokenRequesterPrincipalType', v);
   }
   if (v >= 3) {
     const $tokenRequesterPrincipalName = m.tokenRequesterPrincipalName ?? '';
     w.writeCompactString($tokenRequesterPrincipalName);
-  } else {
-    const $tokenRequesterPrincipalName = m.tokenRequesterPrincipalName;
-    if ($tokenRequesterPrincipalName !== undefined && $tokenRequesterPrincipalName !== '') throw rt.unsupportedField('DescribeDelegationTokenResponseDescribedDelegationToken', 'tokenRequesterPrincipalName', v);
   }
   w.writeInt64(m.issueTimestamp ?? 0n);
   w.writeInt64(m.expiryTimestamp ?? 0n);

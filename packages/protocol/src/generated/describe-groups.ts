@@ -296,9 +296,6 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, m: MessageInput<D
   if (v >= 6) {
     const $errorMessage = m.errorMessage === undefined ? null : m.errorMessage;
     w.writeCompactNullableString($errorMessage);
-  } else {
-    const $errorMessage = m.errorMessage;
-    if ($errorMessage !== undefined && $errorMessage !== null) throw rt.unsupportedField('DescribeGroupsResponseDescribedGroup', 'errorMessage', v);
   }
   {
     const $groupId = m.groupId ?? '';
@@ -327,9 +324,6 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, m: MessageInput<D
   }
   if (v >= 3) {
     w.writeInt32(m.authorizedOperations ?? -2147483648);
-  } else {
-    const $authorizedOperations = m.authorizedOperations;
-    if ($authorizedOperations !== undefined && $authorizedOperations !== -2147483648) throw rt.unsupportedField('DescribeGroupsResponseDescribedGroup', 'authorizedOperations', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);

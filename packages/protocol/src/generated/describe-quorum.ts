@@ -518,9 +518,6 @@ function encodeDescribeQuorumResponse(w: Writer, m: MessageInput<DescribeQuorumR
     const $nodes = m.nodes ?? rt.EMPTY_ARRAY;
     w.writeUnsignedVarint($nodes.length + 1);
     for (const e of $nodes) encodeDescribeQuorumResponseNode(w, e, v);
-  } else {
-    const $nodes = m.nodes;
-    if ($nodes !== undefined && $nodes.length > 0) throw rt.unsupportedField('DescribeQuorumResponse', 'nodes', v);
   }
   const unknown = rt.sortTagged(m.unknownTaggedFields);
   w.writeUnsignedVarint(unknown.length);
@@ -571,9 +568,6 @@ function encodeDescribeQuorumResponseReplicaState(w: Writer, m: MessageInput<Des
   w.writeInt32(m.replicaId ?? 0);
   if (v >= 2) {
     w.writeUuid(m.replicaDirectoryId ?? 'AAAAAAAAAAAAAAAAAAAAAA');
-  } else {
-    const $replicaDirectoryId = m.replicaDirectoryId;
-    if ($replicaDirectoryId !== undefined && $replicaDirectoryId !== 'AAAAAAAAAAAAAAAAAAAAAA') throw rt.unsupportedField('DescribeQuorumResponseReplicaState', 'replicaDirectoryId', v);
   }
   w.writeInt64(m.logEndOffset ?? 0n);
   if (v >= 1) {

@@ -328,9 +328,6 @@ function encodeElectLeadersResponse(w: Writer, m: MessageInput<ElectLeadersRespo
   w.writeInt32(m.throttleTimeMs ?? 0);
   if (v >= 1) {
     w.writeInt16(m.errorCode ?? 0);
-  } else {
-    const $errorCode = m.errorCode;
-    if ($errorCode !== undefined && $errorCode !== 0) throw rt.unsupportedField('ElectLeadersResponse', 'errorCode', v);
   }
   {
     const $replicaElectionResults = m.replicaElectionResults ?? rt.EMPTY_ARRAY;

@@ -576,10 +576,6 @@ function encodeEndQuorumEpochResponse(w: Writer, m: MessageInput<EndQuorumEpochR
     rt.writeArrayLength(w, $topics.length, flex);
     for (const e of $topics) encodeEndQuorumEpochResponseTopicData(w, e, v);
   }
-  if (v <= 0) {
-    const $nodeEndpoints = m.nodeEndpoints;
-    if ($nodeEndpoints !== undefined && $nodeEndpoints.length > 0) throw rt.unsupportedField('EndQuorumEpochResponse', 'nodeEndpoints', v);
-  }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);
     let count = unknown.length;

@@ -606,10 +606,6 @@ function encodeFetchSnapshotResponse(w: Writer, m: MessageInput<FetchSnapshotRes
     w.writeUnsignedVarint($topics.length + 1);
     for (const e of $topics) encodeFetchSnapshotResponseTopicSnapshot(w, e, v);
   }
-  if (v <= 0) {
-    const $nodeEndpoints = m.nodeEndpoints;
-    if ($nodeEndpoints !== undefined && $nodeEndpoints.length > 0) throw rt.unsupportedField('FetchSnapshotResponse', 'nodeEndpoints', v);
-  }
   const unknown = rt.sortTagged(m.unknownTaggedFields);
   let count = unknown.length;
   const $nodeEndpoints = m.nodeEndpoints ?? rt.EMPTY_ARRAY;

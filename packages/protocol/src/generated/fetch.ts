@@ -1063,18 +1063,11 @@ function encodeFetchResponse(w: Writer, m: MessageInput<FetchResponse>, v: numbe
   }
   if (v >= 7) {
     w.writeInt32(m.sessionId ?? 0);
-  } else {
-    const $sessionId = m.sessionId;
-    if ($sessionId !== undefined && $sessionId !== 0) throw rt.unsupportedField('FetchResponse', 'sessionId', v);
   }
   {
     const $responses = m.responses ?? rt.EMPTY_ARRAY;
     rt.writeArrayLength(w, $responses.length, flex);
     for (const e of $responses) encodeFetchResponseFetchableTopicResponse(w, e, v);
-  }
-  if (v <= 15) {
-    const $nodeEndpoints = m.nodeEndpoints;
-    if ($nodeEndpoints !== undefined && $nodeEndpoints.length > 0) throw rt.unsupportedField('FetchResponse', 'nodeEndpoints', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);
@@ -1128,18 +1121,6 @@ function encodeFetchResponsePartitionData(w: Writer, m: MessageInput<FetchRespon
   if (v >= 5) {
     w.writeInt64(m.logStartOffset ?? -1n);
   }
-  if (v <= 11) {
-    const $divergingEpoch = m.divergingEpoch;
-    if ($divergingEpoch !== undefined && !isDefaultFetchResponseEpochEndOffset($divergingEpoch)) throw rt.unsupportedField('FetchResponsePartitionData', 'divergingEpoch', v);
-  }
-  if (v <= 11) {
-    const $currentLeader = m.currentLeader;
-    if ($currentLeader !== undefined && !isDefaultFetchResponseLeaderIdAndEpoch($currentLeader)) throw rt.unsupportedField('FetchResponsePartitionData', 'currentLeader', v);
-  }
-  if (v <= 11) {
-    const $snapshotId = m.snapshotId;
-    if ($snapshotId !== undefined && !isDefaultFetchResponseSnapshotId($snapshotId)) throw rt.unsupportedField('FetchResponsePartitionData', 'snapshotId', v);
-  }
   if (v >= 4) {
     const $abortedTransactions = m.abortedTransactions === undefined ? rt.EMPTY_ARRAY : m.abortedTransactions;
     if ($abortedTransactions === null) {
@@ -1151,9 +1132,6 @@ function encodeFetchResponsePartitionData(w: Writer, m: MessageInput<FetchRespon
   }
   if (v >= 11) {
     w.writeInt32(m.preferredReadReplica ?? -1);
-  } else {
-    const $preferredReadReplica = m.preferredReadReplica;
-    if ($preferredReadReplica !== undefined && $preferredReadReplica !== -1) throw rt.unsupportedField('FetchResponsePartitionData', 'preferredReadReplica', v);
   }
   {
     const $records = m.records === undefined ? null : m.records;

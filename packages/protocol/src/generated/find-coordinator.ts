@@ -242,9 +242,6 @@ function encodeFindCoordinatorResponse(w: Writer, m: MessageInput<FindCoordinato
   }
   if (v <= 3) {
     w.writeInt16(m.errorCode ?? 0);
-  } else {
-    const $errorCode = m.errorCode;
-    if ($errorCode !== undefined && $errorCode !== 0) throw rt.unsupportedField('FindCoordinatorResponse', 'errorCode', v);
   }
   if (v >= 1 && v <= 3) {
     const $errorMessage = m.errorMessage === undefined ? '' : m.errorMessage;
@@ -253,31 +250,19 @@ function encodeFindCoordinatorResponse(w: Writer, m: MessageInput<FindCoordinato
   }
   if (v <= 3) {
     w.writeInt32(m.nodeId ?? 0);
-  } else {
-    const $nodeId = m.nodeId;
-    if ($nodeId !== undefined && $nodeId !== 0) throw rt.unsupportedField('FindCoordinatorResponse', 'nodeId', v);
   }
   if (v <= 3) {
     const $host = m.host ?? '';
     if (flex) w.writeCompactString($host);
     else w.writeString($host);
-  } else {
-    const $host = m.host;
-    if ($host !== undefined && $host !== '') throw rt.unsupportedField('FindCoordinatorResponse', 'host', v);
   }
   if (v <= 3) {
     w.writeInt32(m.port ?? 0);
-  } else {
-    const $port = m.port;
-    if ($port !== undefined && $port !== 0) throw rt.unsupportedField('FindCoordinatorResponse', 'port', v);
   }
   if (v >= 4) {
     const $coordinators = m.coordinators ?? rt.EMPTY_ARRAY;
     w.writeUnsignedVarint($coordinators.length + 1);
     for (const e of $coordinators) encodeFindCoordinatorResponseCoordinator(w, e, v);
-  } else {
-    const $coordinators = m.coordinators;
-    if ($coordinators !== undefined && $coordinators.length > 0) throw rt.unsupportedField('FindCoordinatorResponse', 'coordinators', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);

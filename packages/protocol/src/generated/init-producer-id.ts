@@ -215,15 +215,9 @@ function encodeInitProducerIdResponse(w: Writer, m: MessageInput<InitProducerIdR
   w.writeInt16(m.producerEpoch ?? 0);
   if (v >= 6) {
     w.writeInt64(m.ongoingTxnProducerId ?? -1n);
-  } else {
-    const $ongoingTxnProducerId = m.ongoingTxnProducerId;
-    if ($ongoingTxnProducerId !== undefined && $ongoingTxnProducerId !== -1n) throw rt.unsupportedField('InitProducerIdResponse', 'ongoingTxnProducerId', v);
   }
   if (v >= 6) {
     w.writeInt16(m.ongoingTxnProducerEpoch ?? -1);
-  } else {
-    const $ongoingTxnProducerEpoch = m.ongoingTxnProducerEpoch;
-    if ($ongoingTxnProducerEpoch !== undefined && $ongoingTxnProducerEpoch !== -1) throw rt.unsupportedField('InitProducerIdResponse', 'ongoingTxnProducerEpoch', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);

@@ -367,9 +367,6 @@ function encodeJoinGroupResponse(w: Writer, m: MessageInput<JoinGroupResponse>, 
   }
   if (v >= 9) {
     w.writeBool(m.skipAssignment ?? false);
-  } else {
-    const $skipAssignment = m.skipAssignment;
-    if ($skipAssignment !== undefined && $skipAssignment !== false) throw rt.unsupportedField('JoinGroupResponse', 'skipAssignment', v);
   }
   {
     const $memberId = m.memberId ?? '';

@@ -288,9 +288,6 @@ function encodeLeaveGroupResponse(w: Writer, m: MessageInput<LeaveGroupResponse>
     const $members = m.members ?? rt.EMPTY_ARRAY;
     rt.writeArrayLength(w, $members.length, flex);
     for (const e of $members) encodeLeaveGroupResponseMemberResponse(w, e, v);
-  } else {
-    const $members = m.members;
-    if ($members !== undefined && $members.length > 0) throw rt.unsupportedField('LeaveGroupResponse', 'members', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);

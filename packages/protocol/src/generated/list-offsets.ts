@@ -460,27 +460,15 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, m: Mes
     const $oldStyleOffsets = m.oldStyleOffsets ?? rt.EMPTY_ARRAY;
     w.writeInt32($oldStyleOffsets.length);
     rt.writeInt64s(w, $oldStyleOffsets);
-  } else {
-    const $oldStyleOffsets = m.oldStyleOffsets;
-    if ($oldStyleOffsets !== undefined && $oldStyleOffsets.length > 0) throw rt.unsupportedField('ListOffsetsResponseListOffsetsPartitionResponse', 'oldStyleOffsets', v);
   }
   if (v >= 1) {
     w.writeInt64(m.timestamp ?? -1n);
-  } else {
-    const $timestamp = m.timestamp;
-    if ($timestamp !== undefined && $timestamp !== -1n) throw rt.unsupportedField('ListOffsetsResponseListOffsetsPartitionResponse', 'timestamp', v);
   }
   if (v >= 1) {
     w.writeInt64(m.offset ?? -1n);
-  } else {
-    const $offset = m.offset;
-    if ($offset !== undefined && $offset !== -1n) throw rt.unsupportedField('ListOffsetsResponseListOffsetsPartitionResponse', 'offset', v);
   }
   if (v >= 4) {
     w.writeInt32(m.leaderEpoch ?? -1);
-  } else {
-    const $leaderEpoch = m.leaderEpoch;
-    if ($leaderEpoch !== undefined && $leaderEpoch !== -1) throw rt.unsupportedField('ListOffsetsResponseListOffsetsPartitionResponse', 'leaderEpoch', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);

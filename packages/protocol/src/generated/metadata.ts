@@ -489,9 +489,6 @@ function encodeMetadataResponse(w: Writer, m: MessageInput<MetadataResponse>, v:
   }
   if (v >= 8 && v <= 10) {
     w.writeInt32(m.clusterAuthorizedOperations ?? -2147483648);
-  } else {
-    const $clusterAuthorizedOperations = m.clusterAuthorizedOperations;
-    if ($clusterAuthorizedOperations !== undefined && $clusterAuthorizedOperations !== -2147483648) throw rt.unsupportedField('MetadataResponse', 'clusterAuthorizedOperations', v);
   }
   if (v >= 13) {
     w.writeInt16(m.errorCode ?? 0);
@@ -551,9 +548,6 @@ function encodeMetadataResponseMetadataResponseTopic(w: Writer, m: MessageInput<
   }
   if (v >= 8) {
     w.writeInt32(m.topicAuthorizedOperations ?? -2147483648);
-  } else {
-    const $topicAuthorizedOperations = m.topicAuthorizedOperations;
-    if ($topicAuthorizedOperations !== undefined && $topicAuthorizedOperations !== -2147483648) throw rt.unsupportedField('MetadataResponseMetadataResponseTopic', 'topicAuthorizedOperations', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);

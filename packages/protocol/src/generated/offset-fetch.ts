@@ -682,9 +682,6 @@ function encodeOffsetFetchResponse(w: Writer, m: MessageInput<OffsetFetchRespons
     const $topics = m.topics ?? rt.EMPTY_ARRAY;
     rt.writeArrayLength(w, $topics.length, flex);
     for (const e of $topics) encodeOffsetFetchResponseOffsetFetchResponseTopic(w, e, v);
-  } else {
-    const $topics = m.topics;
-    if ($topics !== undefined && $topics.length > 0) throw rt.unsupportedField('OffsetFetchResponse', 'topics', v);
   }
   if (v >= 2 && v <= 7) {
     w.writeInt16(m.errorCode ?? 0);
@@ -693,9 +690,6 @@ function encodeOffsetFetchResponse(w: Writer, m: MessageInput<OffsetFetchRespons
     const $groups = m.groups ?? rt.EMPTY_ARRAY;
     w.writeUnsignedVarint($groups.length + 1);
     for (const e of $groups) encodeOffsetFetchResponseOffsetFetchResponseGroup(w, e, v);
-  } else {
-    const $groups = m.groups;
-    if ($groups !== undefined && $groups.length > 0) throw rt.unsupportedField('OffsetFetchResponse', 'groups', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);

@@ -600,10 +600,6 @@ function encodeProduceResponse(w: Writer, m: MessageInput<ProduceResponse>, v: n
   if (v >= 1) {
     w.writeInt32(m.throttleTimeMs ?? 0);
   }
-  if (v <= 9) {
-    const $nodeEndpoints = m.nodeEndpoints;
-    if ($nodeEndpoints !== undefined && $nodeEndpoints.length > 0) throw rt.unsupportedField('ProduceResponse', 'nodeEndpoints', v);
-  }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);
     let count = unknown.length;
@@ -665,10 +661,6 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, m: MessageInpu
     const $errorMessage = m.errorMessage === undefined ? null : m.errorMessage;
     if (flex) w.writeCompactNullableString($errorMessage);
     else w.writeNullableString($errorMessage);
-  }
-  if (v <= 9) {
-    const $currentLeader = m.currentLeader;
-    if ($currentLeader !== undefined && !isDefaultProduceResponseLeaderIdAndEpoch($currentLeader)) throw rt.unsupportedField('ProduceResponsePartitionProduceResponse', 'currentLeader', v);
   }
   if (flex) {
     const unknown = rt.sortTagged(m.unknownTaggedFields);

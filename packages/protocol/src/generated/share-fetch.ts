@@ -736,9 +736,6 @@ function encodeShareFetchResponse(w: Writer, m: MessageInput<ShareFetchResponse>
   }
   if (v >= 1) {
     w.writeInt32(m.acquisitionLockTimeoutMs ?? 0);
-  } else {
-    const $acquisitionLockTimeoutMs = m.acquisitionLockTimeoutMs;
-    if ($acquisitionLockTimeoutMs !== undefined && $acquisitionLockTimeoutMs !== 0) throw rt.unsupportedField('ShareFetchResponse', 'acquisitionLockTimeoutMs', v);
   }
   {
     const $responses = m.responses ?? rt.EMPTY_ARRAY;

@@ -1017,15 +1017,9 @@ function encodeStreamsGroupDescribeResponseDescribedGroup(w: Writer, m: MessageI
       w.writeInt8(1);
       encodeStreamsGroupDescribeResponseTopologyDescription(w, $topologyDescription, v);
     }
-  } else {
-    const $topologyDescription = m.topologyDescription;
-    if ($topologyDescription !== undefined && $topologyDescription !== null) throw rt.unsupportedField('StreamsGroupDescribeResponseDescribedGroup', 'topologyDescription', v);
   }
   if (v >= 1) {
     w.writeInt8(m.topologyDescriptionStatus ?? 0);
-  } else {
-    const $topologyDescriptionStatus = m.topologyDescriptionStatus;
-    if ($topologyDescriptionStatus !== undefined && $topologyDescriptionStatus !== 0) throw rt.unsupportedField('StreamsGroupDescribeResponseDescribedGroup', 'topologyDescriptionStatus', v);
   }
   if (v >= 1) {
     const $assignorName = m.assignorName === undefined ? null : m.assignorName;

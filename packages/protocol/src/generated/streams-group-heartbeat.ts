@@ -1321,9 +1321,6 @@ function encodeStreamsGroupHeartbeatResponse(w: Writer, m: MessageInput<StreamsG
   w.writeInt32(m.heartbeatIntervalMs ?? 0);
   if (v <= 0) {
     w.writeInt32(m.acceptableRecoveryLagLegacy ?? 0);
-  } else {
-    const $acceptableRecoveryLagLegacy = m.acceptableRecoveryLagLegacy;
-    if ($acceptableRecoveryLagLegacy !== undefined && $acceptableRecoveryLagLegacy !== 0) throw rt.unsupportedField('StreamsGroupHeartbeatResponse', 'acceptableRecoveryLagLegacy', v);
   }
   w.writeInt32(m.taskOffsetIntervalMs ?? 0);
   if (v >= 1) {
@@ -1367,9 +1364,6 @@ function encodeStreamsGroupHeartbeatResponse(w: Writer, m: MessageInput<StreamsG
   }
   if (v >= 1) {
     w.writeBool(m.topologyDescriptionRequired ?? false);
-  } else {
-    const $topologyDescriptionRequired = m.topologyDescriptionRequired;
-    if ($topologyDescriptionRequired !== undefined && $topologyDescriptionRequired !== false) throw rt.unsupportedField('StreamsGroupHeartbeatResponse', 'topologyDescriptionRequired', v);
   }
   w.writeInt32(m.endpointInformationEpoch ?? 0);
   {

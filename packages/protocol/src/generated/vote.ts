@@ -441,10 +441,6 @@ function encodeVoteResponse(w: Writer, m: MessageInput<VoteResponse>, v: number)
     w.writeUnsignedVarint($topics.length + 1);
     for (const e of $topics) encodeVoteResponseTopicData(w, e, v);
   }
-  if (v <= 0) {
-    const $nodeEndpoints = m.nodeEndpoints;
-    if ($nodeEndpoints !== undefined && $nodeEndpoints.length > 0) throw rt.unsupportedField('VoteResponse', 'nodeEndpoints', v);
-  }
   const unknown = rt.sortTagged(m.unknownTaggedFields);
   let count = unknown.length;
   const $nodeEndpoints = m.nodeEndpoints ?? rt.EMPTY_ARRAY;
