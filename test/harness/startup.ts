@@ -16,7 +16,7 @@ export function startupStats(logs: string): StartupStats | undefined {
     const clean = /cleanShutdown=(true|false)/.exec(line);
     if (clean) {
       const seg = /recoveredSegments=(\d+)/.exec(line);
-      const bytes = /bytesScannedAtStartup=(\d+)/.exec(line);
+      const bytes = /bytesScanned(?:AtStartup)?=(\d+)/.exec(line);
       return {
         cleanShutdown: clean[1] === 'true',
         recoveredSegments: seg ? Number(seg[1]) : undefined,

@@ -177,12 +177,14 @@ def op_create_topics(req):
 
 
 def op_delete_topics(req):
-    fs = admin(req).delete_topics(req["topics"], request_timeout=15, operation_timeout=10)
+    a = admin(req)  # keep a reference: the futures fail with _DESTROY if the client is collected
+    fs = a.delete_topics(req["topics"], request_timeout=15, operation_timeout=10)
     return {"results": wait_all(fs)}
 
 
 def op_create_partitions(req):
-    fs = admin(req).create_partitions([NewPartitions(t["topic"], t["total"]) for t in req["topics"]], request_timeout=15, operation_timeout=10,
+    a = admin(req)
+    fs = a.create_partitions([NewPartitions(t["topic"], t["total"]) for t in req["topics"]], request_timeout=15, operation_timeout=10,
                                       validate_only=bool(req.get("validate_only")))
     return {"results": wait_all(fs)}
 

@@ -196,10 +196,11 @@ def op_create_topics(req):
     a = admin(req)
     results = {}
     for t in req["topics"]:
-        nt = NewTopic(t["name"], t.get("num_partitions", -1 if t.get("replica_assignment") else 1),
-                      t.get("replication_factor", -1 if t.get("replica_assignment") else 1),
-                      replica_assignments={i: r for i, r in enumerate(t.get("replica_assignment") or [])},
-                      topic_configs=t.get("config", {}))
+        if t.get("replica_assignment"):
+            nt = NewTopic(t["name"], -1, -1, replica_assignments={i: r for i, r in enumerate(t["replica_assignment"])},
+                          topic_configs=t.get("config", {}))
+        else:
+            nt = NewTopic(t["name"], t.get("num_partitions", 1), t.get("replication_factor", 1), topic_configs=t.get("config", {}))
         results[t["name"]], _ = call(lambda: a.create_topics([nt], timeout_ms=10000, validate_only=bool(req.get("validate_only"))))
     a.close()
     return {"results": results}
