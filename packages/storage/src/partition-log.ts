@@ -992,6 +992,8 @@ export class PartitionLog {
         const i = this.floorSegmentIndex(segs, offset);
         const seg = segs[i]!;
         const nextBase = segs[i + 1]?.baseOffset ?? null;
+        // It becomes the active segment: pinned first, so the cache cannot drop its indexes meanwhile.
+        this.resources.pin(seg);
         if (!seg.offsetIndex || !seg.timeIndex) await loadSegmentIndexes(this.ctx, seg, nextBase);
         const fd = await this.resources.acquire(seg);
         let cutPos: number;
@@ -1018,7 +1020,6 @@ export class PartitionLog {
         // Synchronous switch: from here on nothing reads or appends past the cut.
         if (!wasActive) {
           const wfd = this.fs.openSync(seg.logPath, 'r+');
-          this.resources.pin(seg);
           this.resources.replaceFd(seg, wfd, true);
           const pendingIdx = this.pendingFinalize.indexOf(seg);
           if (pendingIdx >= 0) this.pendingFinalize.splice(pendingIdx, 1);
