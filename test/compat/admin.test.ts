@@ -273,6 +273,9 @@ describe('DeleteRecords', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
+      // KafkaJS 2.2.4 looks up partition leaders before loading the topic's metadata
+      // ("Topic metadata not loaded"); fetching the offsets first loads it.
+      await admin.fetchTopicOffsets(topic);
       await admin.deleteTopicRecords({ topic, partitions: [{ partition: 1, offset: '10' }] });
       const offsets = await admin.fetchTopicOffsets(topic);
       const p1 = offsets.find((o) => o.partition === 1)!;
