@@ -329,3 +329,50 @@ describe('PartitionLog durability', () => {
     assert.ok(readdirSync(dir).includes('00000000000000000000.log'));
   });
 });
+
+describe('PartitionLog truncation and epochs', () => {
+  it('truncateTo removes whole batches, refuses waits for removed offsets, keeps the epoch cache consistent and survives a reopen', async () => {
+    const fs = new FaultyFs();
+    fs.fdatasyncDelayMs = 20;
+    const { log, clock, dir } = await openLog({ segmentBytes: 500 }, { fs });
+    for (let e = 1; e <= 4; e++) {
+      const r = appendBatches(log, [recs(3, `e${e}`), recs(2, `f${e}`)], clock.now(), e);
+      await log.waitForDurable(r.lastOffset);
+    }
+    const pending = appendBatches(log, [recs(2, 'late')], clock.now(), 5);
+    const waiting = log.waitForDurable(pending.lastOffset);
+    await log.truncateTo(12n); // inside the batch [10, 12]: that batch goes too
+    await waiting; // the sync in flight finished before the cut (truncation waits for it)
+    await assert.rejects(log.waitForDurable(pending.lastOffset), (e: Error) => e.name === 'LogTruncatedError');
+    assert.equal(log.logEndOffset, 10n);
+    assert.equal(log.highWatermark, 10n);
+    assert.equal(log.latestEpoch, 2);
+    assert.deepEqual(log.endOffsetForEpoch(2), { leaderEpoch: 2, endOffset: 10n });
+    const all = await readAll(log);
+    assert.equal(all.length, 10);
+    const r = appendBatches(log, [recs(1, 'new')], clock.now(), 6);
+    assert.equal(r.firstOffset, 10n);
+    await log.waitForDurable(r.lastOffset);
+    await log.close();
+    const re = await openLog({ segmentBytes: 500 }, { dir });
+    assert.equal(re.log.logEndOffset, 11n);
+    assert.deepEqual(re.log.epochEntries(), [
+      { epoch: 1, startOffset: 0n },
+      { epoch: 2, startOffset: 5n },
+      { epoch: 6, startOffset: 10n },
+    ]);
+    assert.equal((await readAll(re.log)).at(-1)?.value, 'new-0');
+    await re.log.close();
+  });
+
+  it('truncateFullyAndStartAt empties the log and restarts its offsets', async () => {
+    const { log, clock } = await openLog({ segmentBytes: 500 });
+    for (let i = 0; i < 10; i++) appendBatches(log, [recs(3, 'x')], clock.now());
+    await log.truncateFullyAndStartAt(1000n);
+    assert.equal(log.logStartOffset, 1000n);
+    assert.equal(log.logEndOffset, 1000n);
+    assert.equal(log.segmentCount, 1);
+    assert.equal(appendBatches(log, [recs(1, 'y')], clock.now()).firstOffset, 1000n);
+    await log.close();
+  });
+});

@@ -79,6 +79,8 @@ export class FaultyFs implements FileSystem {
   /** The next writeSync writes only this many bytes and then throws (a torn write). */
   tornWriteAfterBytes: number | null = null;
   failFtruncate: Error | null = null;
+  /** Decides whether a rename fails (returns the error to throw). */
+  failRename: ((from: string, to: string) => Error | null) | null = null;
   /** Every read waits this long first (to hold reads in flight). */
   readDelayMs = 0;
 
@@ -118,7 +120,11 @@ export class FaultyFs implements FileSystem {
   stat = (p: string) => this.inner.stat(p);
   readdir = (p: string) => this.inner.readdir(p);
   mkdir = (p: string) => this.inner.mkdir(p);
-  rename = (a: string, b: string) => this.inner.rename(a, b);
+  rename = async (a: string, b: string): Promise<void> => {
+    const err = this.failRename?.(a, b);
+    if (err) throw err;
+    return this.inner.rename(a, b);
+  };
   unlink = (p: string) => this.inner.unlink(p);
   rmrf = (p: string) => this.inner.rmrf(p);
   readFile = (p: string) => this.inner.readFile(p);
