@@ -1,0 +1,179 @@
+/**
+ * Starts and stops a Fjord broker for the benchmark: `node packages/cli/bin/fjord.js server` on
+ * 127.0.0.1:0 with its own data dir, ready when it prints `fjord: broker <id> ready on <host:port>`.
+ * Only the process spawned here is ever signalled, by its PID.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const readyTimeoutMsDefault = 120_000;
+export const stopTimeoutMsDefault = 60_000;
+const tailLinesMax = 60;
+const readyPattern = /fjord: broker (\S+) ready on (\S+):(\d+)/;
+
+/**
+ * options: { repoRoot, dataDir, sets: {key: value}, nodeArgs: [], logFile, readyTimeoutMs }.
+ * Resolves once the ready line is printed: { pid, port, bootstrap, readyMs, ... }. Rejects (after
+ * killing the process it spawned) if it exits or does not get ready in time.
+ */
+export function startBroker(options) {
+  const { repoRoot, dataDir, sets = {}, nodeArgs = [], logFile, readyTimeoutMs = readyTimeoutMsDefault } = options;
+  const args = [
+    ...nodeArgs,
+    path.join(repoRoot, 'packages/cli/bin/fjord.js'),
+    'server',
+    '--listen',
+    '127.0.0.1:0',
+    '--data-dir',
+    dataDir,
+    ...Object.entries(sets).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+  ];
+  const command = [process.execPath, ...args];
+  const t0 = process.hrtime.bigint();
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
+  const broker = {
+    child,
+    pid: child.pid,
+    command,
+    port: null,
+    bootstrap: null,
+    readyMs: null,
+    exited: false,
+    exitCode: null,
+    exitSignal: null,
+    /** Set when the process exits while we did not ask it to. */
+    unexpectedExit: null,
+    stopping: false,
+    tail: [],
+    warnings: [],
+  };
+  const exitPromise = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      broker.exited = true;
+      broker.exitCode = code;
+      broker.exitSignal = signal;
+      broker.exitedAt = process.hrtime.bigint();
+      if (!broker.stopping) broker.unexpectedExit = `exit code ${code}, signal ${signal}`;
+      resolve();
+    });
+  });
+  broker.exitPromise = exitPromise;
+
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    const timer = setTimeout(() => {
+      if (!ready) {
+        killOwn(broker);
+        reject(new Error(`broker did not print its ready line within ${readyTimeoutMs} ms; last output:\n${broker.tail.join('\n')}`));
+      }
+    }, readyTimeoutMs);
+    const onLine = (stream) => (line) => {
+      log?.write(`[${stream}] ${line}\n`);
+      broker.tail.push(line);
+      if (broker.tail.length > tailLinesMax) broker.tail.shift();
+      if (/error|warn|uncaught|exception/i.test(line) && broker.warnings.length < 500) broker.warnings.push(line);
+      const m = !ready && readyPattern.exec(line);
+      if (m) {
+        ready = true;
+        clearTimeout(timer);
+        broker.readyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+        broker.nodeId = m[1];
+        broker.port = Number(m[3]);
+        broker.bootstrap = `127.0.0.1:${broker.port}`;
+        resolve(broker);
+      }
+    };
+    lines(child.stdout, onLine('out'));
+    lines(child.stderr, onLine('err'));
+    exitPromise.then(() => {
+      log?.end();
+      if (!ready) {
+        clearTimeout(timer);
+        reject(new Error(`broker exited before it was ready (code ${broker.exitCode}, signal ${broker.exitSignal}); last output:\n${broker.tail.join('\n')}`));
+      }
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+function lines(stream, fn) {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (s) => {
+    rest += s;
+    let i;
+    while ((i = rest.indexOf('\n')) >= 0) {
+      fn(rest.slice(0, i));
+      rest = rest.slice(i + 1);
+    }
+    if (rest.length > 65536) {
+      fn(rest);
+      rest = '';
+    }
+  });
+  stream.on('end', () => rest && fn(rest));
+}
+
+function killOwn(broker) {
+  if (!broker.exited) {
+    try {
+      process.kill(broker.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * SIGTERM (clean shutdown), then waits up to `timeoutMs`; SIGKILL if it is still there. Returns
+ * { clean, code, signal, shutdownMs }.
+ */
+export async function stopBroker(broker, timeoutMs = stopTimeoutMsDefault) {
+  if (broker.exited) return { clean: false, code: broker.exitCode, signal: broker.exitSignal, shutdownMs: 0, alreadyExited: true };
+  broker.stopping = true;
+  const t0 = process.hrtime.bigint();
+  process.kill(broker.pid, 'SIGTERM');
+  let timer;
+  const timedOut = await Promise.race([
+    broker.exitPromise.then(() => false),
+    new Promise((r) => {
+      timer = setTimeout(() => r(true), timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) {
+    killOwn(broker);
+    await broker.exitPromise;
+  }
+  const shutdownMs = Number((broker.exitedAt ?? process.hrtime.bigint()) - t0) / 1e6;
+  return { clean: !timedOut && broker.exitCode === 0, code: broker.exitCode, signal: broker.exitSignal, shutdownMs, timedOut };
+}
+
+/** VmRSS and VmHWM of a process in MiB, from /proc/<pid>/status. */
+export function memoryOf(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
+    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMiB: null, hwmMiB: null };
+  }
+}
+
+const clockTicks = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system, all threads) used so far by a process, from /proc/<pid>/stat. */
+export function cpuSecondsOf(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return null;
+  }
+}

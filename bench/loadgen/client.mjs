@@ -1,0 +1,139 @@
+/**
+ * The few admin steps the load generator needs: version negotiation (ApiVersions), CreateTopics,
+ * and waiting in Metadata until every partition has a leader. Topics are addressed by name, so
+ * Produce and Fetch stay at or below the last versions that carry names (12).
+ */
+import {
+  ApiVersionsRequest,
+  ApiVersionsResponse,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  ErrorCode,
+  FetchRequest,
+  ListOffsetsRequest,
+  ListOffsetsResponse,
+  MetadataRequest,
+  MetadataResponse,
+  ProduceRequest,
+  errorName,
+} from '@fjord/protocol';
+import { KafkaConnection } from './connection.mjs';
+
+/** Highest version the load generator uses per API (the last versions that address topics by name). */
+const versionsMax = {
+  Produce: 12,
+  Fetch: 12,
+  Metadata: 12,
+  CreateTopics: 7,
+  ListOffsets: 9,
+};
+const codecs = {
+  Produce: ProduceRequest,
+  Fetch: FetchRequest,
+  Metadata: MetadataRequest,
+  CreateTopics: CreateTopicsRequest,
+  ListOffsets: ListOffsetsRequest,
+};
+
+export class BenchError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = 'BenchError';
+  }
+}
+
+export function parseHostPort(s) {
+  const i = s.lastIndexOf(':');
+  if (i < 0) throw new BenchError(`expected HOST:PORT, got ${s}`);
+  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+}
+
+/** Connects and negotiates: returns `{ conn, versions }` with the version to use per API name. */
+export async function openClient(bootstrap, options = {}) {
+  const { host, port } = parseHostPort(bootstrap);
+  const conn = await KafkaConnection.connect(host, port, options);
+  const av = await conn.request(ApiVersionsRequest, ApiVersionsResponse, 3, {
+    clientSoftwareName: 'fjord-bench',
+    clientSoftwareVersion: '0.1.0',
+  });
+  if (av.errorCode !== ErrorCode.NONE) throw new BenchError(`ApiVersions: ${errorName(av.errorCode)}`);
+  const versions = {};
+  for (const [name, codec] of Object.entries(codecs)) {
+    const b = av.apiKeys.find((k) => k.apiKey === codec.apiKey);
+    if (!b) throw new BenchError(`the broker does not support ${name}`);
+    const v = Math.min(b.maxVersion, codec.maxVersion, versionsMax[name]);
+    if (v < Math.max(b.minVersion, codec.minVersion)) throw new BenchError(`no common version for ${name}`);
+    versions[name] = v;
+  }
+  return { conn, versions };
+}
+
+/**
+ * Creates topics (existing ones are accepted as they are). `topics`: [{ name, partitions, configs }].
+ * Sent in requests of at most 100 topics.
+ */
+export async function createTopics(client, topics) {
+  const { conn, versions } = client;
+  for (let i = 0; i < topics.length; i += 100) {
+    const slice = topics.slice(i, i + 100);
+    const res = await conn.request(CreateTopicsRequest, CreateTopicsResponse, versions.CreateTopics, {
+      topics: slice.map((t) => ({
+        name: t.name,
+        numPartitions: t.partitions,
+        replicationFactor: 1,
+        assignments: [],
+        configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value: String(value) })),
+      })),
+      timeoutMs: 30_000,
+      validateOnly: false,
+    });
+    for (const t of res.topics) {
+      if (t.errorCode !== ErrorCode.NONE && t.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+        throw new BenchError(`CreateTopics ${t.name}: ${errorName(t.errorCode)} ${t.errorMessage ?? ''}`);
+      }
+    }
+  }
+  await waitForLeaders(client, topics.map((t) => t.name));
+}
+
+/** Polls Metadata until every partition of every topic has a leader (bounded: 30 s). */
+export async function waitForLeaders(client, names, timeoutMs = 30_000) {
+  const { conn, versions } = client;
+  const deadline = Date.now() + timeoutMs;
+  let why = '';
+  while (Date.now() < deadline) {
+    const md = await conn.request(MetadataRequest, MetadataResponse, versions.Metadata, {
+      topics: names.map((name) => ({ name })),
+      allowAutoTopicCreation: false,
+    });
+    const bad = md.topics.find((t) => t.errorCode !== ErrorCode.NONE || t.partitions.some((p) => p.leaderId < 0));
+    if (!bad && md.topics.length === names.length) {
+      return new Map(md.topics.map((t) => [t.name, t.partitions.length]));
+    }
+    why = bad ? `${bad.name}: ${errorName(bad.errorCode)}` : `${md.topics.length}/${names.length} topics`;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new BenchError(`topics not ready within ${timeoutMs} ms: ${why}`);
+}
+
+/** Latest offsets (high watermarks) of [topic, partitions] pairs, as numbers. */
+export async function latestOffsets(client, topics) {
+  const { conn, versions } = client;
+  const res = await conn.request(ListOffsetsRequest, ListOffsetsResponse, versions.ListOffsets, {
+    replicaId: -1,
+    isolationLevel: 0,
+    topics: topics.map(({ name, partitions }) => ({
+      name,
+      partitions: Array.from({ length: partitions }, (_, p) => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp: -1n })),
+    })),
+    timeoutMs: 10_000,
+  });
+  const out = new Map();
+  for (const t of res.topics) {
+    for (const p of t.partitions) {
+      if (p.errorCode !== ErrorCode.NONE) throw new BenchError(`ListOffsets ${t.name}-${p.partitionIndex}: ${errorName(p.errorCode)}`);
+      out.set(`${t.name}-${p.partitionIndex}`, Number(p.offset));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * Fjord's load generator, one workload per run:
+ *
+ *   node bench/loadgen/main.mjs produce --bootstrap 127.0.0.1:9092 --topic t --partitions 8 --create --acks 1
+ *   node bench/loadgen/main.mjs consume --bootstrap 127.0.0.1:9092 --topic t --partitions 8
+ *   node bench/loadgen/main.mjs e2e     --bootstrap 127.0.0.1:9092 --topic lat --rate 5000 --records 50000
+ *   node bench/loadgen/main.mjs create  --bootstrap 127.0.0.1:9092 --topic-prefix mem --topic-count 125 --partitions 8
+ *   node bench/loadgen/main.mjs offsets --bootstrap 127.0.0.1:9092 --topic-prefix mem --topic-count 125 --partitions 8
+ *
+ * Topics: `--topic NAME` or `--topic-prefix P --topic-count N` (P-0 .. P-(N-1)), each with
+ * `--partitions` partitions. Prints human-readable lines on stderr and one `RESULT {json}` line on
+ * stdout. Exit status 0 when the workload ran (see `complete` in the result), 1 on a failure.
+ */
+import { parseArgs } from 'node:util';
+import { createTopics, latestOffsets, openClient } from './client.mjs';
+import { runConsume } from './consume.mjs';
+import { runE2e } from './e2e.mjs';
+import { runProduce } from './produce.mjs';
+import { nowNs, round } from './stats.mjs';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    bootstrap: { type: 'string', default: '127.0.0.1:9092' },
+    topic: { type: 'string' },
+    'topic-prefix': { type: 'string' },
+    'topic-count': { type: 'string', default: '1' },
+    partitions: { type: 'string', default: '8' },
+    create: { type: 'boolean', default: false },
+    config: { type: 'string', multiple: true, default: [] },
+    acks: { type: 'string', default: '1' },
+    records: { type: 'string' },
+    seconds: { type: 'string' },
+    bytes: { type: 'string' },
+    rate: { type: 'string' },
+    'record-bytes': { type: 'string', default: '1024' },
+    'batch-records': { type: 'string' },
+    'partitions-per-request': { type: 'string' },
+    inflight: { type: 'string' },
+    connections: { type: 'string' },
+    fetchers: { type: 'string' },
+    'max-bytes': { type: 'string' },
+    'partition-max-bytes': { type: 'string' },
+    progress: { type: 'boolean', default: false },
+  },
+});
+
+const num = (name) => (values[name] === undefined ? undefined : Number(values[name]));
+const defined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+function topicsFromFlags() {
+  const partitions = Number(values.partitions);
+  const configs = Object.fromEntries(values.config.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  if (values.topic) return [{ name: values.topic, partitions, configs }];
+  if (values['topic-prefix']) {
+    return Array.from({ length: Number(values['topic-count']) }, (_, i) => ({ name: `${values['topic-prefix']}-${i}`, partitions, configs }));
+  }
+  throw new Error('give --topic NAME or --topic-prefix P --topic-count N');
+}
+
+async function main() {
+  const workload = positionals[0];
+  const bootstrap = values.bootstrap;
+  let result;
+  switch (workload) {
+    case 'produce':
+      result = await runProduce(
+        defined({
+          bootstrap,
+          topics: topicsFromFlags(),
+          create: values.create,
+          acks: values.acks === 'all' ? -1 : Number(values.acks),
+          records: num('records'),
+          seconds: num('seconds'),
+          recordBytes: num('record-bytes'),
+          recordsPerBatch: num('batch-records'),
+          partitionsPerRequest: num('partitions-per-request'),
+          inflight: num('inflight'),
+          connections: num('connections'),
+          progress: values.progress,
+        }),
+      );
+      break;
+    case 'consume':
+      result = await runConsume(
+        defined({
+          bootstrap,
+          topics: topicsFromFlags(),
+          seconds: num('seconds'),
+          bytes: num('bytes'),
+          fetchers: num('fetchers'),
+          maxBytes: num('max-bytes'),
+          partitionMaxBytes: num('partition-max-bytes'),
+          recordBytes: num('record-bytes'),
+        }),
+      );
+      break;
+    case 'e2e':
+      result = await runE2e(
+        defined({
+          bootstrap,
+          topic: values.topic ?? 'fjord-bench-e2e',
+          partitions: num('partitions'),
+          rate: num('rate'),
+          records: num('records'),
+          seconds: num('seconds'),
+          recordBytes: num('record-bytes'),
+          acks: values.acks === 'all' ? -1 : Number(values.acks),
+        }),
+      );
+      break;
+    case 'create': {
+      const topics = topicsFromFlags();
+      const client = await openClient(bootstrap);
+      const t0 = nowNs();
+      try {
+        await createTopics(client, topics);
+      } finally {
+        client.conn.close();
+      }
+      const secs = Number(nowNs() - t0) / 1e9;
+      result = { workload: 'create', topics: topics.length, partitions: topics.reduce((s, t) => s + t.partitions, 0), secs: round(secs, 3), complete: true };
+      break;
+    }
+    case 'offsets': {
+      const topics = topicsFromFlags();
+      const client = await openClient(bootstrap);
+      let ends;
+      try {
+        ends = new Map();
+        for (let i = 0; i < topics.length; i += 50) for (const [k, v] of await latestOffsets(client, topics.slice(i, i + 50))) ends.set(k, v);
+      } finally {
+        client.conn.close();
+      }
+      let total = 0;
+      for (const v of ends.values()) total += v;
+      result = { workload: 'offsets', partitions: ends.size, totalRecords: total, complete: true };
+      break;
+    }
+    default:
+      throw new Error(`unknown workload ${workload ?? '(none)'}: produce, consume, e2e, create or offsets`);
+  }
+  const cpu = process.cpuUsage();
+  result.loadgenCpuSecs = round((cpu.user + cpu.system) / 1e6, 2);
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`loadgen: ${err.stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,569 @@
+#!/usr/bin/env node
+/**
+ * Fjord's benchmark (`npm run bench`): starts its own broker on 127.0.0.1 in a temporary data dir,
+ * drives it with Fjord's load generator (bench/loadgen) and, when it can be built, librdkafka's
+ * rdkafka_bench.c, prints a table against issue 2's targets, and with --record writes
+ * bench/RESULTS.md. See bench/README.md.
+ *
+ *   npm run bench                          every workload, full sizes
+ *   npm run bench -- --quick               small sizes (a smoke run, ~2 minutes)
+ *   npm run bench -- --record              full run, then update bench/RESULTS.md
+ *   npm run bench -- --only produce,consume,e2e,memory,startup,rdkafka
+ *   npm run bench -- --profile             run the broker under node --cpu-prof and print, per
+ *                                          workload, the functions with the most self time
+ *
+ * Every loop is bounded by a count and a time; only processes started here are signalled, by PID;
+ * the temporary data dirs are removed at the end (also on Ctrl-C).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuSecondsOf, memoryOf, startBroker, stopBroker } from './lib/broker.mjs';
+import { freeBytes, gitInfo, machineInfo } from './lib/machine.mjs';
+import { buildRdkafkaBench, rdkafkaSourceDefault, runRdkafkaBench } from './lib/rdkafka.mjs';
+import { consoleTable, markdownTable, summaryRows, writeResults } from './lib/report.mjs';
+import { formatProfile, summarizeProfile } from './profile-top.mjs';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(benchDir, '..');
+const WORKLOADS = ['produce', 'consume', 'e2e', 'rdkafka', 'memory', 'startup'];
+const MB = 1e6;
+const GB = 1e9;
+
+const { values: flags } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    record: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'profile-dir': { type: 'string' },
+    'memory-gb': { type: 'string' },
+    set: { type: 'string', multiple: true, default: [] },
+    'broker-root': { type: 'string' },
+    'rdkafka-source': { type: 'string', default: rdkafkaSourceDefault },
+    'results-file': { type: 'string', default: path.join(benchDir, 'RESULTS.md') },
+    'keep-data': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (flags.help) {
+  process.stdout.write(`usage: npm run bench -- [--quick] [--record] [--only ${WORKLOADS.join(',')}]
+  --quick             small sizes, a smoke run of about 2 minutes
+  --record            update bench/RESULTS.md with this run (machine, commit, command, figures)
+  --only LIST         run only these workloads
+  --profile           run each broker under node --cpu-prof; print the top self-time functions per workload
+  --profile-dir DIR   where the .cpuprofile files go (default: a directory under the OS temp dir, kept)
+  --memory-gb N       data written by the memory/start-up workload (default 10 if the disk has > 40 GB free)
+  --set KEY=VALUE     broker config passed to every broker started (repeatable)
+  --broker-root DIR   run the broker from another checkout (default: this repository)
+  --rdkafka-source F  rdkafka_bench.c to build (default ${rdkafkaSourceDefault})
+  --keep-data         keep the temporary data dirs
+`);
+  process.exit(0);
+}
+
+const only = new Set((flags.only ?? WORKLOADS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+for (const w of only) {
+  if (!WORKLOADS.includes(w)) {
+    process.stderr.write(`bench: unknown workload '${w}'; choose from ${WORKLOADS.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+
+/** Sizes and bounds. Records are 1 KiB. */
+const sizes = flags.quick
+  ? {
+      produce1Records: 200_000,
+      produceAllRecords: 100_000,
+      produceSeconds: 15,
+      consumeSeconds: 30,
+      e2eRecords: 10_000,
+      e2eSeconds: 15,
+      rdProduce1Records: 200_000,
+      rdProduceAllRecords: 100_000,
+      rdE2eRecords: 10_000,
+      rdTimeoutS: 40,
+      memoryBytesDefault: 0.3 * GB,
+      memoryWriteSeconds: 25,
+      memoryConsumeBytes: 0.1 * GB,
+      restarts: 1,
+    }
+  : {
+      produce1Records: 2_097_152, // 2 GiB: also the topic the consume workload reads
+      produceAllRecords: 1_048_576,
+      produceSeconds: 90,
+      consumeSeconds: 120,
+      e2eRecords: 50_000, // 10 s at 5,000/s
+      e2eSeconds: 40,
+      rdProduce1Records: 2_000_000,
+      rdProduceAllRecords: 1_000_000,
+      rdE2eRecords: 50_000,
+      rdTimeoutS: 120,
+      memoryBytesDefault: 10 * GB,
+      memoryWriteSeconds: 480,
+      memoryConsumeBytes: 2 * GB,
+      restarts: 3,
+    };
+
+const brokerRoot = path.resolve(flags['broker-root'] ?? repoRoot);
+const brokerSets = Object.fromEntries(
+  flags.set.map((kv) => {
+    const i = kv.indexOf('=');
+    if (i <= 0) {
+      process.stderr.write(`bench: --set expects KEY=VALUE, got ${kv}\n`);
+      process.exit(2);
+    }
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }),
+);
+
+const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'fjord-bench-'));
+const profileDir = flags.profile ? path.resolve(flags['profile-dir'] ?? mkdtempSync(path.join(os.tmpdir(), 'fjord-bench-profiles-'))) : null;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+
+const ctx = {
+  brokers: new Set(),
+  children: new Set(),
+  /** Per-workload time windows (CLOCK_MONOTONIC µs), to slice the broker's CPU profile. */
+  windows: [],
+  anomalies: [],
+  notes: [],
+  results: {},
+  brokerInfo: {},
+  profiles: [],
+};
+
+const log = (s) => process.stderr.write(`bench: ${s}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+const round = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+let cleaningUp = false;
+async function cleanup() {
+  if (cleaningUp) return;
+  cleaningUp = true;
+  for (const child of ctx.children) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const b of ctx.brokers) await stopBroker(b, 15_000).catch(() => {});
+  if (!flags['keep-data']) rmSync(tmpRoot, { recursive: true, force: true });
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    log(`${sig}: stopping the broker and load generators started by this run`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+async function launchBroker(name, dataDir) {
+  mkdirSync(dataDir, { recursive: true });
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=broker-${name}-${Date.now()}.cpuprofile`] : [];
+  const broker = await startBroker({ repoRoot: brokerRoot, dataDir, sets: brokerSets, nodeArgs, logFile: path.join(tmpRoot, `broker-${name}.log`) });
+  broker.name = name;
+  broker.profileName = nodeArgs.length ? nodeArgs[2].slice('--cpu-prof-name='.length) : null;
+  ctx.brokers.add(broker);
+  ctx.brokerInfo.command ??= [
+    'node',
+    ...(nodeArgs.length ? ['--cpu-prof'] : []),
+    path.relative(repoRoot, path.join(brokerRoot, 'packages/cli/bin/fjord.js')),
+    'server --listen 127.0.0.1:0 --data-dir <temp dir>',
+    ...Object.entries(brokerSets).map(([k, v]) => `--set ${k}=${v}`),
+  ].join(' ');
+  log(`broker '${name}' (pid ${broker.pid}) ready on ${broker.bootstrap} after ${broker.readyMs.toFixed(0)} ms`);
+  return broker;
+}
+
+async function haltBroker(broker) {
+  const r = await stopBroker(broker);
+  ctx.brokers.delete(broker);
+  if (!r.clean) {
+    ctx.anomalies.push(`broker '${broker.name}' did not shut down cleanly on SIGTERM: ${r.timedOut ? 'still running after 60 s (killed)' : `exit code ${r.code}, signal ${r.signal}`}; last output: ${broker.tail.slice(-5).join(' / ')}`);
+  }
+  if (broker.profileName) ctx.profiles.push({ broker: broker.name, file: path.join(profileDir, broker.profileName) });
+  log(`broker '${broker.name}' stopped in ${r.shutdownMs.toFixed(0)} ms (exit code ${r.code}${r.signal ? `, signal ${r.signal}` : ''})`);
+  return r;
+}
+
+/** Runs one load generator workload in its own process; resolves with its RESULT object. */
+function loadgen(args, timeoutS) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(benchDir, 'loadgen/main.mjs'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    ctx.children.add(child);
+    let out = '';
+    let errTail = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => {
+      process.stderr.write(d.replace(/^(?=.)/gm, '  loadgen: '));
+      errTail = (errTail + d).slice(-4000);
+    });
+    const killer = setTimeout(() => {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, timeoutS * 1000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      ctx.children.delete(child);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code === 0 && line) resolve({ ok: true, ...JSON.parse(line.slice(7)) });
+      else resolve({ ok: false, error: `load generator ${signal ? `killed (${signal}, over ${timeoutS} s)` : `exit code ${code}`}: ${errTail.trim().split('\n').slice(-4).join(' / ')}` });
+    });
+  });
+}
+
+/**
+ * Runs `fn` as the workload `name` against `broker`: records its time window, the broker's CPU
+ * use (all threads, % of one core) and memory after it, and notes a broker that died meanwhile.
+ */
+async function measure(broker, name, fn) {
+  if (broker.exited) return { ok: false, error: 'broker is not running' };
+  log(`${name} ...`);
+  const cpu0 = cpuSecondsOf(broker.pid);
+  const t0 = nowUs();
+  const r = await fn();
+  const t1 = nowUs();
+  const cpu1 = cpuSecondsOf(broker.pid);
+  const mem = memoryOf(broker.pid);
+  const wallS = (t1 - t0) / 1e6;
+  ctx.windows.push({ broker: broker.name, name, startUs: t0, endUs: t1 });
+  r.brokerCpuPct = cpu0 !== null && cpu1 !== null ? round(((cpu1 - cpu0) / wallS) * 100, 0) : null;
+  r.brokerRssMB = mem.rssMiB !== null ? round((mem.rssMiB * 1024 * 1024) / MB, 0) : null;
+  r.wallS = round(wallS, 1);
+  if (broker.unexpectedExit) {
+    ctx.anomalies.push(`broker '${broker.name}' died during ${name}: ${broker.unexpectedExit}; last output:\n${broker.tail.slice(-15).join('\n')}`);
+  }
+  if (r.ok === false || r.error) ctx.anomalies.push(`${name}: ${r.error ?? r.stderrTail ?? 'failed'}`);
+  else if (r.firstError) ctx.anomalies.push(`${name}: ${r.firstError}`);
+  noteBrokerWarnings(broker, `during ${name}`);
+  log(`${name}: ${oneLine(r)}`);
+  return r;
+}
+
+/** Broker log lines that look like errors or warnings, grouped (timestamps and peers stripped). */
+function noteBrokerWarnings(broker, when) {
+  const groups = new Map();
+  for (const w of broker.warnings.splice(0)) {
+    const key = w.replace(/^\S*\d{4}-\d\d-\d\dT[\d:.]+Z\s*/, '').replace(/peer=\S+/g, 'peer=…').replace(/\(node:\d+\)/, '(node)');
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  for (const [line, n] of groups) ctx.anomalies.push(`broker '${broker.name}' logged ${when}${n > 1 ? ` (${n} times)` : ''}: ${line}`);
+}
+
+function oneLine(r) {
+  if (r.ok === false) return `FAILED ${r.error ?? r.stderrTail ?? ''}`;
+  if (r.workload === 'produce' || r.workload === 'consume') return `${r.mbPerSec} MB/s, ${r.recordsPerSec} records/s, ${r.records} records in ${r.secs} s (broker CPU ${r.brokerCpuPct}%)`;
+  if (r.workload === 'e2e') return `p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} p99.9 ${r.latencyMs.p999} max ${r.latencyMs.max} ms; ${r.received}/${r.sent} received`;
+  if (r.result) return Object.entries(r.result).map(([k, v]) => `${k}=${v}`).join(' ');
+  return JSON.stringify(r).slice(0, 300);
+}
+
+const lgTopic = (name, partitions = 8) => ['--topic', name, '--partitions', String(partitions)];
+
+// ---------------------------------------------------------------------------------------------
+// Phase 1: throughput and latency on one broker (8-partition topics)
+
+async function throughputPhase() {
+  const dataDir = path.join(tmpRoot, 'data-throughput');
+  const broker = await launchBroker('throughput', dataDir);
+  ctx.brokerInfo.freshStartMs = round(broker.readyMs, 0);
+  const R = ctx.results;
+  try {
+    const b = ['--bootstrap', broker.bootstrap];
+    if (only.has('produce') || only.has('consume')) {
+      const r = await measure(broker, 'produce acks=1 (loadgen)', () =>
+        loadgen(['produce', ...b, ...lgTopic('lg-acks1'), '--create', '--acks', '1', '--records', String(sizes.produce1Records), '--seconds', String(sizes.produceSeconds), '--progress'], sizes.produceSeconds + 90),
+      );
+      if (only.has('produce')) R.produce1 = r;
+      else R.consumeSetup = r;
+      await sleep(1000);
+    }
+    if (only.has('produce')) {
+      R.produceAll = await measure(broker, 'produce acks=all (loadgen)', () =>
+        loadgen(['produce', ...b, ...lgTopic('lg-acksall'), '--create', '--acks', 'all', '--records', String(sizes.produceAllRecords), '--seconds', String(sizes.produceSeconds), '--progress'], sizes.produceSeconds + 90),
+      );
+      await sleep(1000);
+    }
+    if (only.has('consume')) {
+      R.consume = await measure(broker, 'consume from offset 0 (loadgen)', () =>
+        loadgen(['consume', ...b, ...lgTopic('lg-acks1'), '--seconds', String(sizes.consumeSeconds)], sizes.consumeSeconds + 60),
+      );
+      await sleep(1000);
+    }
+    if (only.has('e2e')) {
+      R.e2e = await measure(broker, 'e2e latency at 5,000 records/s (loadgen)', () =>
+        loadgen(['e2e', ...b, ...lgTopic('lg-lat'), '--rate', '5000', '--records', String(sizes.e2eRecords), '--seconds', String(sizes.e2eSeconds)], sizes.e2eSeconds + 60),
+      );
+      await sleep(1000);
+    }
+    if (only.has('rdkafka')) await rdkafkaWorkloads(broker);
+  } finally {
+    ctx.brokerInfo.throughputShutdown = await haltBroker(broker);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function rdkafkaWorkloads(broker) {
+  const built = buildRdkafkaBench(flags['rdkafka-source'], tmpRoot);
+  if (!built.ok) {
+    log(`librdkafka yardstick SKIPPED: ${built.reason}`);
+    ctx.results.rdkafka = { skipped: built.reason };
+    return;
+  }
+  ctx.results.rdkafka = { version: built.version };
+  const rd = ctx.results.rdkafka;
+  const T = sizes.rdTimeoutS;
+  const run = (args) => runRdkafkaBench(built.binary, ['-b', broker.bootstrap, ...args], T);
+  rd.produce1 = await measure(broker, 'produce acks=1 (librdkafka)', () => run(['-m', 'produce', '-t', 'rk-acks1', '-s', '1024', '-n', String(sizes.rdProduce1Records), '-a', '1', '-p', '8']));
+  await sleep(1000);
+  rd.produceAll = await measure(broker, 'produce acks=all (librdkafka)', () => run(['-m', 'produce', '-t', 'rk-acksall', '-s', '1024', '-n', String(sizes.rdProduceAllRecords), '-a', 'all', '-p', '8']));
+  await sleep(1000);
+  const delivered = rd.produce1.result?.delivered ?? 0;
+  if (delivered > 0) {
+    rd.consume = await measure(broker, 'consume from offset 0 (librdkafka)', () => run(['-m', 'consume', '-t', 'rk-acks1', '-n', String(delivered)]));
+    await sleep(1000);
+  }
+  // linger.ms=0: the target is the broker's latency; librdkafka's default linger.ms=5 alone would
+  // add up to 5 ms to every record.
+  rd.e2e = await measure(broker, 'e2e latency at 5,000 records/s (librdkafka, linger.ms=0)', () =>
+    run(['-m', 'e2e', '-t', 'rk-lat', '-s', '1024', '-r', '5000', '-n', String(sizes.rdE2eRecords), '-p', '8', '-l', '0']),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 2: memory with 1,000 partitions and a large store; start-up after a clean shutdown
+
+function dirBytes(dir) {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) {
+      try {
+        total += statSync(path.join(e.parentPath ?? e.path, e.name)).size;
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+  }
+  return total;
+}
+
+async function memoryPhase() {
+  const free = freeBytes(tmpRoot);
+  let total;
+  if (flags['memory-gb']) total = Number(flags['memory-gb']) * GB;
+  else if (flags.quick) total = sizes.memoryBytesDefault;
+  else if (free > 40 * GB) total = sizes.memoryBytesDefault;
+  else {
+    total = Math.max(0.5 * GB, Math.floor(free / 4 / GB) * GB);
+    ctx.notes.push(`only ${(free / GB).toFixed(1)} GB free on the data disk (<= 40 GB): the memory/start-up workload writes ${(total / GB).toFixed(1)} GB instead of 10 GB`);
+  }
+  if (total > free * 0.8) throw new Error(`not enough disk for the memory workload: ${(total / GB).toFixed(1)} GB wanted, ${(free / GB).toFixed(1)} GB free`);
+  const topicCount = 125;
+  const partitionsPerTopic = 8;
+  const topics = ['--topic-prefix', 'mem', '--topic-count', String(topicCount), '--partitions', String(partitionsPerTopic)];
+  const dataDir = path.join(tmpRoot, 'data-memory');
+  const m = { partitions: topicCount * partitionsPerTopic, requestedGB: round(total / GB, 2), rss: {} };
+  const s = { readyMs: [], shutdownMs: [] };
+  ctx.results.memory = m;
+  ctx.results.startup = s;
+  const mb = (x) => (x === null ? null : round((x * 1024 * 1024) / MB, 0));
+  let broker = await launchBroker('memory', dataDir);
+  try {
+    const b = ['--bootstrap', broker.bootstrap];
+    m.rss.freshMB = mb(memoryOf(broker.pid).rssMiB);
+    m.create = await measure(broker, `create ${topicCount} topics x ${partitionsPerTopic} partitions`, () => loadgen(['create', ...b, ...topics], 120));
+    m.rss.afterCreateMB = mb(memoryOf(broker.pid).rssMiB);
+    const records = Math.ceil(total / 1024);
+    m.fill = await measure(broker, `write ${(total / GB).toFixed(1)} GB over ${m.partitions} partitions (loadgen, acks=1)`, () =>
+      loadgen(['produce', ...b, ...topics, '--acks', '1', '--records', String(records), '--batch-records', '16', '--partitions-per-request', '16', '--inflight', '8', '--seconds', String(sizes.memoryWriteSeconds), '--progress'], sizes.memoryWriteSeconds + 120),
+    );
+    await sleep(2000);
+    const afterWrite = memoryOf(broker.pid);
+    m.rss.afterWriteMB = mb(afterWrite.rssMiB);
+    m.storedBytes = dirBytes(dataDir);
+    m.storedGB = round(m.storedBytes / GB, 2);
+    s.storedGB = m.storedGB;
+    if (m.fill.ok && !m.fill.complete) ctx.notes.push(`the memory workload stopped writing at its time bound (${sizes.memoryWriteSeconds} s): ${m.storedGB} GB stored of ${m.requestedGB} GB asked`);
+    m.consume = await measure(broker, `consume ${(sizes.memoryConsumeBytes / GB).toFixed(1)} GB from offset 0 of ${m.partitions} partitions (loadgen)`, () =>
+      loadgen(['consume', ...b, ...topics, '--bytes', String(sizes.memoryConsumeBytes), '--partition-max-bytes', String(1024 * 1024), '--seconds', '120'], 180),
+    );
+    await sleep(1000);
+    const afterConsume = memoryOf(broker.pid);
+    m.rss.afterConsumeMB = mb(afterConsume.rssMiB);
+    m.rss.peakMB = mb(afterConsume.hwmMiB);
+    const before = await loadgen(['offsets', ...b, ...topics], 60);
+    s.recordsBeforeShutdown = before.totalRecords ?? null;
+    const stop = await haltBroker(broker);
+    s.shutdownMs.push(round(stop.shutdownMs, 0));
+    s.cleanShutdown = stop.clean;
+    for (let i = 0; i < sizes.restarts; i++) {
+      broker = await launchBroker(`restart-${i + 1}`, dataDir);
+      s.readyMs.push(round(broker.readyMs, 0));
+      if (i === 0) {
+        await sleep(500);
+        s.rssAfterRestartMB = mb(memoryOf(broker.pid).rssMiB);
+        const after = await loadgen(['offsets', '--bootstrap', broker.bootstrap, ...topics], 60);
+        s.recordsAfterRestart = after.totalRecords ?? null;
+        if (after.ok === false) ctx.anomalies.push(`after restart: ${after.error}`);
+        else if (s.recordsAfterRestart !== s.recordsBeforeShutdown) {
+          ctx.anomalies.push(`after a clean restart the partitions hold ${s.recordsAfterRestart} records, ${s.recordsBeforeShutdown} before the shutdown`);
+        }
+      }
+      noteBrokerWarnings(broker, 'at start-up');
+      const st = await haltBroker(broker);
+      s.shutdownMs.push(round(st.shutdownMs, 0));
+    }
+  } finally {
+    if (!broker.exited) await haltBroker(broker);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function commandLine() {
+  const args = process.argv.slice(2).join(' ');
+  return process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args ? ` -- ${args}` : ''}` : `node bench/run.mjs${args ? ` ${args}` : ''}`;
+}
+
+function details(machine) {
+  const R = ctx.results;
+  const lines = [];
+  const p = (r, label) => {
+    if (!r) return;
+    if (r.ok === false) return lines.push(`- ${label}: FAILED — ${r.error}`);
+    lines.push(
+      `- ${label}: ${r.records} records (${((r.records * 1024) / GB).toFixed(2)} GB) in ${r.secs} s; ${r.connections} connection(s), ${r.inflight} requests in flight, ${r.recordsPerBatch} records/batch, ${r.partitionsPerRequest} partitions/request, Produce v${r.produceVersion}; ack latency per request p50 ${r.requestLatencyMs?.p50} / p99 ${r.requestLatencyMs?.p99} ms; broker CPU ${r.brokerCpuPct}% of a core, load generator ${r.loadgenCpuSecs} CPU s`,
+    );
+  };
+  p(R.produce1, 'produce acks=1 (loadgen)');
+  p(R.produceAll, 'produce acks=all (loadgen)');
+  if (R.consume) {
+    const c = R.consume;
+    if (c.ok === false) lines.push(`- consume (loadgen): FAILED — ${c.error}`);
+    else lines.push(`- consume (loadgen): ${c.records}/${c.expectedRecords} records, ${(c.batchBytes / GB).toFixed(2)} GB of batches in ${c.secs} s (${c.batchMbPerSec} MB/s of batches); ${c.fetchers} Fetch requests in flight on 1 connection, Fetch v${c.fetchVersion}, max bytes ${c.maxBytes}, partition max bytes ${c.partitionMaxBytes}; ${c.fetches} fetches (${c.emptyFetches} empty), ${c.offsetGaps} offset gaps; broker CPU ${c.brokerCpuPct}%`);
+  }
+  if (R.e2e) {
+    const e = R.e2e;
+    if (e.ok === false) lines.push(`- e2e (loadgen): FAILED — ${e.error}`);
+    else lines.push(`- e2e (loadgen): ${e.sent} records at ${e.achievedRate}/s (target rate ${e.rate}), ${e.received} received, ${e.missing} missing, first ${e.warmupRecords} excluded; produce ack p99 ${e.produceAckMs?.p99} ms; ${e.lateSends} late sends; broker CPU ${e.brokerCpuPct}%`);
+  }
+  const rd = R.rdkafka;
+  if (rd?.skipped) lines.push(`- librdkafka: skipped — ${rd.skipped}`);
+  else if (rd) {
+    lines.push(`- librdkafka ${rd.version ?? ''}: rdkafka_bench.c built with gcc -O2; defaults except as shown`);
+    for (const [k, label] of [['produce1', 'produce acks=1'], ['produceAll', 'produce acks=all'], ['consume', 'consume'], ['e2e', 'e2e']]) {
+      const r = rd[k];
+      if (!r) continue;
+      lines.push(`  - ${label}: \`${r.command.replace(/-b \S+/, '-b <broker>')}\` → ${r.result ? Object.entries(r.result).filter(([x]) => !['mode', 'topic'].includes(x)).map(([x, v]) => `${x}=${v}`).join(' ') : `FAILED (exit ${r.code}): ${r.stderrTail}`}; broker CPU ${r.brokerCpuPct}%`);
+    }
+  }
+  const m = R.memory;
+  if (m) {
+    lines.push(`- memory: ${m.partitions} partitions (125 topics x 8), ${m.storedGB ?? '–'} GB in the data dir (asked ${m.requestedGB} GB); RSS fresh ${m.rss.freshMB} MB, after creating topics ${m.rss.afterCreateMB} MB, after writing ${m.rss.afterWriteMB} MB, after consuming ${m.consume?.batchBytes ? (m.consume.batchBytes / GB).toFixed(2) : '–'} GB ${m.rss.afterConsumeMB} MB, peak (VmHWM) ${m.rss.peakMB} MB`);
+    if (m.create) lines.push(`  - creating the topics: ${m.create.ok === false ? `FAILED — ${m.create.error}` : `${m.create.secs} s`}`);
+    if (m.fill) lines.push(`  - writing: ${m.fill.ok === false ? `FAILED — ${m.fill.error}` : `${m.fill.mbPerSec} MB/s, ${m.fill.records} records in ${m.fill.secs} s, 16 partitions x 16 records per request, broker CPU ${m.fill.brokerCpuPct}%`}`);
+    if (m.consume) lines.push(`  - reading back: ${m.consume.ok === false ? `FAILED — ${m.consume.error}` : `${m.consume.mbPerSec} MB/s over ${m.consume.partitions} partitions`}`);
+  }
+  const s = R.startup;
+  if (s && s.readyMs) {
+    lines.push(`- start-up: spawn to ready line ${s.readyMs.join(' / ')} ms over ${s.readyMs.length} restart(s) of a cleanly stopped broker (page cache warm); shutdowns took ${s.shutdownMs.join(' / ')} ms (first one clean: ${s.cleanShutdown}); RSS after restart ${s.rssAfterRestartMB} MB; records before/after restart ${s.recordsBeforeShutdown} / ${s.recordsAfterRestart}`);
+  }
+  if (ctx.brokerInfo.freshStartMs !== undefined) lines.push(`- broker start-up on an empty data dir: ${ctx.brokerInfo.freshStartMs} ms`);
+  void machine;
+  return lines.join('\n');
+}
+
+function runMarkdown(machine, git, rows) {
+  const date = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const out = [
+    `### ${date} · ${git.commit ?? 'unknown commit'}${git.dirty ? ` (+${git.dirty} uncommitted files outside bench/)` : ''}${flags.quick ? ' · quick' : ''}${profileDir ? ' · profiled (node --cpu-prof on the broker)' : ''}`,
+    '',
+    `- commit: ${git.commit ?? '?'} — ${git.subject ?? ''}`,
+    `- machine: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memory} RAM, ${machine.kernel}`,
+    `- disk: ${machine.disk}`,
+    `- node: ${machine.node}`,
+    `- command: \`${commandLine()}\``,
+    `- broker: \`${ctx.brokerInfo.command ?? '–'}\``,
+    '',
+    markdownTable(rows),
+    '',
+    details(machine),
+  ];
+  if (ctx.notes.length) out.push('', 'Notes:', ...ctx.notes.map((n) => `- ${n}`));
+  if (ctx.anomalies.length) out.push('', 'Problems seen:', ...ctx.anomalies.map((a) => `- ${a.replace(/\n/g, '\n  ')}`));
+  return out.join('\n');
+}
+
+function printProfiles() {
+  for (const p of ctx.profiles) {
+    let prof;
+    try {
+      prof = JSON.parse(readFileSync(p.file, 'utf8'));
+    } catch (err) {
+      log(`profile ${p.file}: ${err.message}`);
+      continue;
+    }
+    for (const w of ctx.windows.filter((x) => x.broker === p.broker)) {
+      const summary = summarizeProfile(prof, 15, [w.startUs, w.endUs]);
+      process.stdout.write(`\n=== broker CPU profile: ${w.name} (${p.file}) ===\n${formatProfile(summary)}\n`);
+    }
+  }
+  writeFileSync(path.join(profileDir, 'windows.json'), JSON.stringify(ctx.windows, null, 2));
+  log(`profiles in ${profileDir} (per-workload windows in windows.json; node bench/profile-top.mjs FILE --window START,END)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const machine = machineInfo(tmpRoot);
+  const git = gitInfo(repoRoot);
+  log(`${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memory}, ${machine.kernel}, node ${machine.node}`);
+  log(`disk: ${machine.disk}`);
+  log(`commit ${git.commit}${git.dirty ? ` (+${git.dirty} uncommitted files outside bench/)` : ''}; workloads: ${[...only].join(', ')}${flags.quick ? ' (quick)' : ''}`);
+  const started = Date.now();
+  let failed = false;
+  try {
+    if (['produce', 'consume', 'e2e', 'rdkafka'].some((w) => only.has(w))) await throughputPhase();
+    if (only.has('memory') || only.has('startup')) await memoryPhase();
+  } catch (err) {
+    failed = true;
+    ctx.anomalies.push(`benchmark aborted: ${err.message}`);
+    log(`ERROR: ${err.stack ?? err}`);
+  } finally {
+    await cleanup();
+  }
+  if (!only.has('memory')) delete ctx.results.memory;
+  if (!only.has('startup')) delete ctx.results.startup;
+  const rows = summaryRows(ctx.results);
+  process.stdout.write(`\n${consoleTable(rows)}\n\n${details(machine)}\n`);
+  if (ctx.notes.length) process.stdout.write(`\nNotes:\n${ctx.notes.map((n) => `- ${n}`).join('\n')}\n`);
+  if (ctx.anomalies.length) process.stdout.write(`\nProblems seen:\n${ctx.anomalies.map((a) => `- ${a}`).join('\n')}\n`);
+  process.stdout.write(`\ntotal time ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  if (profileDir) printProfiles();
+  if (flags.record) {
+    const latest = [`Latest: ${new Date().toISOString().slice(0, 10)}, commit ${git.commit}, \`${commandLine()}\` (details under Runs).`, '', markdownTable(rows)].join('\n');
+    writeResults(flags['results-file'], latest, runMarkdown(machine, git, rows));
+    log(`recorded in ${path.relative(process.cwd(), flags['results-file'])}`);
+  }
+  const workloadFailed = Object.values(ctx.results).some((r) => r && r.ok === false);
+  process.exitCode = failed || workloadFailed || ctx.anomalies.some((a) => a.includes('died')) ? 1 : 0;
+}
+
+await main();
