@@ -16,7 +16,7 @@ function newDataDir(): string {
   return t.path;
 }
 
-async function openMgr(dataDir: string, extra: { logger?: CapturingLogger; clock?: ManualClock; scheduler?: ManualScheduler; background?: boolean; cleanerEnabled?: boolean } = {}) {
+async function openMgr(dataDir: string, extra: { logger?: CapturingLogger; clock?: ManualClock; scheduler?: ManualScheduler; background?: boolean; cleanerEnabled?: boolean; fs?: FaultyFs; onLogOffline?: (log: import('./partition-log.js').PartitionLog, err: Error) => void } = {}) {
   const clock = extra.clock ?? new ManualClock();
   const scheduler = extra.scheduler ?? new ManualScheduler(clock);
   const mgr = await LogManager.open({
@@ -24,8 +24,9 @@ async function openMgr(dataDir: string, extra: { logger?: CapturingLogger; clock
     clock,
     logger: extra.logger ?? new CapturingLogger(),
     defaults: small,
-    fs: new FaultyFs(),
+    fs: extra.fs ?? new FaultyFs(),
     scheduler,
+    ...(extra.onLogOffline ? { onLogOffline: extra.onLogOffline } : {}),
     background: extra.background ?? false,
     retentionCheckIntervalMs: 1000,
     cleanerEnabled: extra.cleanerEnabled ?? true,
@@ -187,6 +188,31 @@ describe('LogManager', () => {
     await mgr.shutdown();
     const { mgr: again } = await openMgr(dataDir);
     assert.equal(again.getLog('table', 0)!.firstDirtyOffset, cleaned!.firstDirtyOffset);
+    await again.shutdown();
+  });
+
+  it('an fsync failure takes that log offline, tells the broker, and the shutdown is not marked clean', async () => {
+    const dataDir = newDataDir();
+    const fs = new FaultyFs();
+    const offline: string[] = [];
+    const { mgr } = await openMgr(dataDir, { fs, onLogOffline: (log) => offline.push(`${log.topic}-${log.partition}`) });
+    await populate(mgr, 2);
+    const log = mgr.getLog('orders', 1)!;
+    fs.failFdatasync = Object.assign(new Error('EIO (injected)'), { code: 'EIO' });
+    const r = appendBatches(log, [recs(1, 'doomed')], 1_700_000_000_000);
+    await assert.rejects(log.waitForDurable(r.lastOffset), (e: Error) => e.name === 'LogOfflineError');
+    fs.failFdatasync = null;
+    assert.deepEqual(offline, ['orders-1']);
+    assert.equal(mgr.stats.offlineLogs, 1);
+    // the other logs keep working
+    const other = mgr.getLog('orders', 0)!;
+    const ok = appendBatches(other, [recs(1, 'fine')], 1_700_000_000_000);
+    await other.waitForDurable(ok.lastOffset);
+    await mgr.shutdown();
+    assert.ok(!existsSync(`${dataDir}/.kafka_cleanshutdown`));
+    const { mgr: again } = await openMgr(dataDir);
+    assert.equal(again.hadCleanShutdown, false);
+    assert.equal(again.getLog('orders', 0)!.logEndOffset, 7n);
     await again.shutdown();
   });
 });
