@@ -11,7 +11,10 @@
  * response), bounded by the segment sizes at the moment the read started.
  */
 import {
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
   TIMESTAMP_TYPE_MASK,
   decodeBatch,
   setBaseOffset,
@@ -695,9 +698,9 @@ export class PartitionLog {
           pos = found.position;
           firstSize = found.size;
         } else if (end > 0) {
-          const b = Buffer.allocUnsafe(61);
-          await readFully(this.fs, fd, b, 0, 61, 0);
-          firstSize = 12 + b.readInt32BE(8);
+          const b = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+          await readFully(this.fs, fd, b, 0, BATCH_HEADER_BYTES, 0);
+          firstSize = LOG_OVERHEAD + b.readInt32BE(BATCH_LENGTH_OFFSET);
         }
         if (pos >= end) {
           i++;
@@ -1239,8 +1242,8 @@ export interface CleanerAccess {
 function wholeBatches(buf: Buffer, n: number, upper: bigint): { bytes: number; nextOffset: bigint; stoppedAtUpper: boolean } {
   let pos = 0;
   let next = -1n;
-  while (pos + 61 <= n) {
-    const size = 12 + buf.readInt32BE(pos + 8);
+  while (pos + BATCH_HEADER_BYTES <= n) {
+    const size = LOG_OVERHEAD + buf.readInt32BE(pos + BATCH_LENGTH_OFFSET);
     if (pos + size > n) break;
     const last = buf.readBigInt64BE(pos) + BigInt(buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET));
     if (last >= upper) return { bytes: pos, nextOffset: next, stoppedAtUpper: true };

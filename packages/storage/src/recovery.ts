@@ -17,9 +17,9 @@
  *  5. The first torn or corrupt batch ends the log: the file is truncated there (logged with file
  *     and byte position) and every later segment is deleted.
  */
+import { BATCH_HEADER_BYTES } from '@fjord/protocol';
 import { LEADER_EPOCH_CHECKPOINT, parseEpochEntries, readSmallFile, type EpochEntry } from './checkpoint.js';
 import type { Clock } from './clock.js';
-import { StorageError } from './errors.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { OffsetIndex, OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import {
@@ -297,7 +297,7 @@ async function cheapCheck(p: LoadParams, seg: Segment, nextBase: bigint | null, 
   if (oi.last) {
     const rel = oi.last.readInt32BE(0);
     const pos = oi.last.readInt32BE(4);
-    if (rel < 0 || pos < 0 || pos + 61 > seg.sizeBytes) return `last offset index entry points at ${pos}, past the log's ${seg.sizeBytes} bytes`;
+    if (rel < 0 || pos < 0 || pos + BATCH_HEADER_BYTES > seg.sizeBytes) return `last offset index entry points at ${pos}, past the log's ${seg.sizeBytes} bytes`;
     if (nextBase !== null && seg.baseOffset + BigInt(rel) >= nextBase) return 'last offset index entry is past the next segment';
   }
   if (ti.last) {
@@ -438,8 +438,4 @@ async function completeSwap(p: LoadParams, base: bigint): Promise<void> {
   await fsys.fsyncDir(dir);
   ctx.stats.swapsCompleted++;
   ctx.logger.info('completed an interrupted compaction swap', { log: ctx.name, file: swapPath, lastOffset: last });
-}
-
-export function assertNever(x: never): never {
-  throw new StorageError(`unexpected ${String(x)}`);
 }

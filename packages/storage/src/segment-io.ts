@@ -2,7 +2,7 @@
  * File work on one segment shared by loading, the live log and the cleaner: rebuilding indexes by
  * a CRC-verified scan, writing index files atomically, loading them lazily for inactive segments.
  */
-import { readBatchHeader } from '@fjord/protocol';
+import { BATCH_HEADER_BYTES, readBatchHeader } from '@fjord/protocol';
 import type { Logger } from './clock.js';
 import type { LogConfig } from './config.js';
 import { StorageError } from './errors.js';
@@ -162,8 +162,8 @@ export async function loadSegmentIndexes(ctx: SegmentContext, seg: Segment, next
 /** maxTimestamp of the segment's first batch (Kafka's rolling-based timestamp), -1n when empty. */
 export async function readFirstBatchMaxTimestamp(fsys: FileSystem, fd: number, sizeBytes: number, file: string): Promise<bigint> {
   if (sizeBytes === 0) return -1n;
-  const b = Buffer.alloc(61);
-  const n = await readFully(fsys, fd, b, 0, 61, 0);
-  if (n < 61) throw new StorageError('segment shorter than one batch header', file);
+  const b = Buffer.alloc(BATCH_HEADER_BYTES);
+  const n = await readFully(fsys, fd, b, 0, BATCH_HEADER_BYTES, 0);
+  if (n < BATCH_HEADER_BYTES) throw new StorageError('segment shorter than one batch header', file);
   return readBatchHeader(b, 0).maxTimestamp;
 }
