@@ -734,3 +734,53 @@ export async function withConnection<T>(host: string, port: number, f: (c: RawCo
     c.close();
   }
 }
+
+/** DescribeCluster v0 (flexible). */
+export async function describeCluster(conn: RawConnection): Promise<{ errorCode: number; clusterId: string | null; controllerId: number; brokers: Array<{ nodeId: number; host: string | null; port: number }> }> {
+  const r = await conn.request(60, 0, new Writer().bool(false).tags().finish(), { flexible: true });
+  r.int32();
+  const errorCode = r.int16();
+  r.compactString();
+  const clusterId = r.compactString();
+  const controllerId = r.int32();
+  const brokers = r.compactArray((b) => {
+    const v = { nodeId: b.int32(), host: b.compactString(), port: b.int32() };
+    b.compactString();
+    b.tags();
+    return v;
+  });
+  r.int32();
+  r.tags();
+  return { errorCode, clusterId, controllerId, brokers };
+}
+
+/** OffsetForLeaderEpoch v2 for one partition. */
+export async function offsetForLeaderEpoch(conn: RawConnection, topic: string, partition: number, currentLeaderEpoch: number, leaderEpoch: number): Promise<{ errorCode: number; leaderEpoch: number; endOffset: number }> {
+  const body = new Writer()
+    .array([topic], (w, t) => w.string(t).array([partition], (w2, p) => w2.int32(p).int32(currentLeaderEpoch).int32(leaderEpoch)))
+    .finish();
+  const r = await conn.request(23, 2, body);
+  r.int32();
+  const out: Array<{ errorCode: number; partition: number; leaderEpoch: number; endOffset: number }> = [];
+  r.array((t) => {
+    t.string();
+    t.array((p) => out.push({ errorCode: p.int16(), partition: p.int32(), leaderEpoch: p.int32(), endOffset: p.int64n() }));
+  });
+  const res = out.find((x) => x.partition === partition);
+  if (!res) throw new Error('wire: OffsetForLeaderEpoch response lacks the partition');
+  return res;
+}
+
+/** DescribeLogDirs v1 (null topics = all). */
+export async function describeLogDirs(conn: RawConnection): Promise<Array<{ errorCode: number; logDir: string; topics: Array<{ name: string; partitions: Array<{ partition: number; size: number; offsetLag: number; isFuture: boolean }> }> }>> {
+  const r = await conn.request(35, 1, new Writer().int32(-1).finish());
+  r.int32();
+  return r.array((d) => ({
+    errorCode: d.int16(),
+    logDir: d.string(),
+    topics: d.array((t) => ({
+      name: t.string(),
+      partitions: t.array((p) => ({ partition: p.int32(), size: p.int64n(), offsetLag: p.int64n(), isFuture: p.bool() })),
+    })),
+  }));
+}

@@ -1,0 +1,65 @@
+// The remaining issue-2 APIs, which none of the installed clients exposes directly, over raw requests:
+// DescribeCluster (agrees with Metadata as clients see it), OffsetForLeaderEpoch (end offset of the
+// current epoch, fencing of a future epoch) and DescribeLogDirs (the data dir and the real size of
+// each partition's segment files).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { realpathSync } from 'node:fs';
+import { startBroker, type Broker } from '../harness/broker.js';
+import { py } from '../harness/python.js';
+import { createTopics, produceCk } from '../harness/fixtures.js';
+import { segments } from '../harness/datadir.js';
+import { describeCluster, describeLogDirs, listOffsetsV7, offsetForLeaderEpoch, withConnection } from '../harness/wire.js';
+
+const topic = 'cluster-apis';
+const nodeId = 5;
+let broker: Broker;
+
+before(async () => {
+  broker = await startBroker({ nodeId });
+  await createTopics(broker.bootstrap, [{ name: topic, num_partitions: 2, config: { 'segment.bytes': '8192' } }]);
+  for (const partition of [0, 1])
+    await produceCk(broker.bootstrap, topic, Array.from({ length: 150 + partition * 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}-${'x'.repeat(100)}`, headers: [], partition })), {
+      config: { 'batch.num.messages': 10, 'linger.ms': 0 },
+    });
+});
+after(async () => {
+  await broker?.dispose();
+});
+
+describe('DescribeCluster, OffsetForLeaderEpoch, DescribeLogDirs', () => {
+  test('DescribeCluster agrees with Metadata', { timeout: 30_000 }, async () => {
+    const md = await py('ck', 'metadata', { bootstrap: broker.bootstrap });
+    const dc = await withConnection(broker.host, broker.port, (c) => describeCluster(c));
+    assert.deepEqual(dc, { errorCode: 0, clusterId: md.cluster_id, controllerId: nodeId, brokers: [{ nodeId, host: broker.host, port: broker.port }] });
+  });
+
+  test('OffsetForLeaderEpoch: the current epoch ends at the log end offset; a future epoch is UNKNOWN_LEADER_EPOCH', { timeout: 30_000 }, async () => {
+    await withConnection(broker.host, broker.port, async (c) => {
+      const [p1] = await listOffsetsV7(c, topic, [{ partition: 1, timestamp: -1 }]);
+      assert.equal(p1!.offset, 200);
+      const epoch = p1!.leaderEpoch;
+      assert.ok(epoch >= 0, `leader epoch ${epoch}`);
+      assert.deepEqual(await offsetForLeaderEpoch(c, topic, 1, epoch, epoch), { errorCode: 0, partition: 1, leaderEpoch: epoch, endOffset: 200 });
+      const future = await offsetForLeaderEpoch(c, topic, 1, epoch + 1, epoch);
+      assert.equal(future.errorCode, 75, `UNKNOWN_LEADER_EPOCH expected: ${JSON.stringify(future)}`);
+      const missing = await offsetForLeaderEpoch(c, topic, 9, -1, epoch);
+      assert.equal(missing.errorCode, 3, `UNKNOWN_TOPIC_OR_PARTITION expected: ${JSON.stringify(missing)}`);
+    });
+  });
+
+  test('DescribeLogDirs reports the data dir and each partition’s segment bytes', { timeout: 30_000 }, async () => {
+    const dirs = await withConnection(broker.host, broker.port, (c) => describeLogDirs(c));
+    assert.equal(dirs.length, 1);
+    const d = dirs[0]!;
+    assert.equal(d.errorCode, 0);
+    assert.equal(realpathSync(d.logDir), realpathSync(broker.dataDir));
+    const t = d.topics.find((x) => x.name === topic);
+    assert.ok(t, `topic missing from ${JSON.stringify(d.topics.map((x) => x.name))}`);
+    for (const partition of [0, 1]) {
+      const onDisk = (await segments(broker.dataDir, topic, partition)).reduce((n, s) => n + s.bytes, 0);
+      const reported: unknown = t.partitions.find((x) => x.partition === partition);
+      assert.deepEqual(reported, { partition, size: onDisk, offsetLag: 0, isFuture: false });
+    }
+  });
+});
