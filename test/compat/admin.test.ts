@@ -16,10 +16,10 @@ import { ConfigOp, incrementalAlterConfigs, withConnection } from '../harness/wi
 let broker: Broker;
 before(async () => {
   broker = await startBroker();
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 interface ConfigView {
   value: string | null;
@@ -138,10 +138,10 @@ for (const which of ['confluent-kafka-python', 'kafka-python', 'KafkaJS'] as con
     const topic = `${stem}-main`;
     before(async () => {
       admin = which === 'KafkaJS' ? await kafkajsAdapter() : pythonAdapter(which === 'kafka-python' ? 'kp' : 'ck', which);
-    });
+    }, { timeout: 180_000 });
     after(async () => {
       await admin?.close();
-    });
+    }, { timeout: 180_000 });
 
     test('create a topic with configs; duplicates, bad names and validate-only', { timeout: 90_000 }, async () => {
       assert.equal(await admin.createTopic(topic, 2, { 'retention.ms': '123456789', 'cleanup.policy': 'compact' }), Err.NONE);
@@ -201,7 +201,7 @@ describe('IncrementalAlterConfigs', () => {
   const topic = 'adm-incremental';
   before(async () => {
     await createTopics(broker.bootstrap, [{ name: topic, num_partitions: 1, config: { 'retention.ms': '1000000' } }]);
-  });
+  }, { timeout: 180_000 });
 
   const describeTopic = async (): Promise<Record<string, ConfigView>> => {
     const r = await py('ck', 'describe_configs', { bootstrap: broker.bootstrap, resources: [{ type: 'topic', name: topic }] });
@@ -253,7 +253,7 @@ describe('DeleteRecords', () => {
         Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `p${partition}-v${i}`, headers: [], partition })),
       );
     }
-  });
+  }, { timeout: 180_000 });
 
   test('kafka-python (DeleteRecords v0 on its protocol layer) moves the log start offset', { timeout: 60_000 }, async () => {
     const r = await py('kp', 'delete_records', { bootstrap: broker.bootstrap, partitions: [{ topic, partition: 0, offset: 40 }] });

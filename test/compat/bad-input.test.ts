@@ -108,14 +108,14 @@ before(async () => {
   }
   expectedHw = 30;
   reference = await state();
-});
+}, { timeout: 180_000 });
 after(async () => {
   witness?.close();
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 describe('valid raw traffic (baseline for the bad cases)', () => {
-  test('batches are stored as sent: same bytes except base offset and leader epoch, CRC valid', async () => {
+  test('batches are stored as sent: same bytes except base offset and leader epoch, CRC valid', { timeout: 60_000 }, async () => {
     const batches = batchesOf(reference.bytes);
     assert.deepEqual(batches.map((b) => [b.baseOffset, b.count, b.crcOk]), [
       [0, 10, true],
@@ -129,7 +129,7 @@ describe('valid raw traffic (baseline for the bad cases)', () => {
     });
   });
 
-  test('pipelined requests are answered in order', async () => {
+  test('pipelined requests are answered in order', { timeout: 60_000 }, async () => {
     const c = await RawConnection.open(broker.host, broker.port);
     try {
       const cids: number[] = [];
@@ -146,31 +146,31 @@ describe('valid raw traffic (baseline for the bad cases)', () => {
 });
 
 describe('bad frames close the connection; everyone else is served', () => {
-  test('garbage: an HTTP request', async () => {
+  test('garbage: an HTTP request', { timeout: 60_000 }, async () => {
     await expectClosed('HTTP request', (c) => c.sendRaw(Buffer.from('GET / HTTP/1.1\r\nHost: fjord\r\n\r\n')));
   });
 
-  test('garbage: a frame of 0xff bytes', async () => {
+  test('garbage: a frame of 0xff bytes', { timeout: 60_000 }, async () => {
     await expectClosed('0xff frame', (c) => c.sendRaw(frame(Buffer.alloc(64, 0xff))));
   });
 
-  test('oversized length prefix (2 GiB - 1) is refused before any body arrives', async () => {
+  test('oversized length prefix (2 GiB - 1) is refused before any body arrives', { timeout: 60_000 }, async () => {
     await expectClosed('size 0x7fffffff', (c) => c.sendRaw(Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0])));
   });
 
-  test('length prefix just above socket.request.max.bytes', async () => {
+  test('length prefix just above socket.request.max.bytes', { timeout: 60_000 }, async () => {
     await expectClosed('size 104857601', (c) => c.sendRaw(new Writer().int32(104_857_601).int16(18).finish()));
   });
 
-  test('negative length prefix', async () => {
+  test('negative length prefix', { timeout: 60_000 }, async () => {
     await expectClosed('size -1', (c) => c.sendRaw(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4])));
   });
 
-  test('zero length prefix', async () => {
+  test('zero length prefix', { timeout: 60_000 }, async () => {
     await expectClosed('size 0', (c) => c.sendRaw(Buffer.from([0, 0, 0, 0])));
   });
 
-  test('truncated frame: others are served while it is pending; closed at EOF', async () => {
+  test('truncated frame: others are served while it is pending; closed at EOF', { timeout: 60_000 }, async () => {
     const c = await RawConnection.open(broker.host, broker.port);
     try {
       const full = frame(Buffer.concat([header(ApiKey.ApiVersions, 0), Buffer.alloc(80)]));
@@ -183,20 +183,20 @@ describe('bad frames close the connection; everyone else is served', () => {
     }
   });
 
-  test('truncated body inside a complete frame (Produce cut short)', async () => {
+  test('truncated body inside a complete frame (Produce cut short)', { timeout: 60_000 }, async () => {
     const body = produceBody(topic, [{ partition: 0, records: encodeBatch([{ key: 'x', value: 'y' }]) }]);
     await expectClosed('truncated Produce body', (c) => c.sendRaw(frame(Buffer.concat([header(ApiKey.Produce, 8), body.subarray(0, 12)]))));
   });
 
-  test('unknown API key', async () => {
+  test('unknown API key', { timeout: 60_000 }, async () => {
     await expectClosed('api key 9999', (c) => c.sendRaw(frame(header(9999, 0))));
   });
 
-  test('unsupported version of another API (Metadata v99)', async () => {
+  test('unsupported version of another API (Metadata v99)', { timeout: 60_000 }, async () => {
     await expectClosed('Metadata v99', (c) => c.sendRaw(frame(Buffer.concat([header(ApiKey.Metadata, 99), new Writer().int32(-1).finish()]))));
   });
 
-  test('many bad connections at once', async () => {
+  test('many bad connections at once', { timeout: 60_000 }, async () => {
     const conns = await Promise.all(Array.from({ length: 50 }, () => RawConnection.open(broker.host, broker.port)));
     try {
       conns.forEach((c, i) => c.sendRaw(i % 2 ? Buffer.from([0x7f, 0xff, 0xff, 0xff]) : frame(header(4242, 1))));
@@ -210,7 +210,7 @@ describe('bad frames close the connection; everyone else is served', () => {
 });
 
 describe('errors answered with Kafka codes', () => {
-  test('ApiVersions at an unsupported version: UNSUPPORTED_VERSION with the supported range, in a v0 body', async () => {
+  test('ApiVersions at an unsupported version: UNSUPPORTED_VERSION with the supported range, in a v0 body', { timeout: 60_000 }, async () => {
     const c = await RawConnection.open(broker.host, broker.port);
     try {
       const cid = c.send(ApiKey.ApiVersions, 127, new Writer().compactString('x').compactString('1').tags().finish(), { flexibleHeader: true });
@@ -227,7 +227,7 @@ describe('errors answered with Kafka codes', () => {
     await assertHealthy('ApiVersions v127');
   });
 
-  test('ApiVersions advertises the issue-2 APIs at (at least) every version in the schemas', async (t) => {
+  test('ApiVersions advertises the issue-2 APIs at (at least) every version in the schemas', { timeout: 60_000 }, async (t) => {
     const v = await apiVersions(witness, 3);
     const keys = new Map(v.apiKeys.map((k) => [k.apiKey, k]));
     const schemaDir = join(repoRoot, '..', 'shared', 'kafka-protocol', 'messages');
@@ -250,7 +250,7 @@ describe('errors answered with Kafka codes', () => {
     assert.deepEqual(problems, []);
   });
 
-  test('corrupt batch (CRC mismatch): CORRUPT_MESSAGE, nothing stored', async () => {
+  test('corrupt batch (CRC mismatch): CORRUPT_MESSAGE, nothing stored', { timeout: 60_000 }, async () => {
     const batch = encodeBatch([{ key: 'a', value: 'corrupt-me' }]);
     batch[batch.length - 3]! ^= 0x55;
     const [r] = await produce(witness, topic, [{ partition: 0, records: batch }]);
@@ -258,7 +258,7 @@ describe('errors answered with Kafka codes', () => {
     await assertHealthy('CRC mismatch');
   });
 
-  test('corrupt batch (CRC field flipped): CORRUPT_MESSAGE', async () => {
+  test('corrupt batch (CRC field flipped): CORRUPT_MESSAGE', { timeout: 60_000 }, async () => {
     const batch = encodeBatch([{ key: 'a', value: 'b' }]);
     batch.writeUInt32BE((batch.readUInt32BE(batchCrcOffset) ^ 1) >>> 0, batchCrcOffset);
     const [r] = await produce(witness, topic, [{ partition: 0, records: batch }]);
@@ -266,7 +266,7 @@ describe('errors answered with Kafka codes', () => {
     await assertHealthy('CRC field flipped');
   });
 
-  test('batch length larger than the bytes sent: CORRUPT_MESSAGE or INVALID_RECORD', async () => {
+  test('batch length larger than the bytes sent: CORRUPT_MESSAGE or INVALID_RECORD', { timeout: 60_000 }, async () => {
     const batch = encodeBatch([{ key: 'a', value: 'b' }]);
     batch.writeInt32BE(batch.readInt32BE(8) + 100, 8);
     const [r] = await produce(witness, topic, [{ partition: 0, records: batch }]);
@@ -274,13 +274,13 @@ describe('errors answered with Kafka codes', () => {
     await assertHealthy('batch length too large');
   });
 
-  test('legacy magic-1 message set: INVALID_RECORD (Produce v3+ requires magic 2)', async () => {
+  test('legacy magic-1 message set: INVALID_RECORD (Produce v3+ requires magic 2)', { timeout: 60_000 }, async () => {
     const [r] = await produce(witness, topic, [{ partition: 0, records: encodeLegacyMessageV1('k', 'old format') }]);
     assert.equal(r!.errorCode, Err.INVALID_RECORD, JSON.stringify(r));
     await assertHealthy('magic 1');
   });
 
-  test('over-size record: MESSAGE_TOO_LARGE and no offset used', async () => {
+  test('over-size record: MESSAGE_TOO_LARGE and no offset used', { timeout: 60_000 }, async () => {
     const [r] = await produce(witness, topic, [{ partition: 0, records: encodeBatch([{ key: 'big', value: Buffer.alloc(1_200_000, 0x61) }]) }]);
     assert.equal(r!.errorCode, Err.MESSAGE_TOO_LARGE, JSON.stringify(r));
     await assertHealthy('over-size record');
@@ -291,7 +291,7 @@ describe('errors answered with Kafka codes', () => {
     await assertHealthy('valid produce after over-size');
   });
 
-  test('produce to a missing partition and a missing topic: UNKNOWN_TOPIC_OR_PARTITION, nothing created', async () => {
+  test('produce to a missing partition and a missing topic: UNKNOWN_TOPIC_OR_PARTITION, nothing created', { timeout: 60_000 }, async () => {
     const [r] = await produce(witness, topic, [{ partition: 7, records: encodeBatch([{ key: 'a', value: 'b' }]) }]);
     assert.equal(r!.errorCode, Err.UNKNOWN_TOPIC_OR_PARTITION, JSON.stringify(r));
     const [m] = await produce(witness, 'bad-input-no-such-topic', [{ partition: 0, records: encodeBatch([{ key: 'a', value: 'b' }]) }]);
@@ -301,7 +301,7 @@ describe('errors answered with Kafka codes', () => {
     await assertHealthy('missing partition/topic');
   });
 
-  test('acks=0 with a corrupt batch: no response, connection kept or closed, nothing stored', async () => {
+  test('acks=0 with a corrupt batch: no response, connection kept or closed, nothing stored', { timeout: 60_000 }, async () => {
     const c = await RawConnection.open(broker.host, broker.port);
     try {
       const batch = encodeBatch([{ key: 'a', value: 'acks0' }]);

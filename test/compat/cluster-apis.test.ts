@@ -22,10 +22,10 @@ before(async () => {
     await produceCk(broker.bootstrap, topic, Array.from({ length: 150 + partition * 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}-${'x'.repeat(100)}`, headers: [], partition })), {
       config: { 'batch.num.messages': 10, 'linger.ms': 0 },
     });
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 describe('DescribeCluster, OffsetForLeaderEpoch, DescribeLogDirs', () => {
   test('DescribeCluster agrees with Metadata', { timeout: 30_000 }, async () => {

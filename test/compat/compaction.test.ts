@@ -22,10 +22,10 @@ before(async () => {
   broker = await startBroker({
     configs: { 'log.cleaner.backoff.ms': 200, 'log.retention.check.interval.ms': 300, 'log.segment.delete.delay.ms': 0 },
   });
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 /** Rounds of updates to k0..k49, then tombstones for k0..k9, then filler that rolls the segment past them. */
 function workload(fillerTag: string, fillerCount: number): TestRecord[] {

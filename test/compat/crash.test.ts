@@ -23,11 +23,11 @@ before(async () => {
   broker = await startBroker();
   work = await makeTempDir('fjord-crash-');
   await createTopics(broker.bootstrap, [{ name: topic, num_partitions: partitions }]);
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
   if (work) await removeTempDir(work);
-});
+}, { timeout: 180_000 });
 
 interface Ack {
   i: number;

@@ -43,10 +43,10 @@ before(async () => {
     await b.dispose();
   }
   assert.ok((await segments(pristine, topic, 0)).length >= 3, 'need several segments');
-});
+}, { timeout: 180_000 });
 after(async () => {
   for (const d of [pristine, ...cleanup]) if (d) await removeTempDir(d);
-});
+}, { timeout: 180_000 });
 
 async function copyOfPristine(): Promise<string> {
   const dir = await makeTempDir('fjord-case-');

@@ -24,10 +24,10 @@ before(async () => {
     { name: 'large-raised', num_partitions: 1, config: { 'max.message.bytes': '3000000' } },
     { name: 'large-lowered', num_partitions: 1, config: { 'max.message.bytes': '100000' } },
   ]);
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 const expectedValues: Array<{ offset: number; seed: string; len: number }> = [];
 

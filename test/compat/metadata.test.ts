@@ -20,10 +20,10 @@ const topic = 'meta-three';
 before(async () => {
   broker = await startBroker({ nodeId, configs: { 'num.partitions': 4, 'auto.create.topics.enable': true } });
   await createTopics(broker.bootstrap, [{ name: topic, num_partitions: 3 }]);
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 describe('metadata', () => {
   test('kcat -L', { timeout: 60_000 }, async () => {
@@ -103,7 +103,7 @@ describe('listener and config file options', () => {
   after(async () => {
     await second?.dispose();
     if (dir) await removeTempDir(dir);
-  });
+  }, { timeout: 180_000 });
 
   test('--advertised-listener and --config server.properties are honoured', { timeout: 60_000 }, async () => {
     dir = await makeTempDir('fjord-props-');

@@ -54,10 +54,10 @@ before(async () => {
       { config: { 'batch.num.messages': 20, 'linger.ms': 0 } },
     );
   }
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 describe('offsets by timestamp, earliest and latest', () => {
   test('confluent-kafka-python offsets_for_times and watermarks', { timeout: 60_000 }, async () => {

@@ -27,13 +27,13 @@ before(async () => {
     broker.bootstrap,
     producers.flatMap((p) => partitionCounts.map((n) => ({ name: topicOf(p, n), num_partitions: n }))),
   );
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 describe('murmur2 key partitioning', () => {
-  test('the test murmur2 matches the Java client hash vectors', () => {
+  test('the test murmur2 matches the Java client hash vectors', { timeout: 60_000 }, () => {
     for (const [key, hash] of murmur2Vectors) assert.equal(murmur2(Buffer.from(key)), hash, key);
     // Fixed key -> partition vectors (toPositive(murmur2) % n), as the Java DefaultPartitioner computes.
     assert.equal(keyPartition('foobar', 7), (-790332482 & 0x7fffffff) % 7);
@@ -41,7 +41,7 @@ describe('murmur2 key partitioning', () => {
     assert.equal(keyPartition('21', 16), (-973932308 & 0x7fffffff) % 16);
   });
 
-  test('@fjord/protocol murmur2, if exported, agrees', async (t) => {
+  test('@fjord/protocol murmur2, if exported, agrees', { timeout: 60_000 }, async (t) => {
     let mod: Record<string, unknown>;
     try {
       mod = (await import('@fjord/protocol')) as Record<string, unknown>;

@@ -50,10 +50,10 @@ before(async () => {
   // Move the log start offset of restart-b: it must survive the restart too.
   const dr = await py('kp', 'delete_records', { bootstrap: broker.bootstrap, partitions: [{ topic: 'restart-b', partition: 0, offset: 700 }] });
   assert.equal(dr.results[0].error_code, 0, `DeleteRecords: ${JSON.stringify(dr)}`);
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 describe('clean restart', () => {
   let before: Snapshot;

@@ -20,10 +20,10 @@ before(async () => {
   broker = await startBroker({
     configs: { 'log.retention.check.interval.ms': 300, 'log.segment.delete.delay.ms': 0, 'log.cleaner.backoff.ms': 200 },
   });
-});
+}, { timeout: 180_000 });
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 describe('retention', () => {
   test('retention.ms deletes old segments: files gone, log start offset moves, the rest is intact', { timeout: 120_000 }, async () => {

@@ -53,11 +53,11 @@ before(async () => {
     broker.bootstrap,
     cases.map((c) => ({ name: c.topic, num_partitions: partitions })),
   );
-});
+}, { timeout: 180_000 });
 
 after(async () => {
   await broker?.dispose();
-});
+}, { timeout: 180_000 });
 
 function checkDeliveries(c: Case, deliveries: Delivery[]): void {
   const expected = c.expected!;
