@@ -215,4 +215,21 @@ describe('LogManager', () => {
     assert.equal(again.getLog('orders', 0)!.logEndOffset, 7n);
     await again.shutdown();
   });
+
+  it('a partition that cannot be loaded is reported with its file; the others load', async () => {
+    const dataDir = newDataDir();
+    const { mgr } = await openMgr(dataDir);
+    await populate(mgr, 3);
+    await mgr.shutdown();
+    // a directory where a segment file should be
+    mkdirSync(`${dataDir}/orders-1/00000000000000000100.log`);
+    const logger = new CapturingLogger();
+    const { mgr: again } = await openMgr(dataDir, { logger });
+    assert.equal(again.allLogs().length, 3);
+    assert.equal(again.failedLogs.length, 1);
+    assert.equal(again.failedLogs[0]!.error.name, 'StorageError');
+    assert.match(logger.text(), /orders-1/);
+    await again.shutdown();
+    assert.ok(!existsSync(`${dataDir}/.kafka_cleanshutdown`), 'not a clean shutdown while a log is offline');
+  });
 });

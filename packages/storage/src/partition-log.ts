@@ -220,14 +220,21 @@ export class PartitionLog {
     const resources = o.resources ?? new SegmentResources(fsys, inactiveSegmentFdsMax, indexCacheBytesMax);
     const stats = o.stats ?? newStats();
     const log = new PartitionLog(o, cfg, resources, stats);
-    const loaded = await loadLog({
-      dir: o.dir,
-      ctx: log.ctx,
-      clock: o.clock,
-      hadCleanShutdown: o.hadCleanShutdown,
-      recoveryPoint: o.recoveryPoint,
-      logStartOffset: o.logStartOffset,
-    });
+    let loaded: Awaited<ReturnType<typeof loadLog>>;
+    try {
+      loaded = await loadLog({
+        dir: o.dir,
+        ctx: log.ctx,
+        clock: o.clock,
+        hadCleanShutdown: o.hadCleanShutdown,
+        recoveryPoint: o.recoveryPoint,
+        logStartOffset: o.logStartOffset,
+      });
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      const file = (err as NodeJS.ErrnoException).path ?? o.dir;
+      throw new StorageError(`cannot load log ${o.topic}-${o.partition}: ${(err as Error).message}`, file, { cause: err });
+    }
     log.segments = loaded.segments;
     log.nextOffset = loaded.nextOffset;
     log.startOffset = loaded.logStartOffset;
@@ -499,7 +506,7 @@ export class PartitionLog {
     });
   }
 
-  /** Everything appended so far is on disk when this resolves, whatever the flush policy. */
+  /** Everything appended so far (and the leader-epoch checkpoint) is on disk when this resolves, whatever the flush policy. */
   async flush(): Promise<void> {
     if (this.offlineError) throw this.offlineError;
     if (this.nextOffset > this.durable) await this.enqueueWaiter(this.nextOffset - 1n);
@@ -507,6 +514,7 @@ export class PartitionLog {
       this.kickSync();
       await this.syncIdle();
     }
+    await this.epochWrites;
     if (this.offlineError) throw this.offlineError;
   }
 
