@@ -27,6 +27,8 @@ export function summarizeProfile(file, top = 25, window = null) {
     const id = prof.samples[i];
     selfUs.set(id, (selfUs.get(id) ?? 0) + d);
   }
+  const parentOf = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
   const fnTotals = new Map();
   const fileTotals = new Map();
   let total = 0;
@@ -43,9 +45,25 @@ export function summarizeProfile(file, top = 25, window = null) {
     const name = cf.functionName || (url ? '(anonymous)' : '(native)');
     const where = url ? `${url}:${cf.lineNumber + 1}` : '';
     const key = `${name} ${where}`;
-    const e = fnTotals.get(key) ?? { name, where, us: 0 };
+    const e = fnTotals.get(key) ?? { name, where, us: 0, callers: new Map() };
     e.us += us;
     fnTotals.set(key, e);
+    // Which code called it: for native functions (fs bindings, copies) that is what to fix.
+    // Prefer the nearest frame of the application (not node: internals), else the nearest with a URL.
+    let parent = parentOf.get(id);
+    let firstWithUrl = null;
+    while (parent && parentOf.get(parent.id)) {
+      const u = parent.callFrame.url;
+      if (u && !firstWithUrl) firstWithUrl = parent;
+      if (u && !u.startsWith('node:')) break;
+      parent = parentOf.get(parent.id);
+    }
+    if (!parent || !parent.callFrame.url || parent.callFrame.url.startsWith('node:')) parent = firstWithUrl ?? parent;
+    if (parent) {
+      const pcf = parent.callFrame;
+      const pkey = `${pcf.functionName || '(anonymous)'}${pcf.url ? ` (${shorten(pcf.url)}:${pcf.lineNumber + 1})` : ''}`;
+      e.callers.set(pkey, (e.callers.get(pkey) ?? 0) + us);
+    }
     const fkey = url ? url : name.startsWith('(') ? name : '(native/builtin)';
     fileTotals.set(fkey, (fileTotals.get(fkey) ?? 0) + us);
     total += us;
@@ -54,7 +72,16 @@ export function summarizeProfile(file, top = 25, window = null) {
   const functions = [...fnTotals.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, top)
-    .map((e) => ({ name: e.name, where: e.where, selfMs: Math.round(e.us / 1000), pct: pct(e.us) }));
+    .map((e) => ({
+      name: e.name,
+      where: e.where,
+      selfMs: Math.round(e.us / 1000),
+      pct: pct(e.us),
+      callers: [...e.callers]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([caller, us]) => ({ caller, pct: pct(us) })),
+    }));
   const files = [...fileTotals]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 15)
@@ -77,7 +104,13 @@ export function formatProfile(summary) {
     '',
     'self %  self ms  function (location)',
   ];
-  for (const f of summary.functions) lines.push(`${String(f.pct).padStart(6)}  ${String(f.selfMs).padStart(7)}  ${f.name}${f.where ? ` (${f.where})` : ''}`);
+  for (const f of summary.functions) {
+    lines.push(`${String(f.pct).padStart(6)}  ${String(f.selfMs).padStart(7)}  ${f.name}${f.where ? ` (${f.where})` : ''}`);
+    // Who called it (for native frames, which have no location of their own, the nearest JS caller).
+    if (f.name !== '(garbage collector)' && f.name !== '(program)') {
+      for (const c of (f.callers ?? []).slice(0, f.where ? 2 : 3)) lines.push(`${' '.repeat(17)}<- ${String(c.pct).padStart(5)}%  ${c.caller}`);
+    }
+  }
   lines.push('', 'self %  self ms  file');
   for (const f of summary.files) lines.push(`${String(f.pct).padStart(6)}  ${String(f.selfMs).padStart(7)}  ${f.file}`);
   return lines.join('\n');

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuSecondsOf, memoryOf, startBroker, stopBroker } from './lib/broker.mjs';
-import { freeBytes, gitInfo, machineInfo } from './lib/machine.mjs';
+import { freeBytes, gitInfo, loadAverage, machineInfo, systemCpuSeconds } from './lib/machine.mjs';
 import { buildRdkafkaBench, rdkafkaSourceDefault, runRdkafkaBench } from './lib/rdkafka.mjs';
 import { consoleTable, markdownTable, summaryRows, writeResults } from './lib/report.mjs';
 import { formatProfile, summarizeProfile } from './profile-top.mjs';
@@ -46,6 +46,7 @@ const { values: flags } = parseArgs({
     'rdkafka-source': { type: 'string', default: rdkafkaSourceDefault },
     'results-file': { type: 'string', default: path.join(benchDir, 'RESULTS.md') },
     'keep-data': { type: 'boolean', default: false },
+    'wait-quiet': { type: 'string', default: '0' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -62,6 +63,8 @@ if (flags.help) {
   --broker-root DIR   run the broker from another checkout (default: this repository)
   --rdkafka-source F  rdkafka_bench.c to build (default ${rdkafkaSourceDefault})
   --keep-data         keep the temporary data dirs
+  --wait-quiet S      first wait up to S seconds for the machine to be idle (other processes under
+                      10% busy over 5 s); this 2-core machine is shared, and others' load skews figures
 `);
   process.exit(0);
 }
@@ -234,17 +237,28 @@ function loadgen(args, timeoutS) {
 async function measure(broker, name, fn) {
   if (broker.exited) return { ok: false, error: 'broker is not running' };
   log(`${name} ...`);
+  const load = loadAverage();
+  const sys0 = systemCpuSeconds();
   const cpu0 = cpuSecondsOf(broker.pid);
   const t0 = nowUs();
   const r = await fn();
   const t1 = nowUs();
   const cpu1 = cpuSecondsOf(broker.pid);
+  const sys1 = systemCpuSeconds();
   const mem = memoryOf(broker.pid);
   const wallS = (t1 - t0) / 1e6;
   ctx.windows.push({ broker: broker.name, name, startUs: t0, endUs: t1 });
   r.brokerCpuPct = cpu0 !== null && cpu1 !== null ? round(((cpu1 - cpu0) / wallS) * 100, 0) : null;
   r.brokerRssMB = mem.rssMiB !== null ? round((mem.rssMiB * 1024 * 1024) / MB, 0) : null;
   r.wallS = round(wallS, 1);
+  // How busy the whole (shared) machine was: other processes' CPU is noise in these figures.
+  r.loadAverage = load;
+  r.machineBusyPct = sys0 && sys1 ? round(((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * 100, 0) : null;
+  if (r.brokerCpuPct !== null && r.machineBusyPct !== null) {
+    const clientCpuPct = r.loadgenCpuSecs !== undefined ? (r.loadgenCpuSecs / wallS) * 100 : null;
+    const cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+    r.otherCpuPct = clientCpuPct !== null ? round(Math.max(0, (r.machineBusyPct * cores) - r.brokerCpuPct - clientCpuPct), 0) : null;
+  }
   if (broker.unexpectedExit) {
     ctx.anomalies.push(`broker '${broker.name}' died during ${name}: ${broker.unexpectedExit}; last output:\n${broker.tail.slice(-15).join('\n')}`);
   }
@@ -425,6 +439,9 @@ async function memoryPhase() {
         }
       }
       noteBrokerWarnings(broker, 'at start-up');
+      // A moment before SIGTERM: a signal sent the instant the ready line appears can arrive before
+      // the broker installs its handler (see the report); this workload measures start-up, not that.
+      await sleep(300);
       const st = await haltBroker(broker);
       s.shutdownMs.push(round(st.shutdownMs, 0));
     }
@@ -442,6 +459,16 @@ function commandLine() {
   return process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args ? ` -- ${args}` : ''}` : `node bench/run.mjs${args ? ` ${args}` : ''}`;
 }
 
+/** Broker CPU and how busy the rest of the machine was during a workload. */
+function cpuNote(r) {
+  if (!r || r.brokerCpuPct === undefined) return '';
+  const parts = [`broker CPU ${r.brokerCpuPct}% of a core`];
+  if (r.loadgenCpuSecs !== undefined) parts.push(`load generator ${r.loadgenCpuSecs} CPU s`);
+  if (r.machineBusyPct !== null && r.machineBusyPct !== undefined) parts.push(`machine ${r.machineBusyPct}% busy${r.otherCpuPct !== null && r.otherCpuPct !== undefined ? ` (other processes ~${r.otherCpuPct}% of a core)` : ''}`);
+  if (r.loadAverage !== undefined) parts.push(`load average ${r.loadAverage} before`);
+  return parts.join(', ');
+}
+
 function details(machine) {
   const R = ctx.results;
   const lines = [];
@@ -449,7 +476,7 @@ function details(machine) {
     if (!r) return;
     if (r.ok === false) return lines.push(`- ${label}: FAILED — ${r.error}`);
     lines.push(
-      `- ${label}: ${r.records} records (${((r.records * 1024) / GB).toFixed(2)} GB) in ${r.secs} s; ${r.connections} connection(s), ${r.inflight} requests in flight, ${r.recordsPerBatch} records/batch, ${r.partitionsPerRequest} partitions/request, Produce v${r.produceVersion}; ack latency per request p50 ${r.requestLatencyMs?.p50} / p99 ${r.requestLatencyMs?.p99} ms; broker CPU ${r.brokerCpuPct}% of a core, load generator ${r.loadgenCpuSecs} CPU s`,
+      `- ${label}: ${r.records} records (${((r.records * 1024) / GB).toFixed(2)} GB) in ${r.secs} s; ${r.connections} connection(s), ${r.inflight} requests in flight, ${r.recordsPerBatch} records/batch, ${r.partitionsPerRequest} partitions/request, Produce v${r.produceVersion}; ack latency per request p50 ${r.requestLatencyMs?.p50} / p99 ${r.requestLatencyMs?.p99} ms; ${cpuNote(r)}`,
     );
   };
   p(R.produce1, 'produce acks=1 (loadgen)');
@@ -457,12 +484,12 @@ function details(machine) {
   if (R.consume) {
     const c = R.consume;
     if (c.ok === false) lines.push(`- consume (loadgen): FAILED — ${c.error}`);
-    else lines.push(`- consume (loadgen): ${c.records}/${c.expectedRecords} records, ${(c.batchBytes / GB).toFixed(2)} GB of batches in ${c.secs} s (${c.batchMbPerSec} MB/s of batches); ${c.fetchers} Fetch requests in flight on 1 connection, Fetch v${c.fetchVersion}, max bytes ${c.maxBytes}, partition max bytes ${c.partitionMaxBytes}; ${c.fetches} fetches (${c.emptyFetches} empty), ${c.offsetGaps} offset gaps; broker CPU ${c.brokerCpuPct}%`);
+    else lines.push(`- consume (loadgen): ${c.records}/${c.expectedRecords} records, ${(c.batchBytes / GB).toFixed(2)} GB of batches in ${c.secs} s (${c.batchMbPerSec} MB/s of batches); ${c.fetchers} Fetch requests in flight on 1 connection, Fetch v${c.fetchVersion}, max bytes ${c.maxBytes}, partition max bytes ${c.partitionMaxBytes}; ${c.fetches} fetches (${c.emptyFetches} empty), ${c.offsetGaps} offset gaps; ${cpuNote(c)}`);
   }
   if (R.e2e) {
     const e = R.e2e;
     if (e.ok === false) lines.push(`- e2e (loadgen): FAILED — ${e.error}`);
-    else lines.push(`- e2e (loadgen): ${e.sent} records at ${e.achievedRate}/s (target rate ${e.rate}), ${e.received} received, ${e.missing} missing, first ${e.warmupRecords} excluded; produce ack p99 ${e.produceAckMs?.p99} ms; ${e.lateSends} late sends; broker CPU ${e.brokerCpuPct}%`);
+    else lines.push(`- e2e (loadgen): ${e.sent} records at ${e.achievedRate}/s (target rate ${e.rate}), ${e.received} received, ${e.missing} missing, first ${e.warmupRecords} excluded; produce ack p99 ${e.produceAckMs?.p99} ms; ${e.lateSends} late sends; ${cpuNote(e)}`);
   }
   const rd = R.rdkafka;
   if (rd?.skipped) lines.push(`- librdkafka: skipped — ${rd.skipped}`);
@@ -471,15 +498,15 @@ function details(machine) {
     for (const [k, label] of [['produce1', 'produce acks=1'], ['produceAll', 'produce acks=all'], ['consume', 'consume'], ['e2e', 'e2e']]) {
       const r = rd[k];
       if (!r) continue;
-      lines.push(`  - ${label}: \`${r.command.replace(/-b \S+/, '-b <broker>')}\` → ${r.result ? Object.entries(r.result).filter(([x]) => !['mode', 'topic'].includes(x)).map(([x, v]) => `${x}=${v}`).join(' ') : `FAILED (exit ${r.code}): ${r.stderrTail}`}; broker CPU ${r.brokerCpuPct}%`);
+      lines.push(`  - ${label}: \`${r.command.replace(/-b \S+/, '-b <broker>')}\` → ${r.result ? Object.entries(r.result).filter(([x]) => !['mode', 'topic'].includes(x)).map(([x, v]) => `${x}=${v}`).join(' ') : `FAILED (exit ${r.code}): ${r.stderrTail}`}; ${cpuNote(r)}`);
     }
   }
   const m = R.memory;
   if (m) {
     lines.push(`- memory: ${m.partitions} partitions (125 topics x 8), ${m.storedGB ?? '–'} GB in the data dir (asked ${m.requestedGB} GB); RSS fresh ${m.rss.freshMB} MB, after creating topics ${m.rss.afterCreateMB} MB, after writing ${m.rss.afterWriteMB} MB, after consuming ${m.consume?.batchBytes ? (m.consume.batchBytes / GB).toFixed(2) : '–'} GB ${m.rss.afterConsumeMB} MB, peak (VmHWM) ${m.rss.peakMB} MB`);
     if (m.create) lines.push(`  - creating the topics: ${m.create.ok === false ? `FAILED — ${m.create.error}` : `${m.create.secs} s`}`);
-    if (m.fill) lines.push(`  - writing: ${m.fill.ok === false ? `FAILED — ${m.fill.error}` : `${m.fill.mbPerSec} MB/s, ${m.fill.records} records in ${m.fill.secs} s, 16 partitions x 16 records per request, broker CPU ${m.fill.brokerCpuPct}%`}`);
-    if (m.consume) lines.push(`  - reading back: ${m.consume.ok === false ? `FAILED — ${m.consume.error}` : `${m.consume.mbPerSec} MB/s over ${m.consume.partitions} partitions`}`);
+    if (m.fill) lines.push(`  - writing: ${m.fill.ok === false ? `FAILED — ${m.fill.error}` : `${m.fill.mbPerSec} MB/s, ${m.fill.records} records in ${m.fill.secs} s, 16 partitions x 16 records per request; ${cpuNote(m.fill)}`}`);
+    if (m.consume) lines.push(`  - reading back: ${m.consume.ok === false ? `FAILED — ${m.consume.error}` : `${m.consume.mbPerSec} MB/s over ${m.consume.partitions} partitions; ${cpuNote(m.consume)}`}`);
   }
   const s = R.startup;
   if (s && s.readyMs) {
@@ -529,6 +556,23 @@ function printProfiles() {
   log(`profiles in ${profileDir} (per-workload windows in windows.json; node bench/profile-top.mjs FILE --window START,END)`);
 }
 
+/** Waits (bounded) until other processes leave the machine nearly idle. */
+async function waitQuiet(maxS) {
+  const until = Date.now() + maxS * 1000;
+  for (;;) {
+    const a = systemCpuSeconds();
+    await sleep(5000);
+    const b = systemCpuSeconds();
+    const busy = a && b ? ((b.busy - a.busy) / (b.total - a.total)) * 100 : 0;
+    if (busy < 10) return log(`machine idle (${busy.toFixed(0)}% busy over 5 s); starting`);
+    if (Date.now() >= until) {
+      ctx.notes.push(`waited ${maxS} s for an idle machine; it stayed ${busy.toFixed(0)}% busy`);
+      return log(`machine still ${busy.toFixed(0)}% busy after ${maxS} s; starting anyway`);
+    }
+    log(`machine ${busy.toFixed(0)}% busy (load average ${loadAverage()}); waiting for it to quieten`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -537,7 +581,10 @@ async function main() {
   log(`${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memory}, ${machine.kernel}, node ${machine.node}`);
   log(`disk: ${machine.disk}`);
   log(`commit ${git.commit}${git.dirty ? ` (+${git.dirty} uncommitted files outside bench/)` : ''}; workloads: ${[...only].join(', ')}${flags.quick ? ' (quick)' : ''}`);
+  const quietS = Number(flags['wait-quiet']);
+  if (quietS > 0) await waitQuiet(quietS);
   const started = Date.now();
+  const sysStart = systemCpuSeconds();
   let failed = false;
   try {
     if (['produce', 'consume', 'e2e', 'rdkafka'].some((w) => only.has(w))) await throughputPhase();
@@ -548,6 +595,18 @@ async function main() {
     log(`ERROR: ${err.stack ?? err}`);
   } finally {
     await cleanup();
+  }
+  const sysEnd = systemCpuSeconds();
+  if (sysStart && sysEnd) ctx.machineBusyPct = round(((sysEnd.busy - sysStart.busy) / (sysEnd.total - sysStart.total)) * 100, 0);
+  const others = Object.values(ctx.results)
+    .flatMap((r) => (r && typeof r === 'object' ? [r, ...Object.values(r).filter((x) => x && typeof x === 'object')] : []))
+    .map((r) => r.otherCpuPct)
+    .filter((x) => typeof x === 'number');
+  if (others.length) {
+    const mean = others.reduce((a, b) => a + b, 0) / others.length;
+    ctx.noise = `other processes on this shared machine used ~${mean.toFixed(0)}% of a core on average during the load-generator workloads (max ${Math.max(...others)}%); the whole machine was ${ctx.machineBusyPct}% busy over the run`;
+    if (mean > 25) ctx.notes.unshift(`NOISY RUN: ${ctx.noise}; throughput and latency figures are depressed by it`);
+    else ctx.notes.unshift(ctx.noise);
   }
   if (!only.has('memory')) delete ctx.results.memory;
   if (!only.has('startup')) delete ctx.results.startup;

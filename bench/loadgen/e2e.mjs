@@ -27,6 +27,8 @@ export const e2eDefaults = {
   drainMs: 10_000,
   /** Producer requests in flight at most (beyond it the producer is falling behind: counted). */
   inflightMax: 64,
+  /** Consume through a KIP-227 fetch session (incremental fetches), as librdkafka does. */
+  fetchSession: false,
 };
 
 const stampBytes = 24;
@@ -40,14 +42,27 @@ export async function runE2e(options) {
     await createTopics(producer, [{ name: topic, partitions: o.partitions }]);
     const runId = randomBytes(8);
     const latencyNs = new Float64Array(o.records).fill(-1);
-    const state = { received: 0, foreign: 0, dup: 0, sent: 0, lateSends: 0, produceErrors: 0, firstError: null, produceAckMs: [] };
+    const state = { fetches: 0, received: 0, foreign: 0, dup: 0, sent: 0, lateSends: 0, produceErrors: 0, firstError: null, produceAckMs: [] };
     const offsets = new Array(o.partitions).fill(0);
     let stopConsumer = false;
 
-    // Consumer: one long-poll Fetch at a time over all partitions.
+    // Consumer: one long-poll Fetch at a time over all partitions. With `fetchSession` it uses a
+    // KIP-227 session as librdkafka and the Java client do: a full request creates it, then
+    // incremental requests list only the partitions whose fetch offset moved.
     const fetchVersion = consumer.versions.Fetch;
+    let sessionId = 0;
+    let sessionEpoch = o.fetchSession ? 0 : -1;
+    const sentOffsets = new Array(o.partitions).fill(-1);
     const consumeLoop = async () => {
       while (!stopConsumer && state.received < o.records) {
+        const incremental = o.fetchSession && sessionId !== 0;
+        const partitions = [];
+        offsets.forEach((next, partition) => {
+          if (!incremental || sentOffsets[partition] !== next) {
+            partitions.push({ partition, currentLeaderEpoch: -1, fetchOffset: BigInt(next), lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1_048_576 });
+            sentOffsets[partition] = next;
+          }
+        });
         const w = new Writer(512);
         FetchRequest.encode(
           w,
@@ -57,9 +72,9 @@ export async function runE2e(options) {
             minBytes: 1,
             maxBytes: 52_428_800,
             isolationLevel: 0,
-            sessionId: 0,
-            sessionEpoch: -1,
-            topics: [{ topic, partitions: offsets.map((next, partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: BigInt(next), lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1_048_576 })) }],
+            sessionId,
+            sessionEpoch,
+            topics: partitions.length ? [{ topic, partitions }] : [],
             forgottenTopicsData: [],
             rackId: '',
           },
@@ -68,6 +83,16 @@ export async function runE2e(options) {
         const { frame, bodyOffset } = await consumer.conn.sendRaw(1, fetchVersion, w.toChunks());
         const at = nowNs();
         const res = FetchResponse.decode(new Reader(frame, bodyOffset), fetchVersion);
+        state.fetches++;
+        if (res.errorCode !== ErrorCode.NONE) {
+          state.firstError ??= `fetch: ${errorName(res.errorCode)} (session ${sessionId}, epoch ${sessionEpoch})`;
+          break;
+        }
+        if (o.fetchSession) {
+          if (sessionId === 0) sessionId = res.sessionId;
+          sessionEpoch = sessionId === 0 ? 0 : sessionEpoch + 1;
+          if (sessionId === 0) state.firstError ??= 'the broker did not create a fetch session';
+        }
         for (const t of res.responses) {
           for (const pd of t.partitions) {
             if (pd.errorCode !== ErrorCode.NONE) {
@@ -193,6 +218,8 @@ export async function runE2e(options) {
       foreign: state.foreign,
       lateSends: state.lateSends,
       warmupRecords: warmup,
+      fetchSession: o.fetchSession,
+      fetches: state.fetches,
       latencyMs: summarize(sample),
       produceAckMs: summarize(state.produceAckMs),
       firstError: state.firstError,

@@ -43,6 +43,7 @@ const { positionals, values } = parseArgs({
     'max-bytes': { type: 'string' },
     'partition-max-bytes': { type: 'string' },
     progress: { type: 'boolean', default: false },
+    'fetch-session': { type: 'boolean', default: false },
   },
 });
 
@@ -107,6 +108,7 @@ async function main() {
           seconds: num('seconds'),
           recordBytes: num('record-bytes'),
           acks: values.acks === 'all' ? -1 : Number(values.acks),
+          fetchSession: values['fetch-session'],
         }),
       );
       break;
