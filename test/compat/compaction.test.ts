@@ -62,6 +62,18 @@ function compacted(records: readonly ReadRecord[]): boolean {
   return true;
 }
 
+/** For failure messages: which keys still have several records, and what the cleaner logged. */
+async function duplicatesReport(topic: string): Promise<string> {
+  const recs = await consumeCk(broker.bootstrap, [{ topic, partitions: [0] }]);
+  const dups = [...latestByKey(recs)].filter(([, l]) => l.length > 1);
+  const cleanerLines = broker.logs().split('\n').filter((l) => /clean/i.test(l)).slice(-10);
+  return (
+    `${recs.length} records read; ${dups.length} keys still have several records, e.g. ` +
+    dups.slice(0, 3).map(([k, l]) => `${k} at ${l.map((r) => r.offset).join(',')}`).join('; ') +
+    `\ncleaner log:\n${cleanerLines.join('\n')}`
+  );
+}
+
 const segmentConfig = { 'cleanup.policy': 'compact', 'segment.bytes': '16384', 'min.cleanable.dirty.ratio': '0.01', 'min.compaction.lag.ms': '0' };
 
 describe('compaction', () => {
@@ -76,7 +88,9 @@ describe('compaction', () => {
     const first = await waitFor('the cleaner to compact the updated keys', async () => {
       const recs = await consumeCk(broker.bootstrap, [{ topic, partitions: [0] }]);
       return compacted(recs) ? recs : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 1000 });
+    }, { timeoutMs: 60_000, intervalMs: 1000 }).catch(async (e) => {
+      throw new Error(`${(e as Error).message}\n${await duplicatesReport(topic)}`, { cause: e });
+    });
     const m = latestByKey(first);
     for (let k = tombstoned; k < keys; k++) {
       const r = m.get(`k${k}`)![0]!;
@@ -121,7 +135,9 @@ describe('compaction', () => {
     const recs = await waitFor('the cleaner to compact the updated keys', async () => {
       const r = await consumeCk(broker.bootstrap, [{ topic, partitions: [0] }]);
       return compacted(r) ? r : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 1000 });
+    }, { timeoutMs: 60_000, intervalMs: 1000 }).catch(async (e) => {
+      throw new Error(`${(e as Error).message}\n${await duplicatesReport(topic)}`, { cause: e });
+    });
     await produceCk(broker.bootstrap, topic, filler('g', 200), { config: { 'batch.num.messages': 20, 'linger.ms': 0 } });
     await sleep(2000); // another cleaning pass has had its chance
     const after = latestByKey(await consumeCk(broker.bootstrap, [{ topic, partitions: [0] }]));
