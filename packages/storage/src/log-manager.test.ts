@@ -127,6 +127,14 @@ describe('LogManager', () => {
     assert.equal(again.stats.recoveredSegments, segments, 'every segment scanned');
     assert.equal(again.getLog('orders', 0)!.logEndOffset, 30n);
     await again.shutdown();
+    // a garbled leader-epoch-checkpoint: that log is scanned in full and its epochs rebuilt
+    writeFileSync(`${dataDir}/orders-0/leader-epoch-checkpoint`, '0\n1\nnot numbers\n');
+    const logger2 = new CapturingLogger();
+    const { mgr: third } = await openMgr(dataDir, { logger: logger2 });
+    assert.match(logger2.text(), /leader-epoch-checkpoint/);
+    assert.equal(third.stats.recoveredSegments, third.getLog('orders', 0)!.segmentCount);
+    assert.deepEqual(third.getLog('orders', 0)!.epochEntries(), [{ epoch: 0, startOffset: 0n }]);
+    await third.shutdown();
   });
 
   it('deletes logs (directories renamed -delete, leftovers removed at startup)', async () => {

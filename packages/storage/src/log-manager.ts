@@ -150,10 +150,12 @@ export class LogManager {
     const recoveryPoints = await readOffsets(RECOVERY_POINT_CHECKPOINT);
     const logStarts = await readOffsets(LOG_START_OFFSET_CHECKPOINT);
     const cleanerOffsets = await readOffsets(CLEANER_OFFSET_CHECKPOINT);
-    if (recoveryPoints === null) {
-      logger.error(`falling back to a full scan of every log: ${RECOVERY_POINT_CHECKPOINT} is unreadable`, { file: `${dataDir}/${RECOVERY_POINT_CHECKPOINT}` });
+    if (recoveryPoints === null || logStarts === null || cleanerOffsets === null) {
+      // A checkpoint we cannot trust means the files may not be what the last shutdown left.
+      logger.error('falling back to a full scan of every log: a data-dir checkpoint is unreadable', { dataDir });
       clean = false;
     }
+    const fullScan = recoveryPoints === null || logStarts === null || cleanerOffsets === null;
     const mgr = new LogManager(o, clean, stats);
 
     const entries = await fsys.readdir(dataDir);
@@ -179,7 +181,7 @@ export class LogManager {
         const dir = `${dataDir}/${item.name}`;
         try {
           const topicId = await mgr.readTopicId(dir);
-          const rp = recoveryPoints?.get(k);
+          const rp = fullScan ? undefined : recoveryPoints?.get(k);
           const log = await mgr.openLog(item.topic, item.partition, dir, topicId, mgr.defaults, {
             hadCleanShutdown: clean,
             ...(rp !== undefined ? { recoveryPoint: rp } : {}),
@@ -217,7 +219,7 @@ export class LogManager {
       return text === null ? undefined : parsePartitionMetadata(text, path).topicId;
     } catch (err) {
       this.stats.badCheckpointFiles++;
-      this.logger.error('partition.metadata is unreadable; the topic id will be rewritten', { file: path, error: err });
+      this.logger.error('partition.metadata is unreadable; it is rewritten when the broker names the topic id', { file: path, error: err });
       return undefined;
     }
   }
@@ -263,7 +265,13 @@ export class LogManager {
     if (this.stopping) throw new StorageError('log manager is shutting down');
     const k = key(topic, partition);
     const existing = this.logs.get(k);
-    if (existing) return existing;
+    if (existing) {
+      if (topicId !== undefined && existing.topicId !== topicId) {
+        await writeCheckpoint(this.fs, existing.dir, PARTITION_METADATA_FILE, formatPartitionMetadata(topicId));
+        existing.topicId = topicId;
+      }
+      return existing;
+    }
     if (!parseLogDirName(k) || parseLogDirName(k)!.topic !== topic) throw new StorageError(`invalid topic name ${JSON.stringify(topic)}`);
     const dir = `${this.dataDir}/${k}`;
     const existed = (await this.fs.stat(dir)) !== null;

@@ -121,18 +121,20 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
   // Leader epochs: the checkpoint, then whatever recovery scans add.
   const epochFile = `${dir}/${LEADER_EPOCH_CHECKPOINT}`;
   let epochEntries: EpochEntry[] = [];
+  let epochsLost = false;
   try {
     const text = await readSmallFile(fsys, epochFile);
     if (text !== null) epochEntries = parseEpochEntries(text, epochFile);
   } catch (err) {
     ctx.stats.badCheckpointFiles++;
-    ctx.logger.error('leader epoch checkpoint is unreadable; starting with an empty epoch cache', { log: ctx.name, file: epochFile, error: err });
+    ctx.logger.error(`${LEADER_EPOCH_CHECKPOINT} is unreadable; rebuilding the epoch cache by a full scan`, { log: ctx.name, file: epochFile, error: err });
+    epochsLost = true;
     repaired = true;
   }
   const epochCache = new LeaderEpochCache(epochEntries);
 
   // 4. where a full scan starts
-  const rp = p.hadCleanShutdown ? null : (p.recoveryPoint ?? -1n);
+  const rp = epochsLost ? -1n : p.hadCleanShutdown ? null : (p.recoveryPoint ?? -1n);
   let scanFrom = segments.length; // index of the first segment to scan
   if (rp !== null) {
     scanFrom = 0;
