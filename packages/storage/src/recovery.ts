@@ -65,7 +65,12 @@ const LEFTOVER_SUFFIXES = ['.tmp', DELETED_SUFFIX, CLEANED_SUFFIX];
 export async function loadLog(p: LoadParams): Promise<LoadedLog> {
   const { dir, ctx } = p;
   const fsys = ctx.fs;
+  const existed = (await fsys.stat(dir)) !== null;
   await fsys.mkdir(dir);
+  if (!existed) {
+    const slash = dir.lastIndexOf('/');
+    if (slash > 0) await fsys.fsyncDir(dir.slice(0, slash));
+  }
   let repaired = false;
 
   // 1. leftovers
