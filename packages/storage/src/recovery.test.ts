@@ -166,6 +166,26 @@ describe('recovery', () => {
     await re.close();
   });
 
+  it('clean shutdown, then an older segment loses its tail: the log ends at the hole', async () => {
+    const dir = newDir();
+    const log = await open(dir, { clean: true });
+    await fill(log, 60);
+    const before = await readAll(log);
+    await log.close();
+    const files = logFiles(dir);
+    const victim = `${dir}/${files[1]}`;
+    const size = statSync(victim).size;
+    truncateSync(victim, size - 10); // after its last index entry: only the header walk notices
+    const logger = new CapturingLogger();
+    const re = await open(dir, { clean: true, logger });
+    const base2 = BigInt(files[2]!.slice(0, 20));
+    assert.ok(re.logEndOffset < base2, `log end ${re.logEndOffset} must stop before the next segment ${base2}`);
+    assert.equal(logFiles(dir).length, 2);
+    assert.deepEqual(await readAll(re), before.slice(0, Number(re.logEndOffset)));
+    assert.match(logger.text(), new RegExp(files[1]!));
+    await re.close();
+  });
+
   it('leftover .cleaned, .deleted and .tmp files are removed; a .swap completes the interrupted swap', async () => {
     const dir = newDir();
     const log = await open(dir, { clean: true });

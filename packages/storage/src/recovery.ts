@@ -35,7 +35,7 @@ import {
 } from './segment.js';
 import { readFirstBatchMaxTimestamp, readLastIndexEntry, scanSegment, type SegmentContext } from './segment-io.js';
 import { TimeIndex, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
-import { scanFile } from './scan.js';
+import { scanFile, walkToEnd } from './scan.js';
 
 export interface LoadParams {
   dir: string;
@@ -158,7 +158,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     if (!mustScan) {
       const problem = await cheapCheck(p, seg, nextBase, isLast);
       if (problem) {
-        ctx.logger.warn('segment index is inconsistent; rebuilding it', { log: ctx.name, file: seg.indexPath, reason: problem });
+        ctx.logger.warn('segment failed its startup check; scanning it', { log: ctx.name, file: seg.logPath, reason: problem });
         ctx.stats.indexesRebuilt++;
         mustScan = true;
       }
@@ -290,9 +290,10 @@ async function createSegmentFile(p: LoadParams, base: bigint): Promise<Segment> 
 }
 
 /**
- * Clean-shutdown check of one segment without reading its log: both index files present and made
- * of whole entries, the last offset-index entry inside the log file and the segment's range, the
- * last time-index entry inside the range. Also loads the segment's max timestamp (retention).
+ * Clean-shutdown check of one segment: both index files present and made of whole entries, the
+ * last offset-index entry inside the log file and the segment's range, the last time-index entry
+ * inside the range, and (inactive segments) whole batch headers from the last index entry to the
+ * end of the file. Also loads the segment's max timestamp (retention).
  */
 async function cheapCheck(p: LoadParams, seg: Segment, nextBase: bigint | null, isLast: boolean): Promise<string | null> {
   const fsys = p.ctx.fs;
@@ -315,8 +316,18 @@ async function cheapCheck(p: LoadParams, seg: Segment, nextBase: bigint | null, 
     if (nextBase !== null && off >= nextBase) return 'last time index entry is past the next segment';
     seg.maxTimestamp = ts;
     seg.offsetOfMaxTimestamp = off;
-  } else if (!isLast && seg.sizeBytes > 0 && ti.size === 0 && oi.size > 0) {
-    // Indexed data but no timestamps at all is possible (timestamps -1); nothing to check.
+  }
+  if (isLast) return null; // the last segment gets the CRC-verified tail check
+  // The log file must end with a whole batch: walk the headers from the last index entry (a few KiB).
+  const from = oi.last ? oi.last.readInt32BE(4) : 0;
+  const fd = await fsys.open(seg.logPath, 'r');
+  try {
+    const w = await walkToEnd(fsys, fd, from, seg.sizeBytes);
+    p.ctx.stats.tailBytesScannedAtStartup += w.bytesRead;
+    if (w.problem) return w.problem;
+    if (w.lastOffset !== null && nextBase !== null && w.lastOffset >= nextBase) return `last batch ends at ${w.lastOffset}, past the next segment at ${nextBase}`;
+  } finally {
+    await fsys.close(fd);
   }
   return null;
 }

@@ -141,3 +141,41 @@ export async function findBatch(
   }
   return null;
 }
+
+/**
+ * Header-only walk from `start` (a batch boundary) to `end`: checks that whole batches end exactly
+ * at `end`. Reads the region in one go when it is small (the usual case: from a segment's last
+ * index entry to its end). Returns the last batch's last offset, or a problem.
+ */
+export async function walkToEnd(
+  fsys: FileSystem,
+  fd: number,
+  start: number,
+  end: number,
+): Promise<{ lastOffset: bigint | null; bytesRead: number; problem: string | null }> {
+  let bytesRead = 0;
+  let lastOffset: bigint | null = null;
+  let pos = start;
+  let buf = Buffer.allocUnsafe(Math.max(BATCH_HEADER_BYTES, Math.min(end - start, 64 * 1024)));
+  let bufStart = 0;
+  let bufLen = 0;
+  while (pos < end) {
+    if (end - pos < BATCH_HEADER_BYTES) return { lastOffset, bytesRead, problem: `${end - pos} trailing bytes at position ${pos}` };
+    if (pos < bufStart || pos + BATCH_HEADER_BYTES > bufStart + bufLen) {
+      if (buf.length < BATCH_HEADER_BYTES) buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+      bufStart = pos;
+      bufLen = await readFully(fsys, fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      bytesRead += bufLen;
+      if (bufLen < BATCH_HEADER_BYTES) return { lastOffset, bytesRead, problem: `short read at position ${pos}` };
+    }
+    const at = pos - bufStart;
+    const batchLength = buf.readInt32BE(at + BATCH_LENGTH_OFFSET);
+    if (batchLength < MIN_BATCH_LENGTH || buf.readInt8(at + MAGIC_OFFSET) !== 2) return { lastOffset, bytesRead, problem: `malformed batch header at position ${pos}` };
+    const size = LOG_OVERHEAD + batchLength;
+    if (pos + size > end) return { lastOffset, bytesRead, problem: `batch at position ${pos} runs past the end of the file` };
+    const h = readBatchHeader(buf, at);
+    lastOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
+    pos += size;
+  }
+  return { lastOffset, bytesRead, problem: null };
+}
