@@ -41,7 +41,7 @@ describe('murmur2 key partitioning', () => {
     assert.equal(keyPartition('21', 16), (-973932308 & 0x7fffffff) % 16);
   });
 
-  test('@fjord/protocol murmur2, if exported, agrees', { timeout: 60_000 }, async (t) => {
+  test('@fjord/protocol murmur2 and defaultPartition, if exported, agree', { timeout: 60_000 }, async (t) => {
     let mod: Record<string, unknown>;
     try {
       mod = (await import('@fjord/protocol')) as Record<string, unknown>;
@@ -54,9 +54,12 @@ describe('murmur2 key partitioning', () => {
       t.skip('@fjord/protocol does not export murmur2');
       return;
     }
+    const partition = mod['defaultPartition'];
     for (const key of keys) {
       const b = Buffer.from(key, 'utf8');
       assert.equal((fn as (b: Uint8Array) => number)(b) | 0, murmur2(b), `murmur2(${key})`);
+      if (typeof partition === 'function')
+        for (const n of [1, 7, 16, 1000]) assert.equal((partition as (b: Uint8Array, n: number) => number)(b, n), keyPartition(key, n), `defaultPartition(${key}, ${n})`);
     }
   });
 
