@@ -43,7 +43,7 @@ import { loadLog } from './recovery.js';
 import { retentionDecision, type RetentionDecision } from './retention.js';
 import { findBatch, scanFile } from './scan.js';
 import { DELETED_SUFFIX, Segment, SegmentResources } from './segment.js';
-import { loadSegmentIndexes, readFirstBatchMaxTimestamp, writeSegmentIndexes, type SegmentContext } from './segment-io.js';
+import { loadSegmentIndexes, readFirstBatchMaxTimestamp, verifyMaxTimestamp, writeSegmentIndexes, type SegmentContext } from './segment-io.js';
 import { newStats, type StorageStats } from './stats.js';
 
 /**
@@ -894,6 +894,7 @@ export class PartitionLog {
   async runRetention(now: number): Promise<number> {
     if (this.closed || this.offlineError) return 0;
     return this.lock.run(async () => {
+      await this.verifyExpiredCandidates(now);
       const decision = retentionDecision({
         segments: this.retentionView(),
         deletePolicy: this.cfg.cleanupPolicy.delete,
@@ -912,6 +913,22 @@ export class PartitionLog {
       }
       return this.deleteSegmentsPrefix(decision);
     });
+  }
+
+  /**
+   * Segments about to be deleted by time are judged by their largest timestamp, which a clean start
+   * took from the last time-index entry after only a cheap check: fully check (and if need be
+   * rebuild) those indexes first, so a damaged index can never make retention delete live data.
+   */
+  private async verifyExpiredCandidates(now: number): Promise<void> {
+    const cfg = this.cfg;
+    if (!cfg.cleanupPolicy.delete || cfg.retentionMs < 0) return;
+    const segs = this.segments;
+    for (let i = 0; i < segs.length - 1; i++) {
+      const s = segs[i]!;
+      if (now - s.largestTimestampMs <= cfg.retentionMs) break;
+      await verifyMaxTimestamp(this.ctx, s, segs[i + 1]!.baseOffset);
+    }
   }
 
   private retentionView(): Array<{ baseOffset: bigint; sizeBytes: number; largestTimestampMs: number; endOffset: bigint }> {

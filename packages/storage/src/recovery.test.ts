@@ -146,6 +146,30 @@ describe('recovery', () => {
     assert.ok(existsSync(idx0));
   });
 
+  it('a garbage time index cannot make retention delete live data', async () => {
+    const dir = newDir();
+    const cfg = { ...config, retentionMs: 60_000 };
+    const log = await open(dir, { clean: true, config: cfg });
+    const now = 1_700_000_000_000;
+    for (let i = 0; i < 40; i++) {
+      const r = appendBatches(log, [recs(3, `b${i}`).map((x) => ({ ...x, timestamp: BigInt(now) }))], now);
+      await log.waitForDurable(r.lastOffset);
+    }
+    await log.close();
+    const files = logFiles(dir);
+    // a plausible-looking but wrong last entry: an ancient timestamp for the first segment
+    const ti = `${dir}/${files[0]!.replace('.log', '.timeindex')}`;
+    const b = readFileSync(ti);
+    b.writeBigInt64BE(5n, b.length - 12);
+    writeFileSync(ti, b);
+    const re = await open(dir, { clean: true, config: cfg });
+    re.updateHighWatermark(re.logEndOffset);
+    assert.equal(await re.runRetention(now + 1000), 0, 'nothing is older than retention.ms');
+    assert.equal(re.logStartOffset, 0n);
+    assert.equal(re.stats.indexesRebuilt, 1);
+    await re.close();
+  });
+
   it('a torn tail after a clean shutdown is cut off and logged with file and position', async () => {
     const dir = newDir();
     const log = await open(dir, { clean: true });

@@ -9,7 +9,7 @@ import { StorageError } from './errors.js';
 import { readFully, writeFully, type FileSystem } from './fs-port.js';
 import { relativeOffsetMax } from './limits.js';
 import { OffsetIndex } from './offset-index.js';
-import { scanFile, type FileScanResult } from './scan.js';
+import { findBatch, scanFile, type FileScanResult } from './scan.js';
 import type { Segment, SegmentResources } from './segment.js';
 import type { StorageStats } from './stats.js';
 import { TimeIndex } from './time-index.js';
@@ -131,25 +131,15 @@ export async function loadSegmentIndexes(ctx: SegmentContext, seg: Segment, next
       seg.offsetIndex = new OffsetIndex(seg.baseOffset, Math.max(cfg.segmentIndexBytes, oiBuf.length), oiBuf);
       seg.timeIndex = new TimeIndex(seg.baseOffset, Math.max(cfg.segmentIndexBytes, tiBuf.length), tiBuf);
       seg.indexesDirty = false;
+      // An inactive segment's last time-index entry is its largest timestamp (now fully checked).
+      const last = seg.timeIndex.lastEntry();
+      if (last && !seg.pinned) {
+        seg.maxTimestamp = last.timestamp;
+        seg.offsetOfMaxTimestamp = last.offset;
+      }
       return;
     }
-    ctx.logger.warn('rebuilding segment indexes', { log: ctx.name, file: seg.indexPath, reason: problem });
-    ctx.stats.indexesRebuilt++;
-    const keepMax = seg.maxTimestamp;
-    const keepOffsetOfMax = seg.offsetOfMaxTimestamp;
-    seg.resetIndexes(cfg.segmentIndexBytes);
-    const fd = await ctx.resources.acquire(seg);
-    try {
-      await scanSegment(ctx, seg, fd, 0, seg.baseOffset - 1n, nextSegmentBase);
-    } finally {
-      ctx.resources.release(seg);
-    }
-    seg.sealTimeIndex();
-    if (seg.maxTimestamp < 0n && keepMax >= 0n) {
-      seg.maxTimestamp = keepMax;
-      seg.offsetOfMaxTimestamp = keepOffsetOfMax;
-    }
-    if (!seg.retired) await writeSegmentIndexes(ctx.fs, seg);
+    await rebuildSegmentIndexes(ctx, seg, nextSegmentBase, problem ?? 'inconsistent');
   })();
   try {
     await seg.indexLoading;
@@ -166,4 +156,45 @@ export async function readFirstBatchMaxTimestamp(fsys: FileSystem, fd: number, s
   const n = await readFully(fsys, fd, b, 0, BATCH_HEADER_BYTES, 0);
   if (n < BATCH_HEADER_BYTES) throw new StorageError('segment shorter than one batch header', file);
   return readBatchHeader(b, 0).maxTimestamp;
+}
+
+/** Rebuilds an inactive segment's indexes (and max timestamp) by a CRC-verified scan, and writes them. */
+export async function rebuildSegmentIndexes(ctx: SegmentContext, seg: Segment, nextSegmentBase: bigint | null, reason: string): Promise<void> {
+  ctx.logger.warn('rebuilding segment indexes', { log: ctx.name, file: seg.indexPath, reason });
+  ctx.stats.indexesRebuilt++;
+  seg.resetIndexes(ctx.config().segmentIndexBytes);
+  const fd = await ctx.resources.acquire(seg);
+  try {
+    await scanSegment(ctx, seg, fd, 0, seg.baseOffset - 1n, nextSegmentBase);
+  } finally {
+    ctx.resources.release(seg);
+  }
+  seg.sealTimeIndex();
+  seg.maxTimestampVerified = true;
+  if (!seg.retired) await writeSegmentIndexes(ctx.fs, seg);
+}
+
+/**
+ * Checks an inactive segment's largest timestamp (from its time index) against the batch it names;
+ * rebuilds the indexes when they disagree. Retention calls this before deleting by time.
+ */
+export async function verifyMaxTimestamp(ctx: SegmentContext, seg: Segment, nextSegmentBase: bigint | null): Promise<void> {
+  if (seg.maxTimestampVerified) return;
+  await loadSegmentIndexes(ctx, seg, nextSegmentBase);
+  if (seg.maxTimestampVerified) return;
+  let ok = seg.maxTimestamp < 0n;
+  if (!ok) {
+    const target = seg.offsetOfMaxTimestamp;
+    const start = seg.offsetIndex ? seg.offsetIndex.lookup(target).position : 0;
+    const fd = await ctx.resources.acquire(seg);
+    try {
+      const found = await findBatch(ctx.fs, fd, seg.logPath, start, seg.sizeBytes, (h) => h.baseOffset + BigInt(h.lastOffsetDelta) >= target).catch(() => null);
+      ok = found !== null && found.header.baseOffset + BigInt(found.header.lastOffsetDelta) === target && found.header.maxTimestamp === seg.maxTimestamp;
+    } finally {
+      ctx.resources.release(seg);
+    }
+  }
+  if (!ok) await rebuildSegmentIndexes(ctx, seg, nextSegmentBase, 'the time index names a batch that does not hold the largest timestamp');
+  seg.maxTimestampVerified = true;
+  ctx.resources.cacheIndexes(seg);
 }

@@ -41,6 +41,8 @@ export class Segment {
   maxTimestamp = -1n;
   /** Last offset of the batch holding maxTimestamp (Kafka's "shallow" offset of the max timestamp). */
   offsetOfMaxTimestamp = -1n;
+  /** maxTimestamp was computed from the batches (append, scan) or checked against them. */
+  maxTimestampVerified = false;
   /** maxTimestamp of the first batch (Kafka's rolling-based timestamp); null when not loaded yet. */
   rollingBaseTimestamp: bigint | null = null;
   createdMs: number;
@@ -120,6 +122,7 @@ export class Segment {
     this.timeIndex = new TimeIndex(this.baseOffset, segmentIndexBytes);
     this.maxTimestamp = -1n;
     this.offsetOfMaxTimestamp = -1n;
+    this.maxTimestampVerified = true; // from now on computed from the batches themselves
     this.rollingBaseTimestamp = null;
     this.bytesSinceLastIndexEntry = 0;
     this.indexesDirty = true;
