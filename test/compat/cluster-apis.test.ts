@@ -9,7 +9,7 @@ import { startBroker, type Broker } from '../harness/broker.js';
 import { py } from '../harness/python.js';
 import { createTopics, produceCk } from '../harness/fixtures.js';
 import { segments } from '../harness/datadir.js';
-import { describeCluster, describeLogDirs, listOffsetsV7, offsetForLeaderEpoch, withConnection } from '../harness/wire.js';
+import { batchesOf, describeCluster, describeLogDirs, encodeBatch, fetch, listOffsetsV7, offsetForLeaderEpoch, produce, RawConnection, withConnection } from '../harness/wire.js';
 
 const topic = 'cluster-apis';
 const nodeId = 5;
@@ -61,5 +61,40 @@ describe('DescribeCluster, OffsetForLeaderEpoch, DescribeLogDirs', () => {
       const reported: unknown = t.partitions.find((x) => x.partition === partition);
       assert.deepEqual(reported, { partition, size: onDisk, offsetLag: 0, isFuture: false });
     }
+  });
+
+  test('Fetch long-poll: waits max.wait.ms when there is nothing, completes as soon as a record arrives', { timeout: 60_000 }, async () => {
+    const reader = await RawConnection.open(broker.host, broker.port);
+    const writer = await RawConnection.open(broker.host, broker.port);
+    try {
+      let started = Date.now();
+      const empty = await fetch(reader, topic, 0, 150, { maxWaitMs: 1000, minBytes: 1 });
+      const waited = Date.now() - started;
+      assert.equal(empty.errorCode, 0);
+      assert.equal(batchesOf(empty.records).length, 0);
+      assert.ok(waited >= 900 && waited < 4000, `an empty long-poll returned after ${waited} ms, expected about 1000`);
+
+      started = Date.now();
+      const pending = fetch(reader, topic, 0, 150, { maxWaitMs: 10_000, minBytes: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      const [p] = await produce(writer, topic, [{ partition: 0, records: encodeBatch([{ key: 'wake', value: 'up' }]) }]);
+      assert.equal(p!.errorCode, 0);
+      const woken = await pending;
+      const took = Date.now() - started;
+      assert.equal(woken.errorCode, 0);
+      assert.deepEqual(batchesOf(woken.records).map((b) => b.baseOffset), [150]);
+      assert.ok(took < 3000, `the long-poll was not completed by the produce: it took ${took} ms of its 10,000`);
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+
+  test('Fetch beyond the log end is OFFSET_OUT_OF_RANGE', { timeout: 30_000 }, async () => {
+    await withConnection(broker.host, broker.port, async (c) => {
+      const r = await fetch(c, topic, 1, 5000);
+      assert.equal(r.errorCode, 1, JSON.stringify({ ...r, records: r.records?.length }));
+      assert.equal(r.highWatermark, 200);
+    });
   });
 });

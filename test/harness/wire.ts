@@ -619,16 +619,16 @@ export interface FetchPartitionResult {
 }
 
 /** Fetch v4 of one partition from `offset`. */
-export async function fetch(conn: RawConnection, topic: string, partition: number, offset: number, { maxBytes = 64 * 1024 * 1024, maxWaitMs = 0 } = {}): Promise<FetchPartitionResult> {
+export async function fetch(conn: RawConnection, topic: string, partition: number, offset: number, { maxBytes = 64 * 1024 * 1024, maxWaitMs = 0, minBytes = 0 } = {}): Promise<FetchPartitionResult> {
   const body = new Writer()
     .int32(-1)
     .int32(maxWaitMs)
-    .int32(0)
+    .int32(minBytes)
     .int32(maxBytes)
     .int8(0)
     .array([topic], (w, t) => w.string(t).array([partition], (w2, p) => w2.int32(p).int64(offset).int32(maxBytes)))
     .finish();
-  const r = await conn.request(ApiKey.Fetch, 4, body);
+  const r = await conn.request(ApiKey.Fetch, 4, body, { timeoutMs: maxWaitMs + 10_000 });
   r.int32();
   const results: FetchPartitionResult[] = [];
   r.array((t) => {
