@@ -305,7 +305,10 @@ async function cleanGroup(
           const res = await scanFile(fsys, ofd, pos, old.sizeBytes, { verifyCrc: true }, (b) => {
             if (sinceYield >= yieldBytes || out.pendingBytes >= cleanerWriteBufferBytes) return false;
             sinceYield += b.size;
-            const kept = retainBatch(b.chunk, b.chunkPos, b.size, b.header, map, mapUpTo, now, cfg.deleteRetentionMs, stats);
+            // The group's very last batch always keeps at least its header, so the cleaned segment
+            // ends exactly where the next one starts (startup treats a gap there as lost data).
+            const groupLast = old === group[group.length - 1] && b.position + b.size === old.sizeBytes;
+            const kept = retainBatch(b.chunk, b.chunkPos, b.size, b.header, map, mapUpTo, now, cfg.deleteRetentionMs, stats, groupLast);
             if (!kept) return undefined;
             const h = b.header;
             const last = h.baseOffset + BigInt(h.lastOffsetDelta);
@@ -366,6 +369,7 @@ function retainBatch(
   now: number,
   deleteRetentionMs: number,
   stats: CleanStats,
+  keepHeader: boolean,
 ): Buffer | null {
   const copy = (): Buffer => Buffer.from(buf.subarray(pos, pos + size));
   if (isControl(h) || isTransactional(h) || h.recordsCount === 0) return copy();
@@ -398,8 +402,9 @@ function retainBatch(
   const newHorizon = needsHorizon ? BigInt(now + deleteRetentionMs) : horizon;
   const logAppend = (h.attributes & TIMESTAMP_TYPE_MASK) !== 0;
   if (kept.length === 0) {
-    if (h.producerId < 0n) return null;
-    // Keep the header so the producer's sequence state survives (Kafka keeps such empty batches).
+    if (h.producerId < 0n && !keepHeader) return null;
+    // Keep the header so the producer's sequence state survives (Kafka keeps such empty batches),
+    // or so the segment keeps its offset range.
     return encodeEmptyBatch({
       baseOffset: h.baseOffset,
       lastOffsetDelta: h.lastOffsetDelta,

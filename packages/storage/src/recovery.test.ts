@@ -210,6 +210,27 @@ describe('recovery', () => {
     await re.close();
   });
 
+  it('a middle segment cut exactly at a batch boundary ends the log there (no gap is served)', async () => {
+    for (const clean of [true, false]) {
+      const dir = newDir();
+      const log = await open(dir, { clean: true });
+      await fill(log, 60);
+      const before = await readAll(log);
+      await log.close();
+      const files = logFiles(dir);
+      const victim = `${dir}/${files[1]}`;
+      const first = readFileSync(victim);
+      const batchBytes = 12 + first.readInt32BE(8);
+      truncateSync(victim, first.length - batchBytes); // drop its last batch whole
+      const re = await open(dir, { clean, recoveryPoint: 0n });
+      const base2 = BigInt(files[2]!.slice(0, 20));
+      assert.equal(re.logEndOffset, base2 - 3n, `clean=${clean}`);
+      assert.equal(logFiles(dir).length, 2);
+      assert.deepEqual(await readAll(re), before.slice(0, Number(base2 - 3n)));
+      await re.close();
+    }
+  });
+
   it('leftover .cleaned, .deleted and .tmp files are removed; a .swap completes the interrupted swap', async () => {
     const dir = newDir();
     const log = await open(dir, { clean: true });

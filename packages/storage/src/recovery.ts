@@ -185,24 +185,37 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     } else {
       outcome = { validEnd: seg.sizeBytes, stop: 'end', nextOffset: nextBase ?? seg.baseOffset };
     }
-    if (outcome.validEnd < seg.sizeBytes) {
+    // Offsets must run on into the next segment: a gap means data in between was lost (a file cut
+    // exactly at a batch boundary), and serving what follows would break offset contiguity.
+    const gap = nextBase !== null && outcome.validEnd >= seg.sizeBytes && outcome.nextOffset !== nextBase;
+    if (outcome.validEnd < seg.sizeBytes || gap) {
       repaired = true;
       ctx.stats.truncatedSegments++;
-      ctx.logger.warn('truncating log at a torn or corrupt batch', {
-        log: ctx.name,
-        file: seg.logPath,
-        position: outcome.validEnd,
-        fileBytes: seg.sizeBytes,
-        reason: outcome.reason ?? outcome.stop,
-      });
-      const fd = await fsys.open(seg.logPath, 'r+');
-      try {
-        await fsys.ftruncate(fd, outcome.validEnd);
-        await fsys.fdatasync(fd);
-      } finally {
-        await fsys.close(fd);
+      if (gap) {
+        ctx.logger.warn('log offsets stop short of the next segment; the log ends here', {
+          log: ctx.name,
+          file: seg.logPath,
+          position: seg.sizeBytes,
+          endOffset: outcome.nextOffset,
+          nextSegmentBase: nextBase,
+        });
+      } else {
+        ctx.logger.warn('truncating log at a torn or corrupt batch', {
+          log: ctx.name,
+          file: seg.logPath,
+          position: outcome.validEnd,
+          fileBytes: seg.sizeBytes,
+          reason: outcome.reason ?? outcome.stop,
+        });
+        const fd = await fsys.open(seg.logPath, 'r+');
+        try {
+          await fsys.ftruncate(fd, outcome.validEnd);
+          await fsys.fdatasync(fd);
+        } finally {
+          await fsys.close(fd);
+        }
+        seg.sizeBytes = outcome.validEnd;
       }
-      seg.sizeBytes = outcome.validEnd;
       if (!seg.offsetIndex) {
         // A clean-start tail check found the damage: the scan rebuilt nothing, so rebuild now.
         seg.resetIndexes(ctx.config().segmentIndexBytes);
@@ -325,7 +338,10 @@ async function cheapCheck(p: LoadParams, seg: Segment, nextBase: bigint | null, 
     const w = await walkToEnd(fsys, fd, from, seg.sizeBytes);
     p.ctx.stats.tailBytesScannedAtStartup += w.bytesRead;
     if (w.problem) return w.problem;
-    if (w.lastOffset !== null && nextBase !== null && w.lastOffset >= nextBase) return `last batch ends at ${w.lastOffset}, past the next segment at ${nextBase}`;
+    if (nextBase !== null) {
+      if (w.lastOffset === null && seg.sizeBytes === 0) return `empty segment before the next segment at ${nextBase}`;
+      if (w.lastOffset !== null && w.lastOffset + 1n !== nextBase) return `last batch ends at ${w.lastOffset}, the next segment starts at ${nextBase}`;
+    }
   } finally {
     await fsys.close(fd);
   }
