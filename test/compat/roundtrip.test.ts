@@ -11,6 +11,7 @@ import { kafkajsCodecs, kafkajsProduce } from '../harness/kafkajs.js';
 import { py } from '../harness/python.js';
 import { createTopics, type Delivery } from '../harness/fixtures.js';
 import { diffRecords, expectLayout, makeRecords, type ExpectedRecord, type ReadRecord, type TestRecord, byTopic } from '../harness/records.js';
+import { batchesOf, fetch, withConnection } from '../harness/wire.js';
 
 const recordCount = 1000;
 const partitions = 3;
@@ -69,6 +70,29 @@ function checkDeliveries(c: Case, deliveries: Delivery[]): void {
   );
 }
 
+const codecNumber: Record<Codec, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+/**
+ * The codec must really have been used: the stored batches carry it. (A client may leave a batch
+ * uncompressed when compression does not make it smaller, so "none" batches are allowed beside it.)
+ */
+async function checkStoredCodec(c: Case): Promise<void> {
+  const codecs = new Set<number>();
+  await withConnection(broker.host, broker.port, async (conn) => {
+    for (let p = 0; p < partitions; p++) {
+      const f = await fetch(conn, c.topic, p, 0);
+      assert.equal(f.errorCode, 0);
+      for (const b of batchesOf(f.records)) codecs.add(b.codec);
+    }
+  });
+  const want = codecNumber[c.codec];
+  const librdkafkaLz4 =
+    c.codec === 'lz4' && (c.producer === 'kcat' || c.producer === 'confluent')
+      ? ' (librdkafka enables lz4 only when the broker advertises FindCoordinator in ApiVersions: "Feature LZ4: FindCoordinator (0..0) NOT supported by broker, Disabling feature LZ4")'
+      : '';
+  assert.ok(codecs.has(want) && [...codecs].every((x) => x === want || x === 0), `stored batches use codecs ${[...codecs].join(',')}, expected ${want} (${c.codec})${librdkafkaLz4}`);
+}
+
 describe('produce 1,000 keyed records with headers and timestamps', () => {
   for (const codec of allCodecs) {
     for (const producer of ['kcat', 'confluent', 'kafka-python', 'kafkajs'] as Producer[]) {
@@ -116,6 +140,8 @@ describe('produce 1,000 keyed records with headers and timestamps', () => {
           c.produceError = (e as Error).message;
           throw e;
         }
+        // Checked last: data stored without the codec is still read back by the consumer tests.
+        await checkStoredCodec(c);
       });
     }
   }

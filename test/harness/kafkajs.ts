@@ -136,7 +136,10 @@ export async function kafkajsProduce(
         compression: kafkajsCompression[codec],
         messages: chunk.map((r) => {
           const headers: Record<string, string[]> = {};
-          for (const [k, v] of r.headers) (headers[k] ??= []).push(v);
+          for (const [k, v] of r.headers) {
+            if (v === null) throw new Error('kafkajsProduce: KafkaJS cannot send a null header value');
+            (headers[k] ??= []).push(v);
+          }
           return {
             key: r.key,
             value: r.value,

@@ -94,7 +94,7 @@ interface KcatJsonMessage {
   offset: number;
   tstype: string;
   ts: number;
-  headers?: string[] | Record<string, string>;
+  headers?: Array<string | null> | Record<string, string>;
   key: string | null;
   payload: string | null;
 }
@@ -103,7 +103,7 @@ function headersOf(h: KcatJsonMessage['headers']): Header[] {
   if (h === undefined) return [];
   if (Array.isArray(h)) {
     const out: Header[] = [];
-    for (let i = 0; i + 1 < h.length; i += 2) out.push([h[i]!, h[i + 1]!]);
+    for (let i = 0; i + 1 < h.length; i += 2) out.push([h[i]!, h[i + 1] ?? null]);
     return out;
   }
   return Object.entries(h);

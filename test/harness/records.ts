@@ -2,7 +2,7 @@
 // timestamps, the expected partition/offset of each, and an exact comparison with a client's read-back.
 import { keyPartition } from './murmur2.js';
 
-export type Header = [string, string];
+export type Header = [string, string | null];
 
 /** A record as the test drivers exchange it (JSON between TypeScript, Python and kcat). */
 export interface TestRecord {

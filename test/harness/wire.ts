@@ -648,8 +648,21 @@ export async function fetch(conn: RawConnection, topic: string, partition: numbe
 }
 
 /** Walk the batches in fetched bytes: base offset, record count, CRC check. */
-export function batchesOf(records: Buffer | null): Array<{ baseOffset: number; lastOffsetDelta: number; count: number; crcOk: boolean; bytes: Buffer }> {
-  const out: Array<{ baseOffset: number; lastOffsetDelta: number; count: number; crcOk: boolean; bytes: Buffer }> = [];
+export interface BatchInfo {
+  baseOffset: number;
+  lastOffsetDelta: number;
+  count: number;
+  crcOk: boolean;
+  /** attributes & 7: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd */
+  codec: number;
+  logAppendTime: boolean;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  bytes: Buffer;
+}
+
+export function batchesOf(records: Buffer | null): BatchInfo[] {
+  const out: BatchInfo[] = [];
   if (!records) return out;
   let pos = 0;
   while (pos + 12 <= records.length) {
@@ -662,6 +675,10 @@ export function batchesOf(records: Buffer | null): Array<{ baseOffset: number; l
       lastOffsetDelta: bytes.readInt32BE(23),
       count: bytes.readInt32BE(57),
       crcOk: crc32c(bytes.subarray(21)) === crc,
+      codec: bytes.readInt16BE(21) & 7,
+      logAppendTime: (bytes.readInt16BE(21) & 8) !== 0,
+      baseTimestamp: Number(bytes.readBigInt64BE(27)),
+      maxTimestamp: Number(bytes.readBigInt64BE(35)),
       bytes,
     });
     pos += 12 + len;
