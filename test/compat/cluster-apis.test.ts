@@ -9,7 +9,7 @@ import { startBroker, type Broker } from '../harness/broker.js';
 import { py } from '../harness/python.js';
 import { createTopics, produceCk } from '../harness/fixtures.js';
 import { segments } from '../harness/datadir.js';
-import { batchesOf, describeCluster, describeLogDirs, encodeBatch, fetch, listOffsetsV7, offsetForLeaderEpoch, produce, RawConnection, withConnection } from '../harness/wire.js';
+import { batchesOf, describeCluster, describeLogDirs, encodeBatch, fetch, listOffsetsV7, metadataV12, offsetForLeaderEpoch, produce, RawConnection, withConnection } from '../harness/wire.js';
 
 const topic = 'cluster-apis';
 const nodeId = 5;
@@ -96,5 +96,32 @@ describe('DescribeCluster, OffsetForLeaderEpoch, DescribeLogDirs', () => {
       assert.equal(r.errorCode, 1, JSON.stringify({ ...r, records: r.records?.length }));
       assert.equal(r.highWatermark, 200);
     });
+  });
+
+  test('Metadata v12: topic ids are set, unique, and new for a re-created topic; leader epochs match ListOffsets', { timeout: 60_000 }, async () => {
+    const zero = '0'.repeat(32);
+    const idOf = async (name: string): Promise<string> => {
+      const md = await withConnection(broker.host, broker.port, (c) => metadataV12(c, [name]));
+      const t = md.topics.find((x) => x.name === name);
+      assert.ok(t && t.errorCode === 0, `Metadata v12 for ${name}: ${JSON.stringify(md.topics)}`);
+      return t.topicId;
+    };
+    const md = await withConnection(broker.host, broker.port, (c) => metadataV12(c, null));
+    const main = md.topics.find((t) => t.name === topic)!;
+    assert.notEqual(main.topicId, zero);
+    assert.deepEqual(main.partitions.map((p) => [p.partition, p.leader, p.replicas, p.isr]).sort(), [0, 1].map((p) => [p, nodeId, [nodeId], [nodeId]]));
+    const epochs = await withConnection(broker.host, broker.port, (c) => listOffsetsV7(c, topic, [{ partition: 0, timestamp: -1 }, { partition: 1, timestamp: -1 }]));
+    assert.deepEqual(main.partitions.map((p) => p.leaderEpoch).sort(), epochs.map((e) => e.leaderEpoch).sort());
+
+    await createTopics(broker.bootstrap, [{ name: 'cluster-apis-recreated' }]);
+    const first = await idOf('cluster-apis-recreated');
+    assert.notEqual(first, zero);
+    assert.notEqual(first, main.topicId);
+    const del = await py('ck', 'delete_topics', { bootstrap: broker.bootstrap, topics: ['cluster-apis-recreated'] });
+    assert.equal(del.results['cluster-apis-recreated'], null);
+    await createTopics(broker.bootstrap, [{ name: 'cluster-apis-recreated' }]);
+    const second = await idOf('cluster-apis-recreated');
+    assert.notEqual(second, zero);
+    assert.notEqual(second, first, 'a re-created topic gets a new topic id');
   });
 });

@@ -8,6 +8,7 @@ import { py } from '../harness/python.js';
 import { ConfigSource, consumeCk, createTopics, produceCk, watermarksCk, type TopicSpec } from '../harness/fixtures.js';
 import { diffRecords, expectLayout, makeRecords, type ReadRecord } from '../harness/records.js';
 import { startupStats } from '../harness/startup.js';
+import { metadataV12, withConnection } from '../harness/wire.js';
 
 let broker: Broker;
 const topics: Array<TopicSpec & { num_partitions: number }> = [
@@ -19,6 +20,7 @@ const recordsA = makeRecords(600, { tag: 'restart-a', baseTimestamp });
 const recordsB = makeRecords(2000, { tag: 'restart-b', baseTimestamp }).map((r) => ({ ...r, partition: 0 }));
 
 interface Snapshot {
+  topicIds: Record<string, string>;
   partitions: Record<string, number>;
   configs: Record<string, Record<string, { value: string | null; source: number }>>;
   marks: Record<string, Record<number, [number, number]>>;
@@ -39,7 +41,9 @@ async function snapshot(): Promise<Snapshot> {
     marks[t.name] = await watermarksCk(broker.bootstrap, t.name, Array.from({ length: t.num_partitions }, (_, i) => i));
     data[t.name] = (await consumeCk(broker.bootstrap, [{ topic: t.name }])).sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   }
-  return { partitions, configs, marks, data };
+  const v12 = await withConnection(broker.host, broker.port, (c) => metadataV12(c, topics.map((t) => t.name)));
+  const topicIds = Object.fromEntries(v12.topics.map((t) => [t.name, t.topicId]));
+  return { topicIds, partitions, configs, marks, data };
 }
 
 before(async () => {
@@ -74,6 +78,7 @@ describe('clean restart', () => {
     assert.equal(code, 0, `exit code after SIGTERM\n${broker.currentLogs().slice(-3000)}`);
     await broker.restart();
     const afterRestart = await snapshot();
+    assert.deepEqual(afterRestart.topicIds, before.topicIds, 'topic ids');
     assert.deepEqual(afterRestart.partitions, before.partitions);
     assert.deepEqual(afterRestart.configs, before.configs);
     assert.deepEqual(afterRestart.marks, before.marks);

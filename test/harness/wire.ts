@@ -801,3 +801,53 @@ export async function describeLogDirs(conn: RawConnection): Promise<Array<{ erro
     })),
   }));
 }
+
+export interface MetadataV12Topic {
+  errorCode: number;
+  name: string | null;
+  topicId: string;
+  partitions: Array<{ errorCode: number; partition: number; leader: number; leaderEpoch: number; replicas: number[]; isr: number[] }>;
+}
+
+/** Metadata v12 (flexible, with topic ids and leader epochs); null topics = all. */
+export async function metadataV12(conn: RawConnection, topics: string[] | null): Promise<{ clusterId: string | null; controllerId: number; topics: MetadataV12Topic[] }> {
+  const w = new Writer();
+  if (topics === null) w.uvarint(0);
+  else w.compactArray(topics, (x, t) => x.raw(Buffer.alloc(16)).compactString(t).tags());
+  w.bool(false).bool(false).tags();
+  const r = await conn.request(ApiKey.Metadata, 12, w.finish(), { flexible: true });
+  r.int32();
+  r.compactArray((b) => {
+    b.int32();
+    b.compactString();
+    b.int32();
+    b.compactString();
+    b.tags();
+  });
+  const clusterId = r.compactString();
+  const controllerId = r.int32();
+  const ts = r.compactArray((t) => {
+    const errorCode = t.int16();
+    const name = t.compactString();
+    const topicId = t.raw(16).toString('hex');
+    t.bool();
+    const partitions = t.compactArray((p) => {
+      const v = {
+        errorCode: p.int16(),
+        partition: p.int32(),
+        leader: p.int32(),
+        leaderEpoch: p.int32(),
+        replicas: p.compactArray((x) => x.int32()),
+        isr: p.compactArray((x) => x.int32()),
+      };
+      p.compactArray((x) => x.int32());
+      p.tags();
+      return v;
+    });
+    t.int32();
+    t.tags();
+    return { errorCode, name, topicId, partitions };
+  });
+  r.tags();
+  return { clusterId, controllerId, topics: ts };
+}
