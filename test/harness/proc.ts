@@ -62,7 +62,8 @@ export function run(command: string, args: readonly string[], options: RunOption
   return new Promise((resolvePromise, reject) => {
     const child = spawnTracked(command, args, {
       cwd: options.cwd ?? repoRoot,
-      env: options.env ?? process.env,
+      // No .pyc files in the source tree from the Python drivers.
+      env: { PYTHONDONTWRITEBYTECODE: '1', ...(options.env ?? process.env) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
