@@ -15,7 +15,7 @@
  * Every loop is bounded by a count and a time; only processes started here are signalled, by PID;
  * the temporary data dirs are removed at the end (also on Ctrl-C).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -287,6 +287,19 @@ function oneLine(r) {
   return JSON.stringify(r).slice(0, 300);
 }
 
+/**
+ * Between workloads: write back the dirty pages the previous one left (`sync`, bounded), so each
+ * starts without a writeback backlog that is not its own, then a second of rest.
+ */
+async function settle() {
+  try {
+    execFileSync('sync', [], { timeout: 120_000, stdio: 'ignore' });
+  } catch {
+    /* no sync(1): carry on */
+  }
+  await sleep(1000);
+}
+
 const lgTopic = (name, partitions = 8) => ['--topic', name, '--partitions', String(partitions)];
 
 // ---------------------------------------------------------------------------------------------
@@ -305,25 +318,25 @@ async function throughputPhase() {
       );
       if (only.has('produce')) R.produce1 = r;
       else R.consumeSetup = r;
-      await sleep(1000);
+      await settle();
     }
     if (only.has('produce')) {
       R.produceAll = await measure(broker, 'produce acks=all (loadgen)', () =>
         loadgen(['produce', ...b, ...lgTopic('lg-acksall'), '--create', '--acks', 'all', '--records', String(sizes.produceAllRecords), '--seconds', String(sizes.produceSeconds), '--progress'], sizes.produceSeconds + 90),
       );
-      await sleep(1000);
+      await settle();
     }
     if (only.has('consume')) {
       R.consume = await measure(broker, 'consume from offset 0 (loadgen)', () =>
         loadgen(['consume', ...b, ...lgTopic('lg-acks1'), '--seconds', String(sizes.consumeSeconds)], sizes.consumeSeconds + 60),
       );
-      await sleep(1000);
+      await settle();
     }
     if (only.has('e2e')) {
       R.e2e = await measure(broker, 'e2e latency at 5,000 records/s (loadgen)', () =>
         loadgen(['e2e', ...b, ...lgTopic('lg-lat'), '--rate', '5000', '--records', String(sizes.e2eRecords), '--seconds', String(sizes.e2eSeconds)], sizes.e2eSeconds + 60),
       );
-      await sleep(1000);
+      await settle();
     }
     if (only.has('rdkafka')) await rdkafkaWorkloads(broker);
   } finally {
@@ -344,13 +357,13 @@ async function rdkafkaWorkloads(broker) {
   const T = sizes.rdTimeoutS;
   const run = (args) => runRdkafkaBench(built.binary, ['-b', broker.bootstrap, ...args], T);
   rd.produce1 = await measure(broker, 'produce acks=1 (librdkafka)', () => run(['-m', 'produce', '-t', 'rk-acks1', '-s', '1024', '-n', String(sizes.rdProduce1Records), '-a', '1', '-p', '8']));
-  await sleep(1000);
+  await settle();
   rd.produceAll = await measure(broker, 'produce acks=all (librdkafka)', () => run(['-m', 'produce', '-t', 'rk-acksall', '-s', '1024', '-n', String(sizes.rdProduceAllRecords), '-a', 'all', '-p', '8']));
-  await sleep(1000);
+  await settle();
   const delivered = rd.produce1.result?.delivered ?? 0;
   if (delivered > 0) {
     rd.consume = await measure(broker, 'consume from offset 0 (librdkafka)', () => run(['-m', 'consume', '-t', 'rk-acks1', '-n', String(delivered)]));
-    await sleep(1000);
+    await settle();
   }
   // linger.ms=0: the target is the broker's latency; librdkafka's default linger.ms=5 alone would
   // add up to 5 ms to every record.
@@ -403,6 +416,7 @@ async function memoryPhase() {
     m.create = await measure(broker, `create ${topicCount} topics x ${partitionsPerTopic} partitions`, () => loadgen(['create', ...b, ...topics], 120));
     m.rss.afterCreateMB = mb(memoryOf(broker.pid).rssMiB);
     const records = Math.ceil(total / 1024);
+    await settle();
     m.fill = await measure(broker, `write ${(total / GB).toFixed(1)} GB over ${m.partitions} partitions (loadgen, acks=1)`, () =>
       loadgen(['produce', ...b, ...topics, '--acks', '1', '--records', String(records), '--batch-records', '16', '--partitions-per-request', '16', '--inflight', '8', '--seconds', String(sizes.memoryWriteSeconds), '--progress'], sizes.memoryWriteSeconds + 120),
     );
@@ -413,8 +427,12 @@ async function memoryPhase() {
     m.storedGB = round(m.storedBytes / GB, 2);
     s.storedGB = m.storedGB;
     if (m.fill.ok && !m.fill.complete) ctx.notes.push(`the memory workload stopped writing at its time bound (${sizes.memoryWriteSeconds} s): ${m.storedGB} GB stored of ${m.requestedGB} GB asked`);
-    m.consume = await measure(broker, `consume ${(sizes.memoryConsumeBytes / GB).toFixed(1)} GB from offset 0 of ${m.partitions} partitions (loadgen)`, () =>
-      loadgen(['consume', ...b, ...topics, '--bytes', String(sizes.memoryConsumeBytes), '--partition-max-bytes', String(1024 * 1024), '--seconds', '120'], 180),
+    // Read the first (consume bytes / partitions) of every partition, so every partition's log,
+    // indexes and read path are touched, as when consumers of all of them catch up.
+    const perPartition = Math.ceil(sizes.memoryConsumeBytes / m.partitions);
+    await settle();
+    m.consume = await measure(broker, `consume the first ${(perPartition / MB).toFixed(1)} MB of each of ${m.partitions} partitions (loadgen)`, () =>
+      loadgen(['consume', ...b, ...topics, '--bytes', String(Math.round(sizes.memoryConsumeBytes * 1.5)), '--partition-bytes', String(perPartition), '--partition-max-bytes', String(Math.min(1024 * 1024, perPartition)), '--seconds', '120'], 180),
     );
     await sleep(1000);
     const afterConsume = memoryOf(broker.pid);
@@ -503,7 +521,7 @@ function details(machine) {
   }
   const m = R.memory;
   if (m) {
-    lines.push(`- memory: ${m.partitions} partitions (125 topics x 8), ${m.storedGB ?? '–'} GB in the data dir (asked ${m.requestedGB} GB); RSS fresh ${m.rss.freshMB} MB, after creating topics ${m.rss.afterCreateMB} MB, after writing ${m.rss.afterWriteMB} MB, after consuming ${m.consume?.batchBytes ? (m.consume.batchBytes / GB).toFixed(2) : '–'} GB ${m.rss.afterConsumeMB} MB, peak (VmHWM) ${m.rss.peakMB} MB`);
+    lines.push(`- memory: ${m.partitions} partitions (125 topics x 8), ${m.storedGB ?? '–'} GB in the data dir (asked ${m.requestedGB} GB); RSS fresh ${m.rss.freshMB} MB, after creating topics ${m.rss.afterCreateMB} MB, after writing ${m.rss.afterWriteMB} MB, after consuming ${m.consume?.batchBytes ? (m.consume.batchBytes / GB).toFixed(2) : '–'} GB from ${m.consume?.partitionsRead ?? '–'} partitions ${m.rss.afterConsumeMB} MB, peak (VmHWM) ${m.rss.peakMB} MB`);
     if (m.create) lines.push(`  - creating the topics: ${m.create.ok === false ? `FAILED — ${m.create.error}` : `${m.create.secs} s`}`);
     if (m.fill) lines.push(`  - writing: ${m.fill.ok === false ? `FAILED — ${m.fill.error}` : `${m.fill.mbPerSec} MB/s, ${m.fill.records} records in ${m.fill.secs} s, 16 partitions x 16 records per request; ${cpuNote(m.fill)}`}`);
     if (m.consume) lines.push(`  - reading back: ${m.consume.ok === false ? `FAILED — ${m.consume.error}` : `${m.consume.mbPerSec} MB/s over ${m.consume.partitions} partitions; ${cpuNote(m.consume)}`}`);

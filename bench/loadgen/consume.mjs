@@ -22,6 +22,8 @@ export const consumeDefaults = {
   seconds: 120,
   /** Stop once this many batch bytes were read (0: read everything up to the start's watermarks). */
   bytes: 0,
+  /** Stop reading a partition once this many batch bytes of it were read (0: no limit). */
+  partitionBytes: 0,
   /** Size of one record's value, to report value MB/s as rdkafka_bench does (0: unknown). */
   recordBytes: 1024,
 };
@@ -35,7 +37,7 @@ export async function runConsume(options) {
     /** @type {{ topic: string, partition: number, next: number, end: number }[]} */
     const parts = [];
     for (const t of o.topics) {
-      for (let p = 0; p < t.partitions; p++) parts.push({ topic: t.name, partition: p, next: 0, end: ends.get(`${t.name}-${p}`) });
+      for (let p = 0; p < t.partitions; p++) parts.push({ topic: t.name, partition: p, next: 0, end: ends.get(`${t.name}-${p}`), bytes: 0 });
     }
     const expectedRecords = parts.reduce((s, p) => s + p.end, 0);
     if (expectedRecords === 0) {
@@ -52,7 +54,7 @@ export async function runConsume(options) {
 
     const runFetcher = async (mine) => {
       while (!done()) {
-        const want = mine.filter((p) => p.next < p.end);
+        const want = mine.filter((p) => p.next < p.end && (o.partitionBytes <= 0 || p.bytes < o.partitionBytes));
         if (want.length === 0) return;
         const byTopic = new Map();
         for (const p of want) {
@@ -103,7 +105,7 @@ export async function runConsume(options) {
     };
     await Promise.all(fetchers.map(runFetcher));
     const secs = Number(nowNs() - t0) / 1e9;
-    const complete = state.firstError === null && parts.every((p) => p.next >= p.end);
+    const complete = state.firstError === null && parts.every((p) => p.next >= p.end || (o.partitionBytes > 0 && p.bytes >= o.partitionBytes));
     return {
       workload: 'consume',
       topics: o.topics.length,
@@ -123,6 +125,7 @@ export async function runConsume(options) {
       mbPerSec: o.recordBytes > 0 ? round((state.records * o.recordBytes) / 1e6 / secs, 1) : null,
       batchMbPerSec: round(state.batchBytes / 1e6 / secs, 1),
       wireMbPerSec: round(state.wireBytes / 1e6 / secs, 1),
+      partitionsRead: parts.filter((p) => p.bytes > 0).length,
       errors: Object.fromEntries(state.errors),
       firstError: state.firstError,
       complete: complete || (o.bytes > 0 && state.batchBytes >= o.bytes),
@@ -151,6 +154,7 @@ function walkBatches(buf, p, state) {
       const skipped = base < p.next ? p.next - base : 0;
       counted += Math.max(0, count - skipped);
       state.batchBytes += size;
+      p.bytes += size;
       p.next = last + 1;
     }
     pos += size;

@@ -42,6 +42,7 @@ const { positionals, values } = parseArgs({
     fetchers: { type: 'string' },
     'max-bytes': { type: 'string' },
     'partition-max-bytes': { type: 'string' },
+    'partition-bytes': { type: 'string' },
     progress: { type: 'boolean', default: false },
     'fetch-session': { type: 'boolean', default: false },
   },
@@ -93,6 +94,7 @@ async function main() {
           fetchers: num('fetchers'),
           maxBytes: num('max-bytes'),
           partitionMaxBytes: num('partition-max-bytes'),
+          partitionBytes: num('partition-bytes'),
           recordBytes: num('record-bytes'),
         }),
       );
