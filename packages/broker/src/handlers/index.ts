@@ -15,6 +15,7 @@ import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { describeLogDirs } from './describe-log-dirs.js';
 import { fetch } from './fetch.js';
+import { findCoordinator } from './find-coordinator.js';
 import { incrementalAlterConfigs } from './incremental-alter-configs.js';
 import { listOffsets } from './list-offsets.js';
 import { metadata } from './metadata.js';
@@ -26,6 +27,7 @@ export const handlers: readonly Handler[] = [
   fetch,
   listOffsets,
   metadata,
+  findCoordinator,
   apiVersions,
   createTopics,
   deleteTopics,

@@ -1,0 +1,57 @@
+/**
+ * FindCoordinator (key 10), v0-6 (batched keys from v4, KIP-699).
+ *
+ * On one node every coordinator lives here, so a group key is answered with this broker.
+ * Transaction and share-group coordinators do not exist yet (issues 4 and 3): those key types get
+ * COORDINATOR_NOT_AVAILABLE with a message saying so, rather than an address that would fail later.
+ * Until the group coordinator lands the group APIs (JoinGroup, OffsetCommit...) are not
+ * advertised, so a group client learns plainly that they are missing.
+ *
+ * Advertising FindCoordinator also matters for producers: librdkafka enables its LZ4 codec only
+ * when the broker lists FindCoordinator in ApiVersions.
+ */
+import { ErrorCode, FindCoordinatorRequest, FindCoordinatorResponse } from '@fjord/protocol';
+import type { BrokerContext } from '../broker-context.js';
+import { defineHandler } from './handler.js';
+
+const GROUP = 0;
+const TRANSACTION = 1;
+const SHARE = 2;
+
+interface Answer {
+  errorCode: number;
+  errorMessage: string | null;
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+function locate(b: BrokerContext, key: string, keyType: number): Answer {
+  const none = (errorCode: number, errorMessage: string): Answer => ({ errorCode, errorMessage, nodeId: -1, host: '', port: -1 });
+  if (keyType === TRANSACTION) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'Fjord does not support transactions yet');
+  if (keyType === SHARE) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'Fjord does not support share groups yet');
+  if (keyType !== GROUP) return none(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
+  if (key === '') return none(ErrorCode.INVALID_REQUEST, 'The group id must not be empty');
+  const ep = b.endpoint();
+  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: ep.nodeId, host: ep.host, port: ep.port };
+}
+
+export const findCoordinator = defineHandler({
+  request: FindCoordinatorRequest,
+  response: FindCoordinatorResponse,
+  handle(ctx, req) {
+    const keyType = ctx.apiVersion >= 1 ? req.keyType : GROUP;
+    if (ctx.apiVersion >= 4) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        nodeId: -1,
+        host: '',
+        port: -1,
+        coordinators: req.coordinatorKeys.map((key) => ({ key, ...locate(ctx.broker, key, keyType) })),
+      };
+    }
+    return { throttleTimeMs: 0, ...locate(ctx.broker, req.key, keyType), coordinators: [] };
+  },
+});
