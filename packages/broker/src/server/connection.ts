@@ -34,7 +34,10 @@ export class Connection {
   private readonly abort = new AbortController();
   private readonly sizeBuf = Buffer.alloc(4);
   private sizeFilled = 0;
-  private frame: Buffer | null = null;
+  /** Size of the frame being received, or -1 while reading a size prefix. */
+  private frameSize = -1;
+  /** Parts of that frame received so far: memory grows with bytes actually received, not with the claimed size. */
+  private frameParts: Buffer[] = [];
   private frameFilled = 0;
   /** Frames received but not started yet. */
   private readonly pending: Buffer[] = [];
@@ -74,7 +77,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     let off = 0;
     while (off < chunk.length && !this.closed) {
-      if (this.frame === null) {
+      if (this.frameSize < 0) {
         let size: number;
         if (this.sizeFilled === 0 && chunk.length - off >= 4) {
           size = chunk.readInt32BE(off);
@@ -98,21 +101,24 @@ export class Connection {
           return;
         }
         if (chunk.length - off >= size) {
+          // The whole frame is in this chunk: use it in place, no copy.
           this.enqueue(chunk.subarray(off, off + size));
           off += size;
           continue;
         }
-        this.frame = Buffer.allocUnsafe(size);
+        this.frameSize = size;
+        this.frameParts = [];
         this.frameFilled = 0;
       }
-      const n = Math.min(this.frame.length - this.frameFilled, chunk.length - off);
-      chunk.copy(this.frame, this.frameFilled, off, off + n);
+      const n = Math.min(this.frameSize - this.frameFilled, chunk.length - off);
+      this.frameParts.push(chunk.subarray(off, off + n));
       this.frameFilled += n;
       off += n;
-      if (this.frameFilled === this.frame.length) {
-        const f = this.frame;
-        this.frame = null;
-        this.enqueue(f);
+      if (this.frameFilled === this.frameSize) {
+        const frame = this.frameParts.length === 1 ? this.frameParts[0]! : Buffer.concat(this.frameParts, this.frameSize);
+        this.frameSize = -1;
+        this.frameParts = [];
+        this.enqueue(frame);
       }
     }
   }
