@@ -61,11 +61,15 @@ export const fetch = defineHandler({
     const maxWaitMs = Math.min(Math.max(req.maxWaitMs, 0), limits.fetchWaitMsMax);
     const deadline = b.clock.now() + maxWaitMs;
 
+    // The log end offsets seen before each read: an append that lands while the (async) read is
+    // in flight has already fired its wake-up, so it is caught here instead of waiting max.wait.ms.
+    let ends = logEnds(b, entries);
     let results = await readAll(b, entries, responseMax);
     while (!satisfied(results, req.minBytes) && !ctx.closed.aborted) {
       const left = deadline - b.clock.now();
       if (left <= 0) break;
-      await waitForAppend(b, entries, left, ctx.closed);
+      if (sameEnds(ends, logEnds(b, entries))) await waitForAppend(b, entries, left, ctx.closed);
+      ends = logEnds(b, entries);
       results = await readAll(b, entries, responseMax);
     }
 
@@ -301,6 +305,14 @@ async function readAll(b: BrokerContext, entries: Entry[], responseMax: number):
     });
   }
   return results;
+}
+
+function logEnds(b: BrokerContext, entries: Entry[]): bigint[] {
+  return entries.map((e) => (e.topic === '' ? -1n : (b.replicas.partition(e.topic, e.partition)?.logEndOffset ?? -1n)));
+}
+
+function sameEnds(a: bigint[], b: bigint[]): boolean {
+  return a.every((x, i) => x === b[i]);
 }
 
 /** Resolves on the first append to any of the partitions, the deadline, or the connection closing. */
