@@ -110,7 +110,14 @@ export class Broker implements BrokerContext {
       },
       { sendBufferBytes: this.config.getInt('socket.send.buffer.bytes'), receiveBufferBytes: this.config.getInt('socket.receive.buffer.bytes') },
     );
-    this.bound = await this.listener.listen(listen.host, listen.port);
+    try {
+      this.bound = await this.listener.listen(listen.host, listen.port);
+    } catch (err) {
+      // Leave the data dir as a clean shutdown would, so the next start needs no recovery.
+      await this.replicaManager.shutdown();
+      await this.metadataStore.close();
+      throw err;
+    }
     const adv = this.config.get('advertised.listeners');
     const advertised = adv ? parseHostPort(adv.split(',')[0]!.trim(), 'advertised.listeners') : { ...this.bound };
     if (advertised.port === 0) advertised.port = this.bound.port;

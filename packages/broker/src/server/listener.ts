@@ -15,7 +15,6 @@ export class Listener {
     private readonly socketOptions: { sendBufferBytes: number; receiveBufferBytes: number },
   ) {
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => broker.logger.error('listener error', { error: err.message }));
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -24,6 +23,7 @@ export class Listener {
       this.server.once('error', onError);
       this.server.listen({ host, port, backlog: 1024 }, () => {
         this.server.off('error', onError);
+        this.server.on('error', (err) => this.broker.logger.error('listener error', { error: err.message }));
         const addr = this.server.address();
         if (addr === null || typeof addr === 'string') return reject(new Error('listener has no address'));
         resolve({ host: addr.address, port: addr.port });
