@@ -13,6 +13,9 @@
  * - v13+ addresses topics by id (UNKNOWN_TOPIC_ID); currentLeaderEpoch is checked (KIP-320);
  *   lastFetchedEpoch yields divergingEpoch when the log diverged (KIP-595).
  * Not yet: follower fetches (replicaId >= 0) are served like consumers; preferred read replica (KIP-392).
+ * Versions 0-3 return the stored magic-2 batches as they are: Fjord stores only magic 2 and does
+ * not down-convert (Kafka 4 dropped those versions; librdkafka, KafkaJS and kafka-python read
+ * magic 2 at any version, a strict pre-0.11 client would not).
  */
 import { ErrorCode, FetchRequest, FetchResponse, ZERO_UUID } from '@fjord/protocol';
 import type { BrokerContext } from '../broker-context.js';

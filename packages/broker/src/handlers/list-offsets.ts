@@ -5,6 +5,8 @@
  * v8+: the log start offset, as Fjord has no tiered storage), -5 latest tiered (v9+) and
  * -6 earliest pending upload (v11+): offset -1 without tiered storage, as Kafka answers then.
  * A timestamp >= 0 finds the first record whose timestamp is at or after it (offset -1 if none).
+ * v0 answers with a one-element offsets list; its old by-timestamp meaning ("segment offsets
+ * before a time", up to maxNumOffsets of them) is not reproduced: v0 uses the v1+ lookup.
  */
 import { ErrorCode, ListOffsetsRequest, ListOffsetsResponse } from '@fjord/protocol';
 import { defineHandler } from './handler.js';
