@@ -171,6 +171,83 @@ describe('compaction', () => {
     await log.close();
   });
 
+  it('cleaner checkpoint never passes what it cleaned (appends during cleaning)', async () => {
+    // Regression: the pass's end offset was read from the active segment after the offset map was
+    // built, so segments rolled while it ran were checkpointed as clean without being cleaned
+    // (compat compaction.test.ts: `segments=1 ... firstDirtyOffset="1688"`, every version kept).
+    const { log, clock } = await openLog();
+    const version = (k: number, round: number) => ({ key: `k${k}`, value: `r${round}-${'p'.repeat(60)}` });
+    for (let round = 0; round < 6; round++) await put(log, clock, [0, 1, 2, 3].map((k) => version(k, round)));
+    const cleanedEnd = log.segmentBaseOffsets.at(-1)!; // the first uncleanable offset when the pass starts
+    assert.ok(cleanableState(log, clock.now()).cleanable.length >= 2);
+
+    // cleanLog takes its snapshot synchronously; these appends land while it maps and rewrites,
+    // and roll several new segments holding newer versions of the same keys.
+    const running = cleanLog(log, clock.now());
+    let last = -1n;
+    for (let round = 6; round < 14; round++) {
+      const { buf, spans } = requestOf([batchOf([0, 1, 2, 3].map((k) => ({ ...version(k, round), timestamp: BigInt(clock.now()) })))]);
+      last = log.append(buf, spans, { leaderEpoch: 0, now: clock.now() }).lastOffset;
+    }
+    log.updateHighWatermark(log.logEndOffset);
+    const rolledTo = log.segmentBaseOffsets.at(-1)!;
+    assert.ok(rolledTo > cleanedEnd, 'segments rolled while the cleaner ran');
+    const stats = await running;
+    await log.waitForDurable(last);
+
+    assert.ok(stats && stats.recordsRemoved > 0);
+    assert.equal(stats.firstDirtyOffset, cleanedEnd, 'the checkpoint is the end of the last segment cleaned');
+    assert.equal(log.firstDirtyOffset, cleanedEnd);
+    // What rolled during the pass is still dirty, so a later pass picks it up...
+    const state = cleanableState(log, clock.now());
+    assert.equal(state.firstDirtyOffset, cleanedEnd);
+    assert.ok(state.dirtyBytes > 0 && needsCleaning(log, clock.now()));
+    const before = await readAll(log);
+    const second = await cleanLog(log, clock.now());
+    const activeBase = log.segmentBaseOffsets.at(-1)!;
+    assert.equal(second?.firstDirtyOffset, activeBase);
+    // ...and every key is then down to its newest version below the active segment.
+    assert.deepEqual(await readAll(log), [...latestPerKey(before.filter((r) => r.offset < activeBase)), ...before.filter((r) => r.offset >= activeBase)]);
+    await log.close();
+  });
+
+  it('the dirty section starts at a valid checkpoint; min.compaction.lag.ms holds back dirty segments only', async () => {
+    const { log, clock } = await openLog();
+    const hourAhead = BigInt(clock.now() + 3_600_000); // producer CreateTime from a fast clock
+    for (let round = 0; round < 6; round++) await put(log, clock, [0, 1, 2, 3].map((k) => ({ key: `k${k}`, value: `a${round}-${'p'.repeat(60)}`, timestamp: hourAhead })));
+    // roll past them, so all of them get cleaned now
+    const futureEnd = log.logEndOffset;
+    for (let i = 0; log.segmentBaseOffsets.at(-1)! < futureEnd; i++) await put(log, clock, [{ key: `old${i}`, value: 'o'.repeat(200), timestamp: BigInt(clock.now() - 120_000) }]);
+    await cleanLog(log, clock.now());
+    const cleanEnd = log.firstDirtyOffset!;
+    assert.equal(cleanEnd, log.segmentBaseOffsets.at(-1)!);
+    // A checkpoint past the log end (a stale file, a log that lost its tail) is not trusted: the
+    // whole log is dirty again, as in Kafka, instead of nothing being cleaned until the log grows.
+    log.firstDirtyOffset = log.logEndOffset + 100n;
+    let state = cleanableState(log, clock.now());
+    assert.equal(state.firstDirtyOffset, log.logStartOffset);
+    assert.equal(state.dirtyStart, 0);
+    assert.ok(state.dirtyBytes > 0 && state.cleanBytes === 0);
+    log.firstDirtyOffset = cleanEnd;
+
+    // Older dirty data behind clean segments with future timestamps: only the dirty section is
+    // subject to the lag, so it is cleanable (and the clean part is counted as clean).
+    log.updateConfig({ ...compact, minCompactionLagMs: 60_000 });
+    for (let round = 0; round < 6; round++) await put(log, clock, [0, 1, 2, 3].map((k) => ({ key: `k${k}`, value: `b${round}-${'p'.repeat(60)}`, timestamp: BigInt(clock.now() - 120_000) })));
+    state = cleanableState(log, clock.now());
+    assert.equal(state.firstDirtyOffset, cleanEnd);
+    assert.ok(state.dirtyBytes > 0 && state.cleanBytes > 0, JSON.stringify({ dirty: state.dirtyBytes, clean: state.cleanBytes }));
+    assert.equal(state.ends.at(-1), log.segmentBaseOffsets.at(-1));
+    // Fresh dirty data is held back until it is older than the lag.
+    await put(log, clock, [{ key: 'k0', value: 'fresh'.repeat(60) }]);
+    for (let i = 0; i < 3; i++) await put(log, clock, [{ key: `f${i}`, value: 'x'.repeat(200) }]);
+    const heldAt = cleanableState(log, clock.now()).ends.at(-1)!;
+    assert.ok(heldAt < log.segmentBaseOffsets.at(-1)!, 'the young segment is not cleanable');
+    clock.advance(61_000);
+    assert.equal(cleanableState(log, clock.now()).ends.at(-1), log.segmentBaseOffsets.at(-1));
+    await log.close();
+  });
+
   it('a crash in the middle of a swap is completed at the next start', async () => {
     const fs = new FaultyFs();
     const { log, clock, dir } = await openLog(compact, undefined, true, fs);

@@ -11,8 +11,11 @@
  * hurting produce latency.
  *
  * One pass over a log, as Kafka's:
- *  1. The cleanable range is the non-active segments below the high watermark (and older than
- *     min.compaction.lag.ms). Its dirty part starts at the cleaner checkpoint (firstDirtyOffset).
+ *  1. The cleanable range is the non-active segments below the high watermark, its dirty part
+ *     (from the cleaner checkpoint, firstDirtyOffset) older than min.compaction.lag.ms. It is a
+ *     snapshot: the pass only ever covers segments it saw here, and the checkpoint it writes is the
+ *     end of the last segment it mapped as that snapshot recorded it, never the log end or the
+ *     active segment at the time of the swap (appends roll new segments while the pass runs).
  *  2. An offset map key -> latest offset is built from the dirty part (bounded: at most
  *     cleanerOffsetMapKeysMax keys, checked at segment boundaries).
  *  3. Every segment from the log start to the end of the mapped dirty part is rewritten, small
@@ -50,6 +53,11 @@ import { writeSegmentIndexes } from './segment-io.js';
 export interface CleanableState {
   /** Segments the cleaner may touch, oldest first (never the active one). */
   cleanable: Segment[];
+  /**
+   * ends[i] is the offset right after cleanable[i]: the next segment's base offset when the state
+   * was taken. A pass must use these, not the live segment list, which appends keep extending.
+   */
+  ends: bigint[];
   /** Index in `cleanable` of the first segment holding dirty (never cleaned) data. */
   dirtyStart: number;
   firstDirtyOffset: bigint;
@@ -77,30 +85,33 @@ export interface CleanerOptions {
   yieldBytes?: number;
 }
 
-/** What is cleanable in `log` at `now`, and how dirty it is. */
+/** What is cleanable in `log` at `now`, and how dirty it is. Synchronous, so it is one consistent snapshot. */
 export function cleanableState(log: PartitionLog, now: number): CleanableState {
   const a = log.cleanerAccess();
   const segs = a.segments();
   const cfg = a.ctx.config();
   const hw = a.highWatermark();
+  const start = a.logStartOffset();
+  // Kafka's checkpoint validation: one below the log start or past the log end (a stale file, a
+  // log that lost its tail) cannot be trusted, so the whole log counts as dirty again.
+  const cp = log.firstDirtyOffset;
+  const firstDirty = cp !== null && cp > start && cp <= a.logEndOffset() ? cp : start;
   const cleanable: Segment[] = [];
+  const ends: bigint[] = [];
+  let dirtyStart = -1;
   for (let i = 0; i < segs.length - 1; i++) {
     const s = segs[i]!;
     const end = segs[i + 1]!.baseOffset;
     if (s.pinned || end > hw) break;
-    if (cfg.minCompactionLagMs > 0 && s.largestTimestampMs > now - cfg.minCompactionLagMs) break;
+    const dirty = end > firstDirty;
+    // min.compaction.lag.ms holds back dirty data only; what is already clean is cleaned again
+    // (against newer keys) whatever its age.
+    if (dirty && cfg.minCompactionLagMs > 0 && s.largestTimestampMs > now - cfg.minCompactionLagMs) break;
+    if (dirty && dirtyStart < 0) dirtyStart = i;
     cleanable.push(s);
+    ends.push(end);
   }
-  const start = a.logStartOffset();
-  const firstDirty = log.firstDirtyOffset !== null && log.firstDirtyOffset > start ? log.firstDirtyOffset : start;
-  let dirtyStart = cleanable.length;
-  for (let i = 0; i < cleanable.length; i++) {
-    const end = (segs[i + 1] ?? a.active()).baseOffset;
-    if (end > firstDirty) {
-      dirtyStart = i;
-      break;
-    }
-  }
+  if (dirtyStart < 0) dirtyStart = cleanable.length;
   let cleanBytes = 0;
   let dirtyBytes = 0;
   let lagExceeded = false;
@@ -113,7 +124,16 @@ export function cleanableState(log: PartitionLog, now: number): CleanableState {
     }
   }
   const total = cleanBytes + dirtyBytes;
-  return { cleanable, dirtyStart, firstDirtyOffset: firstDirty, cleanBytes, dirtyBytes, dirtyRatio: total === 0 ? 0 : dirtyBytes / total, lagExceeded };
+  return {
+    cleanable,
+    ends,
+    dirtyStart,
+    firstDirtyOffset: firstDirty,
+    cleanBytes,
+    dirtyBytes,
+    dirtyRatio: total === 0 ? 0 : dirtyBytes / total,
+    lagExceeded,
+  };
 }
 
 /** True when the log is due for cleaning (dirty ratio reached, or max compaction lag passed). */
@@ -184,12 +204,15 @@ export async function cleanLog(log: PartitionLog, now: number, opts: CleanerOpti
     if (!ok) return null;
     mappedEnd = i + 1;
   }
-  const endOffset = (state.cleanable[mappedEnd] ?? a.active()).baseOffset;
+  // The end of the last segment mapped, from the snapshot: the offset map covers exactly
+  // [firstDirtyOffset, endOffset), and that is all this pass may checkpoint as clean. (Reading it
+  // from the live segment list here would skip whatever rolled while the map was being built.)
+  const endOffset = state.ends[mappedEnd - 1]!;
   const mapUpTo = endOffset;
 
   // 3-4. rewrite groups of segments [0, mappedEnd)
   const targets = state.cleanable.slice(0, mappedEnd);
-  const groups = groupSegments(targets, a, endOffset);
+  const groups = groupSegments(targets, state.ends, a.ctx.config().segmentBytes);
   const stats: CleanStats = {
     groups: 0,
     segmentsBefore: targets.length,
@@ -219,20 +242,18 @@ export async function cleanLog(log: PartitionLog, now: number, opts: CleanerOpti
   return stats;
 }
 
-/** Consecutive segments whose total size fits one segment and whose offsets fit int32 relative offsets. */
-function groupSegments(segs: readonly Segment[], a: CleanerAccess, endOffset: bigint): Segment[][] {
-  const maxBytes = a.ctx.config().segmentBytes;
-  const all = a.segments();
-  const endOf = (s: Segment): bigint => {
-    const i = all.indexOf(s);
-    return i >= 0 && i + 1 < all.length ? all[i + 1]!.baseOffset : endOffset;
-  };
+/**
+ * Consecutive segments whose total size fits one segment and whose offsets fit int32 relative
+ * offsets. ends[i] is where segs[i] ends (CleanableState.ends).
+ */
+function groupSegments(segs: readonly Segment[], ends: readonly bigint[], maxBytes: number): Segment[][] {
   const groups: Segment[][] = [];
   let cur: Segment[] = [];
   let bytes = 0;
-  for (const s of segs) {
+  for (let i = 0; i < segs.length; i++) {
+    const s = segs[i]!;
     const first = cur[0];
-    if (first && (bytes + s.sizeBytes > maxBytes || endOf(s) - 1n - first.baseOffset > BigInt(relativeOffsetMax))) {
+    if (first && (bytes + s.sizeBytes > maxBytes || ends[i]! - 1n - first.baseOffset > BigInt(relativeOffsetMax))) {
       groups.push(cur);
       cur = [];
       bytes = 0;

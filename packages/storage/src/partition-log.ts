@@ -1221,9 +1221,9 @@ export class PartitionLog {
       ctx: this.ctx,
       lock: this.lock,
       segments: () => this.segments,
-      active: () => this.active,
       highWatermark: () => this.hw,
       logStartOffset: () => this.startOffset,
+      logEndOffset: () => this.nextOffset,
       isUsable: () => !this.closed && !this.offlineError && !this.truncating,
       truncations: () => this.truncations,
       replace: (oldSegs, seg) => this.replaceSegmentsLocked(oldSegs, seg),
@@ -1248,10 +1248,11 @@ export class PartitionLog {
 export interface CleanerAccess {
   ctx: SegmentContext;
   lock: Mutex;
+  /** The current list (a new array on every change, never mutated in place). */
   segments(): readonly Segment[];
-  active(): Segment;
   highWatermark(): bigint;
   logStartOffset(): bigint;
+  logEndOffset(): bigint;
   isUsable(): boolean;
   /** Changes whenever the log is truncated: a cleaning that saw another value must not swap. */
   truncations(): number;
