@@ -47,6 +47,7 @@ const { values: flags } = parseArgs({
     'results-file': { type: 'string', default: path.join(benchDir, 'RESULTS.md') },
     'keep-data': { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '0' },
+    rounds: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -62,6 +63,7 @@ if (flags.help) {
   --set KEY=VALUE     broker config passed to every broker started (repeatable)
   --broker-root DIR   run the broker from another checkout (default: this repository)
   --rdkafka-source F  rdkafka_bench.c to build (default ${rdkafkaSourceDefault})
+  --rounds N          run the throughput and latency workloads N times, report the median (default 3; 1 with --quick)
   --keep-data         keep the temporary data dirs
   --wait-quiet S      first wait up to S seconds for the machine to be idle (other processes under
                       10% busy over 5 s); this 2-core machine is shared, and others' load skews figures
@@ -94,6 +96,7 @@ const sizes = flags.quick
       memoryWriteSeconds: 25,
       memoryConsumeBytes: 0.1 * GB,
       restarts: 1,
+      rounds: Number(flags.rounds ?? 1),
     }
   : {
       produce1Records: 2_097_152, // 2 GiB: also the topic the consume workload reads
@@ -110,6 +113,7 @@ const sizes = flags.quick
       memoryWriteSeconds: 480,
       memoryConsumeBytes: 2 * GB,
       restarts: 3,
+      rounds: Number(flags.rounds ?? 3),
     };
 
 const brokerRoot = path.resolve(flags['broker-root'] ?? repoRoot);
@@ -241,7 +245,12 @@ async function measure(broker, name, fn) {
   const sys0 = systemCpuSeconds();
   const cpu0 = cpuSecondsOf(broker.pid);
   const t0 = nowUs();
-  const r = await fn();
+  let peakRssMiB = 0;
+  const sampler = setInterval(() => {
+    const x = memoryOf(broker.pid).rssMiB;
+    if (x !== null && x > peakRssMiB) peakRssMiB = x;
+  }, 250);
+  const r = await fn().finally(() => clearInterval(sampler));
   const t1 = nowUs();
   const cpu1 = cpuSecondsOf(broker.pid);
   const sys1 = systemCpuSeconds();
@@ -250,6 +259,7 @@ async function measure(broker, name, fn) {
   ctx.windows.push({ broker: broker.name, name, startUs: t0, endUs: t1 });
   r.brokerCpuPct = cpu0 !== null && cpu1 !== null ? round(((cpu1 - cpu0) / wallS) * 100, 0) : null;
   r.brokerRssMB = mem.rssMiB !== null ? round((mem.rssMiB * 1024 * 1024) / MB, 0) : null;
+  r.brokerPeakRssMB = peakRssMiB > 0 ? round((Math.max(peakRssMiB, mem.rssMiB ?? 0) * 1024 * 1024) / MB, 0) : r.brokerRssMB;
   r.wallS = round(wallS, 1);
   // How busy the whole (shared) machine was: other processes' CPU is noise in these figures.
   r.loadAverage = load;
@@ -307,69 +317,121 @@ const lgTopic = (name, partitions = 8) => ['--topic', name, '--partitions', Stri
 
 async function throughputPhase() {
   const dataDir = path.join(tmpRoot, 'data-throughput');
+  const R = ctx.results;
+  let built = null;
+  if (only.has('rdkafka')) {
+    built = buildRdkafkaBench(flags['rdkafka-source'], tmpRoot);
+    if (!built.ok) {
+      log(`librdkafka yardstick SKIPPED: ${built.reason}`);
+      R.rdkafka = { skipped: built.reason };
+      built = null;
+    }
+  }
+  // Rounds: this machine is shared and noisy, so every workload runs `rounds` times (interleaved,
+  // so noise hits both clients alike) and the median round is reported. Each round writes about
+  // 6.5 GB; fewer rounds when the disk is short.
+  const perRoundBytes = 6.5 * GB;
+  const fit = Math.max(1, Math.floor((freeBytes(tmpRoot) - 15 * GB) / perRoundBytes));
+  const rounds = Math.min(sizes.rounds, fit);
+  if (rounds < sizes.rounds) ctx.notes.push(`disk space allows ${rounds} round(s) of the throughput workloads instead of ${sizes.rounds}`);
+  ctx.rounds = rounds;
   const broker = await launchBroker('throughput', dataDir);
   ctx.brokerInfo.freshStartMs = round(broker.readyMs, 0);
-  const R = ctx.results;
+  const all = [];
   try {
-    const b = ['--bootstrap', broker.bootstrap];
-    if (only.has('produce') || only.has('consume')) {
-      const r = await measure(broker, 'produce acks=1 (loadgen)', () =>
-        loadgen(['produce', ...b, ...lgTopic('lg-acks1'), '--create', '--acks', '1', '--records', String(sizes.produce1Records), '--seconds', String(sizes.produceSeconds), '--progress'], sizes.produceSeconds + 90),
-      );
-      if (only.has('produce')) R.produce1 = r;
-      else R.consumeSetup = r;
-      await settle();
+    for (let i = 1; i <= rounds; i++) {
+      const tag = rounds > 1 ? ` [round ${i}/${rounds}]` : '';
+      all.push(await throughputRound(broker, i, tag, built));
     }
-    if (only.has('produce')) {
-      R.produceAll = await measure(broker, 'produce acks=all (loadgen)', () =>
-        loadgen(['produce', ...b, ...lgTopic('lg-acksall'), '--create', '--acks', 'all', '--records', String(sizes.produceAllRecords), '--seconds', String(sizes.produceSeconds), '--progress'], sizes.produceSeconds + 90),
-      );
-      await settle();
-    }
-    if (only.has('consume')) {
-      R.consume = await measure(broker, 'consume from offset 0 (loadgen)', () =>
-        loadgen(['consume', ...b, ...lgTopic('lg-acks1'), '--seconds', String(sizes.consumeSeconds)], sizes.consumeSeconds + 60),
-      );
-      await settle();
-    }
-    if (only.has('e2e')) {
-      R.e2e = await measure(broker, 'e2e latency at 5,000 records/s (loadgen)', () =>
-        loadgen(['e2e', ...b, ...lgTopic('lg-lat'), '--rate', '5000', '--records', String(sizes.e2eRecords), '--seconds', String(sizes.e2eSeconds)], sizes.e2eSeconds + 60),
-      );
-      await settle();
-    }
-    if (only.has('rdkafka')) await rdkafkaWorkloads(broker);
   } finally {
     ctx.brokerInfo.throughputShutdown = await haltBroker(broker);
     rmSync(dataDir, { recursive: true, force: true });
   }
+  const pick = (get, key, lowerIsBetter) => median(all.map(get), key, lowerIsBetter);
+  if (only.has('produce')) {
+    R.produce1 = pick((r) => r.produce1, (r) => r.mbPerSec);
+    R.produceAll = pick((r) => r.produceAll, (r) => r.mbPerSec);
+  }
+  if (only.has('consume')) R.consume = pick((r) => r.consume, (r) => r.mbPerSec);
+  if (only.has('e2e')) R.e2e = pick((r) => r.e2e, (r) => r.latencyMs?.p99, true);
+  if (built) {
+    R.rdkafka = {
+      version: built.version,
+      produce1: pick((r) => r.rd.produce1, (r) => r.result?.mb_per_s),
+      produceAll: pick((r) => r.rd.produceAll, (r) => r.result?.mb_per_s),
+      consume: pick((r) => r.rd.consume, (r) => r.result?.mb_per_s),
+      e2e: pick((r) => r.rd.e2e, (r) => r.result?.e2e_p99_us, true),
+    };
+  }
 }
 
-async function rdkafkaWorkloads(broker) {
-  const built = buildRdkafkaBench(flags['rdkafka-source'], tmpRoot);
-  if (!built.ok) {
-    log(`librdkafka yardstick SKIPPED: ${built.reason}`);
-    ctx.results.rdkafka = { skipped: built.reason };
-    return;
-  }
-  ctx.results.rdkafka = { version: built.version };
-  const rd = ctx.results.rdkafka;
-  const T = sizes.rdTimeoutS;
-  const run = (args) => runRdkafkaBench(built.binary, ['-b', broker.bootstrap, ...args], T);
-  rd.produce1 = await measure(broker, 'produce acks=1 (librdkafka)', () => run(['-m', 'produce', '-t', 'rk-acks1', '-s', '1024', '-n', String(sizes.rdProduce1Records), '-a', '1', '-p', '8']));
-  await settle();
-  rd.produceAll = await measure(broker, 'produce acks=all (librdkafka)', () => run(['-m', 'produce', '-t', 'rk-acksall', '-s', '1024', '-n', String(sizes.rdProduceAllRecords), '-a', 'all', '-p', '8']));
-  await settle();
-  const delivered = rd.produce1.result?.delivered ?? 0;
-  if (delivered > 0) {
-    rd.consume = await measure(broker, 'consume from offset 0 (librdkafka)', () => run(['-m', 'consume', '-t', 'rk-acks1', '-n', String(delivered)]));
+/**
+ * The median of the runs that worked, by `key`, with every round's value attached (`rounds`).
+ * When none worked, the first failure.
+ */
+function median(runs, key, lowerIsBetter = false) {
+  const present = runs.filter(Boolean);
+  if (present.length === 0) return undefined;
+  const good = present.filter((r) => r.ok !== false && Number.isFinite(key(r)));
+  if (good.length === 0) return present[0];
+  const sorted = [...good].sort((a, b) => key(a) - key(b));
+  // With an even count, take the less favourable of the two middle runs.
+  const mid = (sorted.length - 1) / 2;
+  const m = { ...sorted[lowerIsBetter ? Math.ceil(mid) : Math.floor(mid)] };
+  m.rounds = present.map((r) => (r.ok !== false && Number.isFinite(key(r)) ? key(r) : null));
+  return m;
+}
+
+async function throughputRound(broker, i, tag, built) {
+  const out = { rd: {} };
+  const b = ['--bootstrap', broker.bootstrap];
+  const lg1 = `lg-acks1-${i}`;
+  if (only.has('produce') || only.has('consume')) {
     await settle();
+    out.produce1 = await measure(broker, `produce acks=1 (loadgen)${tag}`, () =>
+      loadgen(['produce', ...b, ...lgTopic(lg1), '--create', '--acks', '1', '--records', String(sizes.produce1Records), '--seconds', String(sizes.produceSeconds), '--progress'], sizes.produceSeconds + 90),
+    );
   }
-  // linger.ms=0: the target is the broker's latency; librdkafka's default linger.ms=5 alone would
-  // add up to 5 ms to every record.
-  rd.e2e = await measure(broker, 'e2e latency at 5,000 records/s (librdkafka, linger.ms=0)', () =>
-    run(['-m', 'e2e', '-t', 'rk-lat', '-s', '1024', '-r', '5000', '-n', String(sizes.rdE2eRecords), '-p', '8', '-l', '0']),
-  );
+  if (only.has('produce')) {
+    await settle();
+    out.produceAll = await measure(broker, `produce acks=all (loadgen)${tag}`, () =>
+      loadgen(['produce', ...b, ...lgTopic(`lg-acksall-${i}`), '--create', '--acks', 'all', '--records', String(sizes.produceAllRecords), '--seconds', String(sizes.produceSeconds), '--progress'], sizes.produceSeconds + 90),
+    );
+  }
+  if (only.has('consume')) {
+    await settle();
+    out.consume = await measure(broker, `consume from offset 0 (loadgen)${tag}`, () =>
+      loadgen(['consume', ...b, ...lgTopic(lg1), '--seconds', String(sizes.consumeSeconds)], sizes.consumeSeconds + 60),
+    );
+  }
+  if (only.has('e2e')) {
+    await settle();
+    out.e2e = await measure(broker, `e2e latency at 5,000 records/s (loadgen)${tag}`, () =>
+      loadgen(['e2e', ...b, ...lgTopic(`lg-lat-${i}`), '--rate', '5000', '--records', String(sizes.e2eRecords), '--seconds', String(sizes.e2eSeconds)], sizes.e2eSeconds + 60),
+    );
+  }
+  if (built) {
+    const T = sizes.rdTimeoutS;
+    const run = (args) => runRdkafkaBench(built.binary, ['-b', broker.bootstrap, ...args], T);
+    const rd = out.rd;
+    const rk1 = `rk-acks1-${i}`;
+    await settle();
+    rd.produce1 = await measure(broker, `produce acks=1 (librdkafka)${tag}`, () => run(['-m', 'produce', '-t', rk1, '-s', '1024', '-n', String(sizes.rdProduce1Records), '-a', '1', '-p', '8']));
+    await settle();
+    rd.produceAll = await measure(broker, `produce acks=all (librdkafka)${tag}`, () => run(['-m', 'produce', '-t', `rk-acksall-${i}`, '-s', '1024', '-n', String(sizes.rdProduceAllRecords), '-a', 'all', '-p', '8']));
+    const delivered = rd.produce1.result?.delivered ?? 0;
+    if (delivered > 0) {
+      await settle();
+      rd.consume = await measure(broker, `consume from offset 0 (librdkafka)${tag}`, () => run(['-m', 'consume', '-t', rk1, '-n', String(delivered)]));
+    }
+    // linger.ms=0: the target is the broker's latency; librdkafka's default linger.ms=5 alone
+    // would add up to 5 ms to every record.
+    await settle();
+    rd.e2e = await measure(broker, `e2e latency at 5,000 records/s (librdkafka, linger.ms=0)${tag}`, () =>
+      run(['-m', 'e2e', '-t', `rk-lat-${i}`, '-s', '1024', '-r', '5000', '-n', String(sizes.rdE2eRecords), '-p', '8', '-l', '0']),
+    );
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -487,6 +549,12 @@ function cpuNote(r) {
   return parts.join(', ');
 }
 
+/** " (median of 3 rounds: a / b / c unit)" when a workload ran more than once. */
+function roundsNote(r, unit, scale = 1) {
+  if (!r || !Array.isArray(r.rounds) || r.rounds.length < 2) return '';
+  return ` (median of ${r.rounds.length} rounds: ${r.rounds.map((x) => (x === null ? 'failed' : round(x * scale, 2))).join(' / ')} ${unit})`;
+}
+
 function details(machine) {
   const R = ctx.results;
   const lines = [];
@@ -494,7 +562,7 @@ function details(machine) {
     if (!r) return;
     if (r.ok === false) return lines.push(`- ${label}: FAILED — ${r.error}`);
     lines.push(
-      `- ${label}: ${r.records} records (${((r.records * 1024) / GB).toFixed(2)} GB) in ${r.secs} s; ${r.connections} connection(s), ${r.inflight} requests in flight, ${r.recordsPerBatch} records/batch, ${r.partitionsPerRequest} partitions/request, Produce v${r.produceVersion}; ack latency per request p50 ${r.requestLatencyMs?.p50} / p99 ${r.requestLatencyMs?.p99} ms; ${cpuNote(r)}`,
+      `- ${label}: ${r.mbPerSec} MB/s${roundsNote(r, 'MB/s')}; ${r.records} records (${((r.records * 1024) / GB).toFixed(2)} GB) in ${r.secs} s; ${r.connections} connection(s), ${r.inflight} requests in flight, ${r.recordsPerBatch} records/batch, ${r.partitionsPerRequest} partitions/request, Produce v${r.produceVersion}; ack latency per request p50 ${r.requestLatencyMs?.p50} / p99 ${r.requestLatencyMs?.p99} ms; ${cpuNote(r)}`,
     );
   };
   p(R.produce1, 'produce acks=1 (loadgen)');
@@ -502,12 +570,12 @@ function details(machine) {
   if (R.consume) {
     const c = R.consume;
     if (c.ok === false) lines.push(`- consume (loadgen): FAILED — ${c.error}`);
-    else lines.push(`- consume (loadgen): ${c.records}/${c.expectedRecords} records, ${(c.batchBytes / GB).toFixed(2)} GB of batches in ${c.secs} s (${c.batchMbPerSec} MB/s of batches); ${c.fetchers} Fetch requests in flight on 1 connection, Fetch v${c.fetchVersion}, max bytes ${c.maxBytes}, partition max bytes ${c.partitionMaxBytes}; ${c.fetches} fetches (${c.emptyFetches} empty), ${c.offsetGaps} offset gaps; ${cpuNote(c)}`);
+    else lines.push(`- consume (loadgen): ${c.mbPerSec} MB/s${roundsNote(c, 'MB/s')}; ${c.records}/${c.expectedRecords} records, ${(c.batchBytes / GB).toFixed(2)} GB of batches in ${c.secs} s (${c.batchMbPerSec} MB/s of batches); ${c.fetchers} Fetch requests in flight on 1 connection, Fetch v${c.fetchVersion}, max bytes ${c.maxBytes}, partition max bytes ${c.partitionMaxBytes}; ${c.fetches} fetches (${c.emptyFetches} empty), ${c.offsetGaps} offset gaps; ${cpuNote(c)}`);
   }
   if (R.e2e) {
     const e = R.e2e;
     if (e.ok === false) lines.push(`- e2e (loadgen): FAILED — ${e.error}`);
-    else lines.push(`- e2e (loadgen): ${e.sent} records at ${e.achievedRate}/s (target rate ${e.rate}), ${e.received} received, ${e.missing} missing, first ${e.warmupRecords} excluded; produce ack p99 ${e.produceAckMs?.p99} ms; ${e.lateSends} late sends; ${cpuNote(e)}`);
+    else lines.push(`- e2e (loadgen): p99 ${e.latencyMs?.p99} ms${roundsNote(e, 'ms p99')}; ${e.sent} records at ${e.achievedRate}/s (target rate ${e.rate}), ${e.received} received, ${e.missing} missing, first ${e.warmupRecords} excluded; produce ack p99 ${e.produceAckMs?.p99} ms; ${e.lateSends} late sends; ${cpuNote(e)}`);
   }
   const rd = R.rdkafka;
   if (rd?.skipped) lines.push(`- librdkafka: skipped — ${rd.skipped}`);
@@ -516,12 +584,13 @@ function details(machine) {
     for (const [k, label] of [['produce1', 'produce acks=1'], ['produceAll', 'produce acks=all'], ['consume', 'consume'], ['e2e', 'e2e']]) {
       const r = rd[k];
       if (!r) continue;
-      lines.push(`  - ${label}: \`${r.command.replace(/-b \S+/, '-b <broker>')}\` → ${r.result ? Object.entries(r.result).filter(([x]) => !['mode', 'topic'].includes(x)).map(([x, v]) => `${x}=${v}`).join(' ') : `FAILED (exit ${r.code}): ${r.stderrTail}`}; ${cpuNote(r)}`);
+      const note = k === 'e2e' ? roundsNote(r, 'ms p99', 0.001) : roundsNote(r, 'MB/s');
+      lines.push(`  - ${label}${note}: \`${r.command.replace(/-b \S+/, '-b <broker>')}\` → ${r.result ? Object.entries(r.result).filter(([x]) => !['mode', 'topic'].includes(x)).map(([x, v]) => `${x}=${v}`).join(' ') : `FAILED (exit ${r.code}): ${r.stderrTail}`}; ${cpuNote(r)}`);
     }
   }
   const m = R.memory;
   if (m) {
-    lines.push(`- memory: ${m.partitions} partitions (125 topics x 8), ${m.storedGB ?? '–'} GB in the data dir (asked ${m.requestedGB} GB); RSS fresh ${m.rss.freshMB} MB, after creating topics ${m.rss.afterCreateMB} MB, after writing ${m.rss.afterWriteMB} MB, after consuming ${m.consume?.batchBytes ? (m.consume.batchBytes / GB).toFixed(2) : '–'} GB from ${m.consume?.partitionsRead ?? '–'} partitions ${m.rss.afterConsumeMB} MB, peak (VmHWM) ${m.rss.peakMB} MB`);
+    lines.push(`- memory: ${m.partitions} partitions (125 topics x 8), ${m.storedGB ?? '–'} GB in the data dir (asked ${m.requestedGB} GB); RSS fresh ${m.rss.freshMB} MB, after creating topics ${m.rss.afterCreateMB} MB, after writing ${m.rss.afterWriteMB} MB, after consuming ${m.consume?.batchBytes ? (m.consume.batchBytes / GB).toFixed(2) : '–'} GB from ${m.consume?.partitionsRead ?? '–'} partitions ${m.rss.afterConsumeMB} MB; highest RSS sampled (every 250 ms) while writing ${m.fill?.brokerPeakRssMB ?? '–'} MB, while reading ${m.consume?.brokerPeakRssMB ?? '–'} MB; VmHWM ${m.rss.peakMB} MB`);
     if (m.create) lines.push(`  - creating the topics: ${m.create.ok === false ? `FAILED — ${m.create.error}` : `${m.create.secs} s`}`);
     if (m.fill) lines.push(`  - writing: ${m.fill.ok === false ? `FAILED — ${m.fill.error}` : `${m.fill.mbPerSec} MB/s, ${m.fill.records} records in ${m.fill.secs} s, 16 partitions x 16 records per request; ${cpuNote(m.fill)}`}`);
     if (m.consume) lines.push(`  - reading back: ${m.consume.ok === false ? `FAILED — ${m.consume.error}` : `${m.consume.mbPerSec} MB/s over ${m.consume.partitions} partitions; ${cpuNote(m.consume)}`}`);

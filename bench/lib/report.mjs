@@ -53,6 +53,12 @@ function judge(rdValue, lgValue) {
 
 const okRd = (r) => (r && r.ok ? r.result : null);
 
+/** " (median of N runs)" when any of the figures is a median of several rounds. */
+function medianNote(...runs) {
+  const n = Math.max(0, ...runs.map((r) => (r && Array.isArray(r.rounds) ? r.rounds.length : 0)));
+  return n > 1 ? ` (median of ${n} runs)` : '';
+}
+
 /** Rows: { workload, loadgen, rdkafka, target, status }. */
 export function summaryRows(results) {
   const rows = [];
@@ -65,22 +71,22 @@ export function summaryRows(results) {
   const rdE = okRd(rd.e2e);
   if (lg1 || rd1) {
     const [v, on] = judge(rd1?.mb_per_s, lg1?.mbPerSec);
-    rows.push({ workload: 'produce acks=1, 8 partitions', loadgen: throughputCell(lg1?.mbPerSec, lg1?.recordsPerSec), rdkafka: throughputCell(rd1?.mb_per_s, rd1?.msgs_per_s), target: `>= ${targets.produce1MBps} MB/s`, status: status(v, (x) => x >= targets.produce1MBps, on) });
+    rows.push({ workload: `produce acks=1, 8 partitions${medianNote(lg1, rd.produce1)}`, loadgen: throughputCell(lg1?.mbPerSec, lg1?.recordsPerSec), rdkafka: throughputCell(rd1?.mb_per_s, rd1?.msgs_per_s), target: `>= ${targets.produce1MBps} MB/s`, status: status(v, (x) => x >= targets.produce1MBps, on) });
   }
   if (lgAll || rdAll) {
     const [v, on] = judge(rdAll?.mb_per_s, lgAll?.mbPerSec);
-    rows.push({ workload: 'produce acks=all (fsync group commit)', loadgen: throughputCell(lgAll?.mbPerSec, lgAll?.recordsPerSec), rdkafka: throughputCell(rdAll?.mb_per_s, rdAll?.msgs_per_s), target: `>= ${targets.produceAllMBps} MB/s`, status: status(v, (x) => x >= targets.produceAllMBps, on) });
+    rows.push({ workload: `produce acks=all (fsync group commit)${medianNote(lgAll, rd.produceAll)}`, loadgen: throughputCell(lgAll?.mbPerSec, lgAll?.recordsPerSec), rdkafka: throughputCell(rdAll?.mb_per_s, rdAll?.msgs_per_s), target: `>= ${targets.produceAllMBps} MB/s`, status: status(v, (x) => x >= targets.produceAllMBps, on) });
   }
   const c = results.consume;
   if (c || rdC) {
     const [v, on] = judge(rdC?.mb_per_s, c?.mbPerSec);
     const size = c ? ` (${fmt((c.batchBytes ?? 0) / 1e9, 2)} GB topic)` : '';
-    rows.push({ workload: 'consume from offset 0', loadgen: throughputCell(c?.mbPerSec, c?.recordsPerSec, size), rdkafka: throughputCell(rdC?.mb_per_s, rdC?.msgs_per_s), target: `>= ${targets.consumeMBps} MB/s`, status: status(v, (x) => x >= targets.consumeMBps, on) });
+    rows.push({ workload: `consume from offset 0${medianNote(c, rd.consume)}`, loadgen: throughputCell(c?.mbPerSec, c?.recordsPerSec, size), rdkafka: throughputCell(rdC?.mb_per_s, rdC?.msgs_per_s), target: `>= ${targets.consumeMBps} MB/s`, status: status(v, (x) => x >= targets.consumeMBps, on) });
   }
   const e = results.e2e;
   if (e || rdE) {
     const [v, on] = judge(rdLatency(rdE)?.p99, e?.latencyMs?.p99);
-    rows.push({ workload: 'end-to-end latency at 5,000 rec/s', loadgen: latencyCell(e?.latencyMs), rdkafka: rdLatencyCell(rdE), target: `p99 <= ${targets.e2eP99Ms} ms`, status: status(v, (x) => x <= targets.e2eP99Ms, on) });
+    rows.push({ workload: `end-to-end latency at 5,000 rec/s${medianNote(e, rd.e2e)}`, loadgen: latencyCell(e?.latencyMs), rdkafka: rdLatencyCell(rdE), target: `p99 <= ${targets.e2eP99Ms} ms`, status: status(v, (x) => x <= targets.e2eP99Ms, on) });
   }
   const m = results.memory;
   if (m && m.rss) {
