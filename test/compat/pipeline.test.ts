@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import {
   ApiVersionsRequest,
   CreateTopicsRequest,
@@ -118,9 +119,11 @@ test('a client that stops reading is paused; other connections are served meanwh
   // Never read: each Fetch answers with ~1 MiB, so unsent responses pile up quickly.
   s.pause();
   const c0 = await CodecConnection.open(broker.host, broker.port);
-  const big = encodeBatch({ records: Array.from({ length: 64 }, (_, j) => ({ value: Buffer.alloc(16 * 1024, j) })) });
+  // 16 batches of 768 KiB (under max.message.bytes): each fetch below answers with ~12 MiB.
+  const big = encodeBatch({ records: Array.from({ length: 48 }, (_, j) => ({ value: Buffer.alloc(16 * 1024, j) })) });
   for (let i = 0; i < 16; i++) {
-    await c0.request(ProduceRequest, ProduceResponse, 9, { transactionalId: null, acks: 1, timeoutMs: 10_000, topicData: [{ name: 'pipe', partitionData: [{ index: 0, records: big }] }] });
+    const r = await c0.request(ProduceRequest, ProduceResponse, 9, { transactionalId: null, acks: 1, timeoutMs: 10_000, topicData: [{ name: 'pipe', partitionData: [{ index: 0, records: big }] }] });
+    assert.equal(r.responses[0]!.partitionResponses[0]!.errorCode, 0);
   }
   c0.close();
   const fetch = (cid: number): Buffer[] =>
@@ -137,17 +140,27 @@ test('a client that stops reading is paused; other connections are served meanwh
       forgottenTopicsData: [],
       rackId: '',
     });
+  const rssMb = (): number => {
+    const status = readFileSync(`/proc/${broker.proc.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  };
   let written = 0;
+  let rssMaxMb = 0;
   const deadline = Date.now() + 20_000;
-  // Keep writing fetches until the kernel buffers fill because the broker stopped reading us.
-  while (Date.now() < deadline && written < 5000) {
-    const ok = s.write(Buffer.concat(fetch(written)));
+  // Keep writing fetches (each answered with ~16 MiB) until our writes back up because the broker
+  // stopped reading us. Without backpressure it would read them all and buffer gigabytes.
+  while (Date.now() < deadline && written < 3000 && s.writableLength < 8 * 1024 * 1024) {
+    s.write(Buffer.concat(fetch(written)));
     written++;
-    if (!ok && s.writableLength > 4 * 1024 * 1024) break;
-    if (written % 50 === 0) await sleep(10);
+    if (written % 20 === 0) {
+      rssMaxMb = Math.max(rssMaxMb, rssMb());
+      await sleep(5);
+    }
   }
-  assert.ok(s.writableLength > 0, 'the broker stopped reading a connection that does not read its responses');
-  assert.ok(written < 5000, `writes backed up after ${written} fetches`);
+  await sleep(500);
+  rssMaxMb = Math.max(rssMaxMb, rssMb());
+  assert.ok(s.writableLength >= 8 * 1024 * 1024, `the broker stopped reading a connection that does not read its responses (wrote ${written}, ${s.writableLength} bytes unsent)`);
+  assert.ok(rssMaxMb < 800, `broker memory stays bounded: ${rssMaxMb.toFixed(0)} MB`);
 
   // Meanwhile another connection gets quick answers.
   const other = await CodecConnection.open(broker.host, broker.port);
