@@ -5,10 +5,8 @@
  * message saying so (static configs come from server.properties / --set).
  */
 import { AlterConfigsRequest, AlterConfigsResponse, ErrorCode } from '@fjord/protocol';
-import { ResourceType } from './resource-type.js';
+import { alterableResourceProblem } from './resource-type.js';
 import { defineHandler } from './handler.js';
-
-export const DYNAMIC_BROKER_UNSUPPORTED = 'Fjord does not support dynamic broker configs yet; set them in server.properties or with --set';
 
 export const alterConfigs = defineHandler({
   request: AlterConfigsRequest,
@@ -20,12 +18,9 @@ export const alterConfigs = defineHandler({
       const reply = (errorCode: number, errorMessage: string | null): void => {
         responses.push({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName });
       };
-      if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
-        reply(ErrorCode.INVALID_REQUEST, DYNAMIC_BROKER_UNSUPPORTED);
-        continue;
-      }
-      if (r.resourceType !== ResourceType.TOPIC) {
-        reply(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${r.resourceType}`);
+      const problem = alterableResourceProblem(r.resourceType);
+      if (problem) {
+        reply(problem.errorCode, problem.errorMessage);
         continue;
       }
       const overrides: Record<string, string> = {};

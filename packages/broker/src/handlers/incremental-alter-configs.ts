@@ -7,8 +7,7 @@
 import { ErrorCode, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '@fjord/protocol';
 import { topicConfigByName } from '../config/topic-configs.js';
 import { resolveTopicConfig } from '../config/resolve.js';
-import { ResourceType } from './resource-type.js';
-import { DYNAMIC_BROKER_UNSUPPORTED } from './alter-configs.js';
+import { alterableResourceProblem } from './resource-type.js';
 import { defineHandler } from './handler.js';
 
 const SET = 0;
@@ -26,12 +25,9 @@ export const incrementalAlterConfigs = defineHandler({
       const reply = (errorCode: number, errorMessage: string | null): void => {
         responses.push({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName });
       };
-      if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
-        reply(ErrorCode.INVALID_REQUEST, DYNAMIC_BROKER_UNSUPPORTED);
-        continue;
-      }
-      if (r.resourceType !== ResourceType.TOPIC) {
-        reply(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${r.resourceType}`);
+      const unalterable = alterableResourceProblem(r.resourceType);
+      if (unalterable) {
+        reply(unalterable.errorCode, unalterable.errorMessage);
         continue;
       }
       const topic = b.metadata.topic(r.resourceName);
