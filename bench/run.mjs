@@ -19,9 +19,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuSecondsOf, memoryOf, startBroker, stopBroker } from './lib/broker.mjs';
+import { cpuSecondsOf, memoryOf, probeMemory, rssBreakdownOf, startBroker, stopBroker } from './lib/broker.mjs';
 import { freeBytes, gitInfo, loadAverage, machineInfo, systemCpuSeconds } from './lib/machine.mjs';
 import { buildRdkafkaBench, rdkafkaSourceDefault, runRdkafkaBench } from './lib/rdkafka.mjs';
 import { consoleTable, markdownTable, summaryRows, writeResults } from './lib/report.mjs';
@@ -174,12 +174,17 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-async function launchBroker(name, dataDir) {
+async function launchBroker(name, dataDir, { probeFile } = {}) {
   mkdirSync(dataDir, { recursive: true });
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=broker-${name}-${Date.now()}.cpuprofile`] : [];
-  const broker = await startBroker({ repoRoot: brokerRoot, dataDir, sets: brokerSets, nodeArgs, logFile: path.join(tmpRoot, `broker-${name}.log`) });
+  const profileName = `broker-${name}-${Date.now()}.cpuprofile`;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [];
+  // The memory probe (bench/lib/memory-probe.mjs) answers SIGUSR2 with the broker's memory breakdown.
+  if (probeFile) nodeArgs.push('--import', pathToFileURL(path.join(benchDir, 'lib/memory-probe.mjs')).href);
+  const env = probeFile ? { FJORD_BENCH_MEMORY_PROBE: probeFile } : undefined;
+  const broker = await startBroker({ repoRoot: brokerRoot, dataDir, sets: brokerSets, nodeArgs, env, logFile: path.join(tmpRoot, `broker-${name}.log`) });
   broker.name = name;
-  broker.profileName = nodeArgs.length ? nodeArgs[2].slice('--cpu-prof-name='.length) : null;
+  broker.probeFile = probeFile ?? null;
+  broker.profileName = profileDir ? profileName : null;
   ctx.brokers.add(broker);
   ctx.brokerInfo.command ??= [
     'node',
@@ -471,7 +476,23 @@ async function memoryPhase() {
   ctx.results.memory = m;
   ctx.results.startup = s;
   const mb = (x) => (x === null ? null : round((x * 1024 * 1024) / MB, 0));
-  let broker = await launchBroker('memory', dataDir);
+  const probeFile = path.join(tmpRoot, 'memory-probe.jsonl');
+  let broker = await launchBroker('memory', dataDir, { probeFile });
+  const mib = (x) => (x === null || x === undefined || !Number.isFinite(x) ? null : round((x * 1024 * 1024) / MB, 0));
+  const composition = async () => {
+    const probe = await probeMemory(broker.pid, probeFile);
+    const smaps = rssBreakdownOf(broker.pid);
+    const b = (x) => (typeof x === 'number' ? round(x / MB, 0) : null);
+    return {
+      heapUsedMB: b(probe?.heapUsed),
+      heapTotalMB: b(probe?.heapTotal),
+      externalMB: b(probe?.external),
+      arrayBuffersMB: b(probe?.arrayBuffers),
+      anonMB: mib(smaps?.anonMiB),
+      fileMappedMB: mib(smaps?.fileMiB),
+    };
+  };
+  m.composition = {};
   try {
     const b = ['--bootstrap', broker.bootstrap];
     m.rss.freshMB = mb(memoryOf(broker.pid).rssMiB);
@@ -485,6 +506,7 @@ async function memoryPhase() {
     await sleep(2000);
     const afterWrite = memoryOf(broker.pid);
     m.rss.afterWriteMB = mb(afterWrite.rssMiB);
+    m.composition.afterWrite = await composition();
     m.storedBytes = dirBytes(dataDir);
     m.storedGB = round(m.storedBytes / GB, 2);
     s.storedGB = m.storedGB;
@@ -500,6 +522,7 @@ async function memoryPhase() {
     const afterConsume = memoryOf(broker.pid);
     m.rss.afterConsumeMB = mb(afterConsume.rssMiB);
     m.rss.peakMB = mb(afterConsume.hwmMiB);
+    m.composition.afterConsume = await composition();
     const before = await loadgen(['offsets', ...b, ...topics], 60);
     s.recordsBeforeShutdown = before.totalRecords ?? null;
     const stop = await haltBroker(broker);
@@ -591,6 +614,9 @@ function details(machine) {
   const m = R.memory;
   if (m) {
     lines.push(`- memory: ${m.partitions} partitions (125 topics x 8), ${m.storedGB ?? '–'} GB in the data dir (asked ${m.requestedGB} GB); RSS fresh ${m.rss.freshMB} MB, after creating topics ${m.rss.afterCreateMB} MB, after writing ${m.rss.afterWriteMB} MB, after consuming ${m.consume?.batchBytes ? (m.consume.batchBytes / GB).toFixed(2) : '–'} GB from ${m.consume?.partitionsRead ?? '–'} partitions ${m.rss.afterConsumeMB} MB; highest RSS sampled (every 250 ms) while writing ${m.fill?.brokerPeakRssMB ?? '–'} MB, while reading ${m.consume?.brokerPeakRssMB ?? '–'} MB; VmHWM ${m.rss.peakMB} MB`);
+    for (const [when, c] of Object.entries(m.composition ?? {})) {
+      if (c) lines.push(`  - RSS ${when === 'afterWrite' ? 'after writing' : 'after consuming'}: V8 heap ${c.heapUsedMB} MB used of ${c.heapTotalMB} MB, Buffers/ArrayBuffers outside the heap ${c.arrayBuffersMB} MB (external ${c.externalMB} MB), anonymous memory ${c.anonMB} MB, mapped file pages ${c.fileMappedMB} MB`);
+    }
     if (m.create) lines.push(`  - creating the topics: ${m.create.ok === false ? `FAILED — ${m.create.error}` : `${m.create.secs} s`}`);
     if (m.fill) lines.push(`  - writing: ${m.fill.ok === false ? `FAILED — ${m.fill.error}` : `${m.fill.mbPerSec} MB/s, ${m.fill.records} records in ${m.fill.secs} s, 16 partitions x 16 records per request; ${cpuNote(m.fill)}`}`);
     if (m.consume) lines.push(`  - reading back: ${m.consume.ok === false ? `FAILED — ${m.consume.error}` : `${m.consume.mbPerSec} MB/s over ${m.consume.partitions} partitions; ${cpuNote(m.consume)}`}`);

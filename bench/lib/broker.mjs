@@ -18,7 +18,7 @@ const readyPattern = /fjord: broker (\S+) ready on (\S+):(\d+)/;
  * killing the process it spawned) if it exits or does not get ready in time.
  */
 export function startBroker(options) {
-  const { repoRoot, dataDir, sets = {}, nodeArgs = [], logFile, readyTimeoutMs = readyTimeoutMsDefault } = options;
+  const { repoRoot, dataDir, sets = {}, nodeArgs = [], env, logFile, readyTimeoutMs = readyTimeoutMsDefault } = options;
   const args = [
     ...nodeArgs,
     path.join(repoRoot, 'packages/cli/bin/fjord.js'),
@@ -31,7 +31,7 @@ export function startBroker(options) {
   ];
   const command = [process.execPath, ...args];
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
   const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
   const broker = {
     child,
@@ -176,4 +176,52 @@ export function cpuSecondsOf(pid) {
   } catch {
     return null;
   }
+}
+
+/**
+ * What the RSS is made of, from /proc/<pid>/smaps_rollup (MiB): anonymous memory (heap, Buffers,
+ * malloc) versus file pages mapped into the process (e.g. mmap'ed index files).
+ */
+export function rssBreakdownOf(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN) / 1024;
+    return { rssMiB: kb('Rss'), anonMiB: kb('Anonymous'), fileMiB: kb('Pss_File'), shmemMiB: kb('Pss_Shmem') };
+  } catch {
+    return null;
+  }
+}
+
+/** Asks a broker started with the memory probe for its memory usage; resolves with the parsed line or null. */
+export async function probeMemory(pid, probeFile, timeoutMs = 2000) {
+  let before = 0;
+  try {
+    before = readFileSync(probeFile, 'utf8').length;
+  } catch {
+    /* no file yet */
+  }
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return null;
+  }
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    let text = '';
+    try {
+      text = readFileSync(probeFile, 'utf8');
+    } catch {
+      continue;
+    }
+    if (text.length > before) {
+      const line = text.slice(before).trim().split('\n').pop();
+      try {
+        return JSON.parse(line);
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
 }
