@@ -50,3 +50,11 @@ export const cleanerWriteBufferBytes = 1024 * 1024;
 
 /** Kafka's Long.MAX_VALUE configs (flush.ms, max.compaction.lag.ms) arrive as JS numbers: this or above means "never". */
 export const neverMs = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Under flush.messages=1, an append nobody waits for (acks=0/1) is synced at most this long after
+ * it was written, together with everything else appended meanwhile; an acks=all waiter starts a
+ * sync at once. Syncing every acks=1 append immediately cost up to a third of produce throughput
+ * and filled libuv's thread pool with fdatasyncs that delayed fetch reads (bench/README.md).
+ */
+export const unwaitedSyncDelayMs = 10;

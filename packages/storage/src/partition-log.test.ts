@@ -5,6 +5,7 @@ import { CompressionType, splitBatches } from '@fjord/protocol';
 import { PartitionLog } from './partition-log.js';
 import { LogOfflineError, OffsetOutOfRangeError, RecordBatchTooLargeError } from './errors.js';
 import type { LogConfig } from './config.js';
+import { unwaitedSyncDelayMs } from './limits.js';
 import {
   FaultyFs,
   ManualClock,
@@ -30,6 +31,7 @@ async function openLog(config: Partial<LogConfig> = {}, extra: { fs?: FaultyFs; 
   }
   const clock = extra.clock ?? new ManualClock();
   const fs = extra.fs ?? new FaultyFs();
+  const scheduler = new ManualScheduler(clock);
   const log = await PartitionLog.open({
     dir,
     topic: 'orders',
@@ -38,9 +40,9 @@ async function openLog(config: Partial<LogConfig> = {}, extra: { fs?: FaultyFs; 
     clock,
     hadCleanShutdown: true,
     fs,
-    scheduler: new ManualScheduler(clock),
+    scheduler,
   });
-  return { log, dir, clock, fs };
+  return { log, dir, clock, fs, scheduler };
 }
 
 const recs = (n: number, prefix: string, ts?: bigint): TestRecord[] =>
@@ -221,12 +223,27 @@ describe('PartitionLog durability', () => {
     await log.close();
   });
 
-  it('flush.messages=1 syncs appends nobody waits for (acks=1) too', async () => {
-    const { log, clock } = await openLog();
-    appendBatches(log, [recs(3, 'x')], clock.now());
-    for (let i = 0; i < 100 && log.durableOffset < 3n; i++) await new Promise((r) => setTimeout(r, 2));
-    assert.equal(log.durableOffset, 3n);
-    assert.equal(log.recoveryPoint, 3n);
+  it('flush.messages=1 syncs appends nobody waits for (acks=1) too, within unwaitedSyncDelayMs', async () => {
+    const { log, clock, scheduler, fs } = await openLog();
+    const settle = async (offset: bigint): Promise<void> => {
+      for (let i = 0; i < 100 && log.durableOffset < offset; i++) await new Promise((r) => setTimeout(r, 2));
+    };
+    appendBatches(log, [recs(1, 'w')], clock.now()); // first append also checkpoints the leader epoch
+    clock.advance(unwaitedSyncDelayMs);
+    scheduler.runDue();
+    await settle(1n);
+    await new Promise((r) => setTimeout(r, 5));
+    const before = fs.fdatasyncs;
+    appendBatches(log, [recs(2, 'x')], clock.now());
+    appendBatches(log, [recs(2, 'y')], clock.now());
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(log.durableOffset, 1n, 'not synced before the delay');
+    clock.advance(unwaitedSyncDelayMs);
+    scheduler.runDue();
+    await settle(5n);
+    assert.equal(fs.fdatasyncs - before, 1, 'both appends share one sync');
+    assert.equal(log.durableOffset, 5n);
+    assert.equal(log.recoveryPoint, 5n);
     await log.close();
   });
 

@@ -37,7 +37,7 @@ import {
 } from './errors.js';
 import { nodeFileSystem, readFully, writeFullySync, type FileSystem } from './fs-port.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
-import { indexCacheBytesMax, inactiveSegmentFdsMax, readRetriesMax, relativeOffsetMax } from './limits.js';
+import { indexCacheBytesMax, inactiveSegmentFdsMax, readRetriesMax, relativeOffsetMax, unwaitedSyncDelayMs } from './limits.js';
 import { Mutex } from './mutex.js';
 import { loadLog } from './recovery.js';
 import { retentionDecision, type RetentionDecision } from './retention.js';
@@ -146,6 +146,9 @@ export class PartitionLog {
 
   private cfg: LogConfig;
   private groupCommit: boolean;
+  /** A deferred sync for appends nobody waits for is armed (see scheduleUnwaitedSync). */
+  private unwaitedSyncArmed = false;
+  private unwaitedAfterSync = false;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly fs: FileSystem;
@@ -392,8 +395,10 @@ export class PartitionLog {
     if (this.epochs.assign(opts.leaderEpoch, firstOffset)) this.persistEpochs();
     this.recordsSinceSync += records;
     if (this.hwPolicy === 'log-end') this.hw = next;
-    // flush.messages=1 syncs every append (group-committed) whether or not anyone waits for it.
-    if (this.groupCommit || this.recordsSinceSync >= this.cfg.flushMessages) this.kickSync();
+    // flush.messages=1 syncs every append: at once when an acks=all waiter asks (waitForDurable),
+    // else within unwaitedSyncDelayMs, group-committed with whatever else arrives meanwhile.
+    if (this.groupCommit) this.scheduleUnwaitedSync();
+    else if (this.recordsSinceSync >= this.cfg.flushMessages) this.kickSync();
     return { firstOffset, lastOffset, logAppendTime, logStartOffset: this.startOffset };
   }
 
@@ -524,6 +529,19 @@ export class PartitionLog {
     if (this.nextOffset > this.durable && now - this.lastSyncMs >= this.cfg.flushMs) this.kickSync();
   }
 
+  private scheduleUnwaitedSync(): void {
+    if (this.unwaitedSyncArmed || this.syncRunning) {
+      // A running sync loops again for waiters only; unwaited data gets the timer after it.
+      if (this.syncRunning) this.unwaitedAfterSync = true;
+      return;
+    }
+    this.unwaitedSyncArmed = true;
+    this.scheduler.schedule(unwaitedSyncDelayMs, () => {
+      this.unwaitedSyncArmed = false;
+      if (this.nextOffset > this.durable) this.kickSync();
+    });
+  }
+
   private kickSync(): void {
     if (this.offlineError || this.closedForIo) return;
     if (this.syncRunning) {
@@ -552,6 +570,10 @@ export class PartitionLog {
     } finally {
       this.syncRunning = false;
       for (const r of this.syncIdleWaiters.splice(0)) r();
+      if (this.unwaitedAfterSync) {
+        this.unwaitedAfterSync = false;
+        if (this.nextOffset > this.durable) this.scheduleUnwaitedSync();
+      }
     }
   }
 

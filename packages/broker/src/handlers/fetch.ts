@@ -115,7 +115,8 @@ export const fetch = defineHandler({
       }
       current!.partitions.push(data);
     }
-    if (session) session.epoch += 1;
+    // A new session already expects epoch 1; an incremental fetch moves the expectation on by one.
+    if (incremental && session) session.epoch += 1;
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: responseSessionId, responses: topics, nodeEndpoints: [] };
   },
 });

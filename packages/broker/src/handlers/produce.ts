@@ -46,7 +46,7 @@ export const produce = defineHandler({
     const response = { responses, throttleTimeMs: 0, nodeEndpoints: [] };
     if (req.acks === 0) return anyError ? CLOSE_CONNECTION : NO_RESPONSE;
     if (waits.length === 0) return response;
-    return awaitDurable(ctx.broker.replicas, waits, Math.min(Math.max(req.timeoutMs, 0), limits.produceTimeoutMsMax), ctx.closed).then(() => response);
+    return awaitDurable(ctx.broker.replicas, waits, Math.min(Math.max(req.timeoutMs, 0), limits.produceTimeoutMsMax)).then(() => response);
   },
 });
 
@@ -67,19 +67,19 @@ function toResponse(index: number, r: AppendResult): PartitionResponse {
   };
 }
 
-/** Waits for every partition's durable phase; partitions not durable in time get REQUEST_TIMED_OUT. */
+/**
+ * Waits for every partition's durable phase; partitions not durable in time get REQUEST_TIMED_OUT.
+ * A wait is not cut short when the connection closes: the sync it waits for is on its way anyway,
+ * and a listener per waiting request on the connection's signal would pile up under pipelining.
+ */
 async function awaitDurable(
   replicas: { waitForDurable(p: Partition, offset: bigint): Promise<void> },
   waits: Array<{ partition: Partition; result: AppendResult; out: PartitionResponse }>,
   timeoutMs: number,
-  closed: AbortSignal,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
-    onAbort = () => resolve('timeout');
-    timer = setTimeout(onAbort, timeoutMs);
-    closed.addEventListener('abort', onAbort, { once: true });
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
   });
   try {
     await Promise.all(
@@ -98,6 +98,5 @@ async function awaitDurable(
     );
   } finally {
     clearTimeout(timer);
-    if (onAbort) closed.removeEventListener('abort', onAbort);
   }
 }

@@ -76,9 +76,23 @@ export async function serverCommand(argv: string[]): Promise<number> {
 
   const logger = consoleLogger({ debug: Boolean(flags.verbose) });
   const broker = new Broker({ config, logger });
+  // Signals are caught from the start: one that arrives while the broker starts (or right as it
+  // prints the ready line) stops it cleanly once it is up, instead of killing it half-way.
+  let signalled: ((signal: string) => void) | undefined;
+  let pendingSignal: string | undefined;
+  const onSignal = (signal: string): void => {
+    if (signalled) signalled(signal);
+    else pendingSignal ??= signal;
+  };
+  const onTerm = (): void => onSignal('SIGTERM');
+  const onInt = (): void => onSignal('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
   try {
     await broker.start();
   } catch (err) {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
     if (err instanceof ConfigError) throw new CliError(err.message);
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${config.get('listeners')}: address already in use`);
@@ -88,11 +102,10 @@ export async function serverCommand(argv: string[]): Promise<number> {
   }
   const ep = broker.endpoint();
   const bound = broker.address();
-  process.stdout.write(`fjord: broker ${broker.nodeId} ready on ${bound.host}:${bound.port} (advertised ${ep.host}:${ep.port}, data ${broker.dataDir})\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const shutdown = (signal: string): void => {
+    signalled = (signal: string): void => {
       if (stopping) return;
       stopping = true;
       logger.info('shutting down', { signal });
@@ -104,7 +117,7 @@ export async function serverCommand(argv: string[]): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.stdout.write(`fjord: broker ${broker.nodeId} ready on ${bound.host}:${bound.port} (advertised ${ep.host}:${ep.port}, data ${broker.dataDir})\n`);
+    if (pendingSignal) signalled(pendingSignal);
   });
 }
