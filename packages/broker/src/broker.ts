@@ -88,6 +88,8 @@ export class Broker implements BrokerContext {
     const listen = parseHostPort(this.config.getString('listeners').split(',')[0]!.trim(), 'listeners');
     const started = this.clock.now();
     this.metadataStore = await LocalMetadataStore.open(this.dataDir, this.nodeId);
+    this.config.setDynamic('default', this.metadataStore.brokerConfigs(''));
+    this.config.setDynamic('broker', this.metadataStore.brokerConfigs(String(this.nodeId)));
     this.replicaManager = await ReplicaManager.open({
       dataDir: this.dataDir,
       nodeId: this.nodeId,

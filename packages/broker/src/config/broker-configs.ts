@@ -79,6 +79,60 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
 
 export const brokerConfigByName: ReadonlyMap<string, ConfigDef> = new Map(brokerConfigDefs.map((d) => [d.name, d]));
 
+/**
+ * Broker configs that AlterConfigs may change at run time (Kafka's dynamic broker configs): the
+ * broker-level defaults of topic configs. Everything else is read-only, set in server.properties
+ * or with --set, as for a Kafka broker.
+ */
+export const dynamicBrokerConfigs: ReadonlySet<string> = new Set([
+  'log.cleanup.policy',
+  'compression.type',
+  'compression.gzip.level',
+  'compression.lz4.level',
+  'compression.zstd.level',
+  'log.cleaner.delete.retention.ms',
+  'log.segment.delete.delay.ms',
+  'log.flush.interval.messages',
+  'log.flush.interval.ms',
+  'log.index.interval.bytes',
+  'log.local.retention.bytes',
+  'log.local.retention.ms',
+  'log.cleaner.max.compaction.lag.ms',
+  'message.max.bytes',
+  'log.message.timestamp.after.max.ms',
+  'log.message.timestamp.before.max.ms',
+  'log.message.timestamp.type',
+  'log.cleaner.min.cleanable.ratio',
+  'log.cleaner.min.compaction.lag.ms',
+  'min.insync.replicas',
+  'log.preallocate',
+  'log.retention.bytes',
+  'log.retention.ms',
+  'log.retention.minutes',
+  'log.retention.hours',
+  'log.segment.bytes',
+  'log.index.size.max.bytes',
+  'log.roll.jitter.ms',
+  'log.roll.jitter.hours',
+  'log.roll.ms',
+  'log.roll.hours',
+  'unclean.leader.election.enable',
+]);
+
+/** Why these dynamic values cannot be applied (unknown, not dynamic, bad value), or undefined. */
+export function dynamicConfigProblem(values: Readonly<Record<string, string | null>>): { code: 'INVALID_CONFIG' | 'INVALID_REQUEST'; message: string } | undefined {
+  const notDynamic = Object.keys(values).filter((k) => brokerConfigByName.has(k) && !dynamicBrokerConfigs.has(k));
+  if (notDynamic.length > 0) return { code: 'INVALID_REQUEST', message: `Cannot update these configs dynamically: ${notDynamic.join(', ')} (set them in server.properties or with --set)` };
+  for (const [k, v] of Object.entries(values)) {
+    const def = brokerConfigByName.get(k);
+    if (!def) return { code: 'INVALID_CONFIG', message: `Unknown broker config name: ${k}` };
+    if (v === null) return { code: 'INVALID_REQUEST', message: `Null value not supported for : ${k}` };
+    const problem = validateValue(def, v);
+    if (problem) return { code: 'INVALID_CONFIG', message: `Invalid value ${v} for configuration ${k}: ${problem}` };
+  }
+  return undefined;
+}
+
 /** Kafka's old names still accepted in server.properties. */
 const aliases: Record<string, string> = { 'broker.id': 'node.id' };
 
@@ -117,9 +171,43 @@ export class BrokerConfig {
     return this.values.get(key);
   }
 
-  /** The effective value: explicit, else the default; undefined when neither exists. */
+  /** Dynamic values (AlterConfigs on a broker resource): this broker's own, and the cluster-wide default. */
+  private dynamicBroker: Readonly<Record<string, string>> = {};
+  private dynamicDefault: Readonly<Record<string, string>> = {};
+
+  setDynamic(scope: 'broker' | 'default', values: Readonly<Record<string, string>>): void {
+    if (scope === 'broker') this.dynamicBroker = { ...values };
+    else this.dynamicDefault = { ...values };
+  }
+
+  dynamic(scope: 'broker' | 'default', key: string): string | undefined {
+    return (scope === 'broker' ? this.dynamicBroker : this.dynamicDefault)[key];
+  }
+
+  dynamicEntries(scope: 'broker' | 'default'): Readonly<Record<string, string>> {
+    return scope === 'broker' ? this.dynamicBroker : this.dynamicDefault;
+  }
+
+  /**
+   * Where a broker config's value comes from, most specific first, as Kafka reports synonyms:
+   * dynamic for this broker, dynamic cluster default, static (file or --set), default.
+   */
+  layers(key: string): Array<{ value: string; source: 'broker' | 'default' | 'static' | 'builtin' }> {
+    const out: Array<{ value: string; source: 'broker' | 'default' | 'static' | 'builtin' }> = [];
+    const b = this.dynamicBroker[key];
+    if (b !== undefined) out.push({ value: b, source: 'broker' });
+    const d = this.dynamicDefault[key];
+    if (d !== undefined) out.push({ value: d, source: 'default' });
+    const s = this.values.get(key);
+    if (s !== undefined) out.push({ value: s, source: 'static' });
+    const builtin = brokerConfigByName.get(key)?.default;
+    if (builtin != null) out.push({ value: builtin, source: 'builtin' });
+    return out;
+  }
+
+  /** The effective value: dynamic, else explicit, else the default; undefined when none exists. */
   get(key: string): string | undefined {
-    return this.values.get(key) ?? brokerConfigByName.get(key)?.default ?? undefined;
+    return this.dynamicBroker[key] ?? this.dynamicDefault[key] ?? this.values.get(key) ?? brokerConfigByName.get(key)?.default ?? undefined;
   }
 
   getString(key: string): string {

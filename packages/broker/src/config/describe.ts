@@ -1,6 +1,6 @@
 /** Config descriptions as DescribeConfigs (and CreateTopics v5+) report them. */
 import { ConfigSource, ConfigType, type ConfigDef } from './config-def.js';
-import { brokerConfigDefs, type BrokerConfig } from './broker-configs.js';
+import { brokerConfigDefs, dynamicBrokerConfigs, type BrokerConfig } from './broker-configs.js';
 import { resolveTopicConfig } from './resolve.js';
 import { topicConfigDefs } from './topic-configs.js';
 
@@ -51,21 +51,19 @@ export function describeBrokerConfigs(
   includeDocumentation: boolean,
 ): ConfigEntryView[] {
   const out: ConfigEntryView[] = [];
+  const sourceCode = { broker: ConfigSource.DYNAMIC_BROKER_CONFIG, default: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, static: ConfigSource.STATIC_BROKER_CONFIG, builtin: ConfigSource.DEFAULT_CONFIG };
   const entry = (def: ConfigDef): void => {
-    const explicit = broker.explicit(def.name);
-    const source = explicit !== undefined ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
-    const value = explicit ?? def.default;
-    const synonyms = [];
-    if (explicit !== undefined) synonyms.push({ name: def.name, value: explicit, source: ConfigSource.STATIC_BROKER_CONFIG });
-    if (def.default !== null) synonyms.push({ name: def.name, value: def.default, source: ConfigSource.DEFAULT_CONFIG });
+    const layers = broker.layers(def.name);
+    const top = layers[0];
+    const source = top ? sourceCode[top.source] : ConfigSource.DEFAULT_CONFIG;
     out.push({
       name: def.name,
-      value: def.sensitive ? null : value,
-      readOnly: true,
+      value: def.sensitive ? null : (top?.value ?? null),
+      readOnly: !dynamicBrokerConfigs.has(def.name),
       configSource: source,
       isSensitive: def.sensitive ?? false,
       isDefault: source === ConfigSource.DEFAULT_CONFIG,
-      synonyms: includeSynonyms ? synonyms : [],
+      synonyms: includeSynonyms ? layers.map((l) => ({ name: def.name, value: l.value, source: sourceCode[l.source] })) : [],
       configType: ConfigType[def.type],
       documentation: includeDocumentation ? def.doc : null,
     });

@@ -34,13 +34,16 @@ export function resolveTopicConfig(
     value = override;
     source = ConfigSource.DYNAMIC_TOPIC_CONFIG;
   }
+  const sourceCode = { broker: ConfigSource.DYNAMIC_BROKER_CONFIG, default: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, static: ConfigSource.STATIC_BROKER_CONFIG, builtin: ConfigSource.DEFAULT_CONFIG };
+  // For each broker synonym, most specific first: its dynamic, dynamic-default and static values.
   for (const syn of def.synonyms) {
-    const set = broker.explicit(syn.name);
-    if (set === undefined) continue;
-    synonyms.push({ name: syn.name, value: set, source: ConfigSource.STATIC_BROKER_CONFIG });
-    if (value === null) {
-      value = syn.toTopicValue(set);
-      source = ConfigSource.STATIC_BROKER_CONFIG;
+    for (const layer of broker.layers(syn.name)) {
+      if (layer.source === 'builtin') continue;
+      synonyms.push({ name: syn.name, value: layer.value, source: sourceCode[layer.source] });
+      if (value === null) {
+        value = syn.toTopicValue(layer.value);
+        source = sourceCode[layer.source];
+      }
     }
   }
   // The default is reported under the broker config that carries it (e.g. log.retention.hours=168).

@@ -1,11 +1,12 @@
 /**
- * AlterConfigs (key 33), v0-2: replaces ALL overrides of a topic with the given set (Kafka's
- * legacy semantics; IncrementalAlterConfigs patches instead). validateOnly checks only.
- * Brokers: dynamic broker configs are not supported yet; such requests get INVALID_REQUEST with a
- * message saying so (static configs come from server.properties / --set).
+ * AlterConfigs (key 33), v0-2: replaces ALL overrides of a topic, or all dynamic configs of a
+ * broker ("" for the cluster-wide default, or this broker's id), with the given set (Kafka's legacy
+ * semantics; IncrementalAlterConfigs patches instead). validateOnly checks only. Only Kafka's
+ * dynamically updatable broker configs may be set this way (the log.* defaults of topic configs);
+ * others get INVALID_REQUEST naming them. Broker loggers are not supported.
  */
 import { AlterConfigsRequest, AlterConfigsResponse, ErrorCode } from '@fjord/protocol';
-import { alterableResourceProblem } from './resource-type.js';
+import { alterableResourceProblem, ResourceType } from './resource-type.js';
 import { defineHandler } from './handler.js';
 
 export const alterConfigs = defineHandler({
@@ -33,7 +34,10 @@ export const alterConfigs = defineHandler({
         reply(ErrorCode.INVALID_REQUEST, `Null value not supported for : ${nullValue}`);
         continue;
       }
-      const res = await b.topics.setConfigs(r.resourceName, overrides, req.validateOnly);
+      const res =
+        r.resourceType === ResourceType.BROKER
+          ? await b.topics.setBrokerConfigs(r.resourceName, overrides, req.validateOnly)
+          : await b.topics.setConfigs(r.resourceName, overrides, req.validateOnly);
       reply(res.errorCode, res.errorMessage);
     }
     return { throttleTimeMs: 0, responses };

@@ -2,12 +2,14 @@
  * IncrementalAlterConfigs (key 44), v0-1 (KIP-339): SET (0), DELETE (1), APPEND (2) and
  * SUBTRACT (3, list configs only) applied to a topic's current overrides; validateOnly checks
  * only. Unknown names and bad values give INVALID_CONFIG; a key named twice, INVALID_REQUEST.
- * Brokers: dynamic broker configs are not supported yet (INVALID_REQUEST with a message).
+ * Brokers ("" for the cluster default, or this broker's id): the same operations on the dynamic
+ * broker configs; only Kafka's dynamically updatable ones (the log.* topic defaults) are accepted.
  */
 import { ErrorCode, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '@fjord/protocol';
 import { topicConfigByName } from '../config/topic-configs.js';
 import { resolveTopicConfig } from '../config/resolve.js';
-import { alterableResourceProblem } from './resource-type.js';
+import { alterableResourceProblem, ResourceType } from './resource-type.js';
+import { brokerConfigByName } from '../config/broker-configs.js';
 import { defineHandler } from './handler.js';
 
 const SET = 0;
@@ -30,8 +32,9 @@ export const incrementalAlterConfigs = defineHandler({
         reply(unalterable.errorCode, unalterable.errorMessage);
         continue;
       }
-      const topic = b.metadata.topic(r.resourceName);
-      if (!topic) {
+      const isBroker = r.resourceType === ResourceType.BROKER;
+      const topic = isBroker ? undefined : b.metadata.topic(r.resourceName);
+      if (!isBroker && !topic) {
         reply(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${r.resourceName} does not exist.`);
         continue;
       }
@@ -41,12 +44,12 @@ export const incrementalAlterConfigs = defineHandler({
         reply(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys : ${dup}`);
         continue;
       }
-      const next: Record<string, string> = { ...topic.configs };
+      const next: Record<string, string> = isBroker ? { ...b.metadata.brokerConfigs(r.resourceName) } : { ...topic!.configs };
       let problem: string | undefined;
       for (const c of r.configs) {
-        const def = topicConfigByName.get(c.name);
+        const def = isBroker ? brokerConfigByName.get(c.name) : topicConfigByName.get(c.name);
         if (!def) {
-          problem = `Unknown topic config name: ${c.name}`;
+          problem = `Unknown ${isBroker ? 'broker' : 'topic'} config name: ${c.name}`;
           break;
         }
         if (c.configOperation === SET) {
@@ -62,7 +65,8 @@ export const incrementalAlterConfigs = defineHandler({
             problem = `Config value append is not allowed for config key: ${c.name}`;
             break;
           }
-          const current = (resolveTopicConfig(def, next, b.config).value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+          const currentValue = isBroker ? (next[c.name] ?? b.config.get(c.name)) : resolveTopicConfig(topicConfigByName.get(c.name)!, next, b.config).value;
+          const current = (currentValue ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
           const items = (c.value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
           const result = c.configOperation === APPEND ? [...current, ...items.filter((i) => !current.includes(i))] : current.filter((i) => !items.includes(i));
           next[c.name] = result.join(',');
@@ -75,7 +79,9 @@ export const incrementalAlterConfigs = defineHandler({
         reply(ErrorCode.INVALID_CONFIG, problem);
         continue;
       }
-      const res = await b.topics.setConfigs(r.resourceName, next, req.validateOnly);
+      const res = isBroker
+        ? await b.topics.setBrokerConfigs(r.resourceName, next, req.validateOnly)
+        : await b.topics.setConfigs(r.resourceName, next, req.validateOnly);
       reply(res.errorCode, res.errorMessage);
     }
     return { throttleTimeMs: 0, responses };

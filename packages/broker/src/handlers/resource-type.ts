@@ -11,15 +11,12 @@ export const ResourceType = {
 } as const;
 
 /**
- * Why a config change to this resource type cannot be made, or undefined for topics.
- * Dynamic broker configs do not exist yet: static ones come from server.properties / --set.
+ * Why a config change to this resource type cannot be made, or undefined for topics and brokers.
+ * Broker loggers (log4j levels in Kafka) have no equivalent in Fjord.
  */
 export function alterableResourceProblem(resourceType: number): { errorCode: number; errorMessage: string } | undefined {
-  if (resourceType === ResourceType.TOPIC) return undefined;
-  if (resourceType === ResourceType.BROKER || resourceType === ResourceType.BROKER_LOGGER)
-    return {
-      errorCode: ErrorCode.INVALID_REQUEST,
-      errorMessage: 'Fjord does not support dynamic broker configs yet; set them in server.properties or with --set',
-    };
+  if (resourceType === ResourceType.TOPIC || resourceType === ResourceType.BROKER) return undefined;
+  if (resourceType === ResourceType.BROKER_LOGGER)
+    return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Fjord has no broker loggers to configure' };
   return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${resourceType}` };
 }

@@ -18,6 +18,7 @@ export class LocalMetadataStore implements MetadataStore {
   private readonly byName = new Map<string, TopicState>();
   private readonly byId = new Map<string, TopicState>();
   private writeChain: Promise<void> = Promise.resolve();
+  private dynamicConfigs: Record<string, Record<string, string>> = {};
 
   private constructor(
     private readonly dataDir: string,
@@ -45,6 +46,7 @@ export class LocalMetadataStore implements MetadataStore {
     const clusterId = snapshot?.clusterId ?? randomUuid();
     const store = new LocalMetadataStore(dataDir, clusterId);
     for (const t of snapshot?.topics ?? []) store.index(t);
+    store.dynamicConfigs = snapshot?.brokerConfigs ?? {};
     if (!snapshot) {
       await store.persist();
       await store.writeMetaProperties(nodeId);
@@ -92,6 +94,15 @@ export class LocalMetadataStore implements MetadataStore {
     await this.persist();
   }
 
+  brokerConfigs(scope: string): Record<string, string> {
+    return { ...(this.dynamicConfigs[scope] ?? {}) };
+  }
+
+  async setBrokerConfigs(scope: string, configs: Record<string, string>): Promise<void> {
+    this.dynamicConfigs = { ...this.dynamicConfigs, [scope]: { ...configs } };
+    await this.persist();
+  }
+
   async close(): Promise<void> {
     await this.writeChain;
   }
@@ -102,7 +113,7 @@ export class LocalMetadataStore implements MetadataStore {
   }
 
   private persist(): Promise<void> {
-    const snapshot: MetadataSnapshot = { clusterId: this.clusterId, topics: [...this.byName.values()] };
+    const snapshot: MetadataSnapshot = { clusterId: this.clusterId, topics: [...this.byName.values()], brokerConfigs: this.dynamicConfigs };
     const text = JSON.stringify(snapshot, null, 1);
     const next = this.writeChain.then(() => atomicWrite(this.dataDir, FILE, text));
     this.writeChain = next.catch(() => undefined);

@@ -26,6 +26,8 @@ export interface TopicState {
 export interface MetadataSnapshot {
   clusterId: string;
   topics: TopicState[];
+  /** Dynamic broker configs by scope: '' is the cluster-wide default, a node id that broker's own. */
+  brokerConfigs?: Record<string, Record<string, string>>;
 }
 
 export interface MetadataStore {
@@ -37,5 +39,8 @@ export interface MetadataStore {
   deleteTopic(name: string): Promise<void>;
   addPartitions(name: string, partitions: PartitionState[]): Promise<void>;
   setTopicConfigs(name: string, configs: Record<string, string>): Promise<void>;
+  /** Dynamic broker configs of a scope ('' cluster default, or a node id). */
+  brokerConfigs(scope: string): Record<string, string>;
+  setBrokerConfigs(scope: string, configs: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }

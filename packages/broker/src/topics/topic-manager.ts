@@ -5,7 +5,7 @@
  * affect the others.
  */
 import { ErrorCode, randomUuid } from '@fjord/protocol';
-import type { BrokerConfig } from '../config/broker-configs.js';
+import { dynamicConfigProblem, type BrokerConfig } from '../config/broker-configs.js';
 import { effectiveTopicConfig, validateTopicOverrides } from '../config/resolve.js';
 import type { MetadataStore, PartitionState, TopicState } from '../metadata/metadata-store.js';
 import type { ReplicaManager } from '../partition/replica-manager.js';
@@ -192,6 +192,23 @@ export class TopicManager {
     if (validateOnly) return ok;
     await this.metadata.setTopicConfigs(name, overrides);
     this.replicas.updateTopicConfig(topic, this.effectiveConfig(topic));
+    return ok;
+  }
+
+  /**
+   * Replaces the dynamic broker configs of a scope ('' for the cluster default, or this node's id)
+   * after checking that each may change at run time; every topic's logs pick up the new defaults.
+   */
+  async setBrokerConfigs(scope: string, values: Record<string, string>, validateOnly: boolean): Promise<TopicResult> {
+    if (scope !== '' && scope !== String(this.nodeId))
+      return fail(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${this.nodeId} or empty string, but received ${scope}`);
+    const problem = dynamicConfigProblem(values);
+    if (problem) return fail(ErrorCode[problem.code], problem.message);
+    if (validateOnly) return ok;
+    await this.metadata.setBrokerConfigs(scope, values);
+    this.config.setDynamic(scope === '' ? 'default' : 'broker', values);
+    for (const topic of this.metadata.topics()) this.replicas.updateTopicConfig(topic, this.effectiveConfig(topic));
+    this.logger.info('dynamic broker configs changed', { scope: scope === '' ? 'cluster default' : `broker ${scope}`, configs: values });
     return ok;
   }
 
