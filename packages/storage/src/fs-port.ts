@@ -149,7 +149,16 @@ export async function readFully(
  * target, fsync the directory. A crash leaves either the old or the new content, never a mix.
  */
 export async function writeFileAtomic(fsys: FileSystem, dir: string, name: string, data: Uint8Array): Promise<void> {
-  const tmp = `${dir}/${name}.tmp`;
+  await replaceFile(fsys, `${dir}/${name}`, data);
+  await fsys.fsyncDir(dir);
+}
+
+/**
+ * Writes `<path>.tmp`, fdatasyncs it and renames it over `path`, so the file is always whole; the
+ * rename is durable only once the caller fsyncs the directory (writeFileAtomic does).
+ */
+export async function replaceFile(fsys: FileSystem, path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp`;
   const fd = await fsys.open(tmp, 'w');
   try {
     await writeFully(fsys, fd, data, 0);
@@ -157,6 +166,5 @@ export async function writeFileAtomic(fsys: FileSystem, dir: string, name: strin
   } finally {
     await fsys.close(fd);
   }
-  await fsys.rename(tmp, `${dir}/${name}`);
-  await fsys.fsyncDir(dir);
+  await fsys.rename(tmp, path);
 }

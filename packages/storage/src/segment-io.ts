@@ -6,7 +6,7 @@ import { BATCH_HEADER_BYTES, readBatchHeader } from '@fjord/protocol';
 import type { Logger } from './clock.js';
 import type { LogConfig } from './config.js';
 import { StorageError } from './errors.js';
-import { readFully, writeFully, type FileSystem } from './fs-port.js';
+import { readFully, replaceFile, type FileSystem } from './fs-port.js';
 import { relativeOffsetMax } from './limits.js';
 import { OffsetIndex } from './offset-index.js';
 import { findBatch, scanFile, type FileScanResult } from './scan.js';
@@ -63,26 +63,13 @@ export async function scanSegment(
   return { ...res, nextOffset: prevLast + 1n };
 }
 
-/** Writes `<name>.tmp` and renames it over `path`, so an index file is always whole. The caller fsyncs the directory. */
-async function writeAtomicNoDirSync(fsys: FileSystem, path: string, data: Buffer): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fd = await fsys.open(tmp, 'w');
-  try {
-    await writeFully(fsys, fd, data, 0);
-    await fsys.fdatasync(fd);
-  } finally {
-    await fsys.close(fd);
-  }
-  await fsys.rename(tmp, path);
-}
-
 /** Writes both index files from memory (whole-file, atomic). The caller fsyncs the directory. */
 export async function writeSegmentIndexes(fsys: FileSystem, seg: Segment): Promise<void> {
   const oi = seg.offsetIndex;
   const ti = seg.timeIndex;
   if (!oi || !ti) return;
-  await writeAtomicNoDirSync(fsys, seg.indexPath, Buffer.from(oi.bytes()));
-  await writeAtomicNoDirSync(fsys, seg.timeIndexPath, Buffer.from(ti.bytes()));
+  await replaceFile(fsys, seg.indexPath, Buffer.from(oi.bytes()));
+  await replaceFile(fsys, seg.timeIndexPath, Buffer.from(ti.bytes()));
   seg.indexesDirty = false;
 }
 

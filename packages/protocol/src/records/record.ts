@@ -325,18 +325,8 @@ function writeRecords(prepared: PreparedRecord[]): Buffer {
   return out;
 }
 
-interface HeaderFields {
-  baseOffset: bigint;
-  partitionLeaderEpoch: number;
-  attributes: number;
-  lastOffsetDelta: number;
-  baseTimestamp: bigint;
-  maxTimestamp: bigint;
-  producerId: bigint;
-  producerEpoch: number;
-  baseSequence: number;
-  recordsCount: number;
-}
+/** The header fields a writer chooses; length, magic and CRC follow from the bytes. */
+type HeaderFields = Omit<BatchHeader, 'batchLength' | 'magic' | 'crc'>;
 
 function assemble(fields: HeaderFields, payload: Buffer): Buffer {
   checkInt64(fields.baseOffset, 'baseOffset');
