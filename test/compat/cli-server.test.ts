@@ -2,7 +2,7 @@
 // (one line, exit code 2, no stack trace).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { startBroker, cliPath } from '../harness/broker.js';
@@ -74,4 +74,19 @@ test('--config server.properties and --set apply, --set last; --advertised-liste
   } finally {
     await broker.dispose();
   }
+});
+
+test('a damaged metadata file stops start-up with one line naming it, and is left as it was', async () => {
+  const dir = await makeTempDir();
+  dirs.push(dir);
+  const broker = await startBroker({ dataDir: dir });
+  await broker.stop();
+  const file = join(dir, 'fjord-metadata.json');
+  await writeFile(file, '{"clusterId": "x", "topi');
+  const r = await fjord(['server', '--listen', '127.0.0.1:0', '--data-dir', dir]);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.trim().split('\n').filter((l) => !/ INFO /.test(l));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^fjord: .*fjord-metadata\.json is corrupt/);
+  assert.equal(await readFile(file, 'utf8'), '{"clusterId": "x", "topi', 'the file is not rewritten');
 });

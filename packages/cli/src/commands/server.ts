@@ -97,6 +97,8 @@ export async function serverCommand(argv: string[]): Promise<number> {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new CliError(`cannot listen on ${config.get('listeners')}: address already in use`);
     if (e.code === 'EACCES') throw new CliError(`cannot listen on ${config.get('listeners')} or open ${broker.dataDir}: permission denied`);
+    // Damaged data the broker refuses to serve: the message names the file and what to do.
+    if (e.name === 'MetadataFileError' || e.name === 'StorageError' || e.name === 'CheckpointFormatError') throw new CliError(e.message, 1);
     logger.error('broker failed to start', { error: e.stack ?? e.message });
     return 1;
   }
