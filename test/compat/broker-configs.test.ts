@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { startBroker, type Broker } from '../harness/broker.js';
 import { py } from '../harness/python.js';
 import { ConfigSource, createTopics } from '../harness/fixtures.js';
+import { CodecConnection } from '../harness/codec-connection.js';
+import { DescribeConfigsRequest, DescribeConfigsResponse } from '@fjord/protocol';
 
 type Entry = { value: string | null; source: number };
 type Described = { configs: Record<string, Record<string, Entry>>; errors: Record<string, unknown> };
@@ -71,4 +73,23 @@ test('dynamic configs survive a restart', async () => {
   const topic = (await describe('topic', 'dyn-plain')).configs['dyn-plain']!;
   assert.equal(topic['retention.ms']!.value, '7200000');
   assert.equal(topic['retention.ms']!.source, ConfigSource.DYNAMIC_BROKER_CONFIG);
+});
+
+test('describing the cluster default ("") lists only the dynamic defaults that are set', async () => {
+  const c = await CodecConnection.open(broker.host, broker.port);
+  try {
+    const r = await c.request(DescribeConfigsRequest, DescribeConfigsResponse, 4, {
+      resources: [{ resourceType: 4, resourceName: '', configurationKeys: null }],
+      includeSynonyms: true,
+      includeDocumentation: false,
+    });
+    const res = r.results[0]!;
+    assert.equal(res.errorCode, 0);
+    assert.deepEqual(
+      res.configs.map((e) => [e.name, e.value, e.configSource]),
+      [['log.retention.ms', '3600000', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG]],
+    );
+  } finally {
+    c.close();
+  }
 });

@@ -71,3 +71,30 @@ export function describeBrokerConfigs(
   for (const def of brokerConfigDefs) if (wanted(keys, def.name)) entry(def);
   return out;
 }
+
+/** The cluster-wide default broker resource (name ""): only the dynamic defaults set, as Kafka answers. */
+export function describeDynamicDefaults(
+  broker: BrokerConfig,
+  keys: readonly string[] | null,
+  includeSynonyms: boolean,
+  includeDocumentation: boolean,
+): ConfigEntryView[] {
+  const out: ConfigEntryView[] = [];
+  for (const def of brokerConfigDefs) {
+    const value = broker.dynamic('default', def.name);
+    if (value === undefined || !wanted(keys, def.name)) continue;
+    const source = ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG;
+    out.push({
+      name: def.name,
+      value: def.sensitive ? null : value,
+      readOnly: false,
+      configSource: source,
+      isSensitive: def.sensitive ?? false,
+      isDefault: false,
+      synonyms: includeSynonyms ? [{ name: def.name, value, source }] : [],
+      configType: ConfigType[def.type],
+      documentation: includeDocumentation ? def.doc : null,
+    });
+  }
+  return out;
+}

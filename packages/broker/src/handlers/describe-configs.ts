@@ -2,11 +2,13 @@
  * DescribeConfigs (key 32), v0-4 (v0 from the 2024 schemas, with isDefault instead of a source).
  * Topics: every topic config with its effective value, its source (topic override, static broker
  * config, default) and, when asked (v1+), the synonym chain; documentation and types (v3+).
- * Brokers: this broker's id or "" (cluster default): the static configs, all read-only until
- * dynamic broker configs exist. Broker loggers: an empty list.
+ * Brokers: this broker's id: every broker config with its source (dynamic for this broker,
+ * dynamic cluster default, static, default); read-only unless Kafka lets it change at run time.
+ * "" (the cluster default): only the dynamic defaults that are set, as Kafka answers.
+ * Broker loggers: an empty list.
  */
 import { DescribeConfigsRequest, DescribeConfigsResponse, ErrorCode } from '@fjord/protocol';
-import { describeBrokerConfigs, describeTopicConfigs, type ConfigEntryView } from '../config/describe.js';
+import { describeBrokerConfigs, describeDynamicDefaults, describeTopicConfigs, type ConfigEntryView } from '../config/describe.js';
 import { ResourceType } from './resource-type.js';
 import { defineHandler } from './handler.js';
 
@@ -36,6 +38,7 @@ export const describeConfigs = defineHandler({
         case ResourceType.BROKER:
           if (r.resourceName !== '' && r.resourceName !== String(b.nodeId))
             return result(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${b.nodeId} or empty string, but received ${r.resourceName}`);
+          if (r.resourceName === '') return result(ErrorCode.NONE, null, describeDynamicDefaults(b.config, r.configurationKeys, synonyms, docs));
           return result(ErrorCode.NONE, null, describeBrokerConfigs(b.config, r.configurationKeys, synonyms, docs));
         case ResourceType.BROKER_LOGGER:
           return result(ErrorCode.NONE, null);
