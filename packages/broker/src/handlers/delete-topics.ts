@@ -27,8 +27,9 @@ export const deleteTopics = defineHandler({
         });
         continue;
       }
+      // Fetch sessions keep the topic's partitions: their next fetch answers UNKNOWN_TOPIC_OR_PARTITION
+      // (or UNKNOWN_TOPIC_ID), which sends the client to refresh its metadata, as Kafka does.
       const res = await b.topics.delete(state.name);
-      if (res.errorCode === ErrorCode.NONE) b.fetchSessions.forgetTopic(state.name);
       responses.push({ name: state.name, topicId: state.topicId, errorCode: res.errorCode, errorMessage: res.errorMessage });
     }
     return { throttleTimeMs: 0, responses };

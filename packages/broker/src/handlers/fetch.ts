@@ -185,7 +185,9 @@ function toEntries(b: BrokerContext, req: Req, byId: boolean): Entry[] {
   const out: Entry[] = [];
   for (const t of req.topics) {
     const name = byId ? (b.metadata.topicById(t.topicId)?.name ?? '') : t.topic;
-    const topicId = byId ? t.topicId : (b.metadata.topic(t.topic)?.topicId ?? ZERO_UUID);
+    // Before v13 topics go by name only: ids are not compared, so a topic re-created under the
+    // same name is simply that topic (those versions have no UNKNOWN_TOPIC_ID).
+    const topicId = byId ? t.topicId : ZERO_UUID;
     for (const p of t.partitions) {
       out.push({
         topic: name,

@@ -32,7 +32,8 @@ export const produce = defineHandler({
       const state = byId ? b.metadata.topicById(topic.topicId) : b.metadata.topic(topic.name);
       const partitionResponses = topic.partitionData.map((pd): PartitionResponse => {
         let result: AppendResult;
-        const partition = state ? b.replicas.partition(state.name, pd.index) : undefined;
+        const hosted = state && pd.index >= 0 && pd.index < state.partitions.length ? b.replicas.partition(state.name, pd.index) : undefined;
+        const partition = hosted && hosted.topicId === state!.topicId ? hosted : undefined;
         if (!acksValid) result = failure(ErrorCode.INVALID_REQUIRED_ACKS);
         else if (!partition) result = failure(byId && !state ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         else result = b.replicas.append(partition, pd.records as Buffer | null, now, ctx.apiVersion);

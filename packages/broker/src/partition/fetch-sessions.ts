@@ -79,11 +79,4 @@ export class FetchSessionCache {
   remove(id: number): void {
     this.sessions.delete(id);
   }
-
-  /** Drops sessions of a topic that was deleted, so they do not hold stale partitions. */
-  forgetTopic(topic: string): void {
-    for (const s of this.sessions.values()) {
-      for (const [k, p] of s.partitions) if (p.topic === topic) s.partitions.delete(k);
-    }
-  }
 }

@@ -36,6 +36,8 @@ export interface ProduceSettings {
   /** -1: keep the producer's codec; else the codec every batch is rewritten to. */
   compression: number;
   compressionLevel: number | undefined;
+  /** cleanup.policy includes compact: every record needs a key. */
+  compacted: boolean;
 }
 
 const codecs: Record<string, number> = { producer: -1, uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
@@ -52,5 +54,6 @@ export function toProduceSettings(m: Map<string, string | null>): ProduceSetting
     logAppendTime: m.get('message.timestamp.type') === 'LogAppendTime',
     compression,
     compressionLevel: level === -1 ? undefined : level,
+    compacted: (m.get('cleanup.policy') ?? '').split(',').map((x) => x.trim()).includes('compact'),
   };
 }

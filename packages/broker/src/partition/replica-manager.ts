@@ -118,6 +118,8 @@ export class ReplicaManager {
     const logConfig = toLogConfig(eff);
     const settings = toProduceSettings(eff);
     for (const p of parts) {
+      // A log left on disk by an earlier incarnation of the name (not one that is serving) is stale.
+      if (this.partitions.has(`${topic.name}-${p.partition}`)) throw new Error(`partition ${topic.name}-${p.partition} is already hosted`);
       const existing = this.logs.getLog(topic.name, p.partition);
       if (existing) await this.logs.deleteLog(topic.name, p.partition);
       const log = await this.logs.createLog(topic.name, p.partition, topic.topicId, logConfig);
@@ -126,12 +128,13 @@ export class ReplicaManager {
   }
 
   async deleteTopicLogs(topic: TopicState): Promise<void> {
-    for (const p of this.byTopic.get(topic.name) ?? []) {
+    const mine = (this.byTopic.get(topic.name) ?? []).filter((p) => p && p.topicId === topic.topicId);
+    if (mine.length > 0) this.byTopic.delete(topic.name);
+    for (const p of mine) {
       this.partitions.delete(p.key);
       p.notifyAppend(); // wake long polls so they answer with the topic gone
       await this.logs.deleteLog(topic.name, p.index);
     }
-    this.byTopic.delete(topic.name);
   }
 
   updateTopicConfig(topic: TopicState, eff: Map<string, string | null>): void {
@@ -172,9 +175,24 @@ export class ReplicaManager {
       }
     }
     let buf = records;
-    if (settings.compression >= 0) {
-      const rewritten = recompress(records, batches, settings);
-      if (rewritten) ({ buf, batches } = rewritten);
+    try {
+      // The only per-record work on the produce path, and only where the topic asks for it:
+      // compacted topics need a key on every record, as Kafka's LogValidator checks.
+      if (settings.compacted) {
+        const keyless = batches.findIndex((b) => decodeBatch(records, b.pos).records.some((r) => r.key === null));
+        if (keyless >= 0) {
+          const r = failed(ErrorCode.INVALID_RECORD, `Compacted topic cannot accept message without key in topic partition ${partition.key}.`, partition.logStartOffset);
+          r.recordErrors.push({ batchIndex: keyless, batchIndexErrorMessage: r.errorMessage });
+          return r;
+        }
+      }
+      if (settings.compression >= 0) {
+        const rewritten = recompress(records, batches, settings);
+        if (rewritten) ({ buf, batches } = rewritten);
+      }
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      return failed(ErrorCode.CORRUPT_MESSAGE, `Malformed records for ${partition.key}: ${err.message}`, partition.logStartOffset);
     }
     let res;
     try {

@@ -39,8 +39,9 @@ export class Connection {
   /** Parts of that frame received so far: memory grows with bytes actually received, not with the claimed size. */
   private frameParts: Buffer[] = [];
   private frameFilled = 0;
-  /** Frames received but not started yet. */
+  /** Frames received but not started yet, and their bytes. */
   private readonly pending: Buffer[] = [];
+  private pendingBytes = 0;
   /** Started requests, in order, awaiting their response bytes. */
   private readonly slots: Slot[] = [];
   /** True while a non-pipelined request runs: the next one waits. */
@@ -70,6 +71,7 @@ export class Connection {
     if (reason) this.broker.logger.debug('closing connection', { peer: this.peer, reason });
     this.abort.abort();
     this.pending.length = 0;
+    this.pendingBytes = 0;
     this.socket.destroy();
     this.onClose(this);
   }
@@ -125,6 +127,7 @@ export class Connection {
 
   private enqueue(frame: Buffer): void {
     this.pending.push(frame);
+    this.pendingBytes += frame.length;
     this.pump();
     this.maybePause();
   }
@@ -132,7 +135,9 @@ export class Connection {
   /** Starts pending requests while the ordering rule allows. */
   private pump(): void {
     while (!this.busy && !this.closed && this.pending.length > 0) {
-      this.start(this.pending.shift()!);
+      const frame = this.pending.shift()!;
+      this.pendingBytes -= frame.length;
+      this.start(frame);
     }
   }
 
@@ -237,7 +242,7 @@ export class Connection {
 
   private maybePause(): void {
     if (this.paused || this.closed) return;
-    if (this.pending.length + this.slots.length >= this.limits.inflightRequestsMax || this.socket.writableLength > this.limits.writeBufferBytesMax) {
+    if (this.pending.length + this.slots.length >= this.limits.inflightRequestsMax || this.pendingBytes > this.limits.requestFrameBytesMax || this.socket.writableLength > this.limits.writeBufferBytesMax) {
       this.paused = true;
       this.socket.pause();
     }
@@ -245,7 +250,7 @@ export class Connection {
 
   private maybeResume(): void {
     if (!this.paused || this.closed) return;
-    if (this.pending.length + this.slots.length < this.limits.inflightRequestsMax && this.socket.writableLength <= this.limits.writeBufferBytesMax) {
+    if (this.pending.length + this.slots.length < this.limits.inflightRequestsMax && this.pendingBytes <= this.limits.requestFrameBytesMax && this.socket.writableLength <= this.limits.writeBufferBytesMax) {
       this.paused = false;
       this.socket.resume();
     }

@@ -41,6 +41,23 @@ const fail = (errorCode: number, errorMessage: string): TopicResult => ({ errorC
 export class TopicManager {
   /** Creations in flight, so two concurrent requests for one name do not both succeed. */
   private readonly creating = new Set<string>();
+  /**
+   * Operations on one topic name run one at a time (create, delete, add partitions, configs), as
+   * Kafka's controller applies them: each validates against the state the previous one left.
+   */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  private async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(name, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    }
+  }
 
   constructor(
     private readonly nodeId: number,
@@ -82,6 +99,8 @@ export class TopicManager {
       }
       numPartitions = spec.assignments.length;
       replicationFactor = spec.assignments[0]!.brokerIds.length;
+      if (numPartitions > limits.partitionsPerTopicMax)
+        return { ...fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${numPartitions} exceeds Fjord's limit of ${limits.partitionsPerTopicMax}.`), ...base };
     } else {
       if (numPartitions === -1) numPartitions = this.config.getInt('num.partitions');
       if (replicationFactor === -1) replicationFactor = this.config.getInt('default.replication.factor');
@@ -106,7 +125,11 @@ export class TopicManager {
     return { ...ok, numPartitions, replicationFactor };
   }
 
-  async create(spec: CreateTopicSpec): Promise<CreatedTopic> {
+  create(spec: CreateTopicSpec): Promise<CreatedTopic> {
+    return this.exclusive(spec.name, () => this.createNow(spec));
+  }
+
+  private async createNow(spec: CreateTopicSpec): Promise<CreatedTopic> {
     const checked = this.validateCreate(spec);
     if (checked.errorCode !== 0) return checked;
     this.creating.add(spec.name);
@@ -139,7 +162,11 @@ export class TopicManager {
     return 0;
   }
 
-  async delete(name: string): Promise<TopicResult> {
+  delete(name: string): Promise<TopicResult> {
+    return this.exclusive(name, () => this.deleteNow(name));
+  }
+
+  private async deleteNow(name: string): Promise<TopicResult> {
     if (!this.config.getBool('delete.topic.enable'))
       return fail(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled.');
     const topic = this.metadata.topic(name);
@@ -171,7 +198,11 @@ export class TopicManager {
     return ok;
   }
 
-  async createPartitions(name: string, count: number, assignments: number[][] | null): Promise<TopicResult> {
+  createPartitions(name: string, count: number, assignments: number[][] | null): Promise<TopicResult> {
+    return this.exclusive(name, () => this.createPartitionsNow(name, count, assignments));
+  }
+
+  private async createPartitionsNow(name: string, count: number, assignments: number[][] | null): Promise<TopicResult> {
     const checked = this.validateCreatePartitions(name, count, assignments);
     if (checked.errorCode !== 0) return checked;
     const topic = this.metadata.topic(name)!;
@@ -184,7 +215,11 @@ export class TopicManager {
   }
 
   /** Replaces or patches topic overrides after validation; applies them to the live logs. */
-  async setConfigs(name: string, overrides: Record<string, string>, validateOnly: boolean): Promise<TopicResult> {
+  setConfigs(name: string, overrides: Record<string, string>, validateOnly: boolean): Promise<TopicResult> {
+    return this.exclusive(name, () => this.setConfigsNow(name, overrides, validateOnly));
+  }
+
+  private async setConfigsNow(name: string, overrides: Record<string, string>, validateOnly: boolean): Promise<TopicResult> {
     const topic = this.metadata.topic(name);
     if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist.`);
     const problem = validateTopicOverrides(overrides);
