@@ -47,6 +47,7 @@ const { values: flags } = parseArgs({
     'results-file': { type: 'string', default: path.join(benchDir, 'RESULTS.md') },
     'keep-data': { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '0' },
+    'drop-caches': { type: 'boolean', default: false },
     rounds: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -67,6 +68,8 @@ if (flags.help) {
   --keep-data         keep the temporary data dirs
   --wait-quiet S      first wait up to S seconds for the machine to be idle (other processes under
                       10% busy over 5 s); this 2-core machine is shared, and others' load skews figures
+  --drop-caches       between workloads also drop the page cache (root only): on this VM buffered
+                      writes slow down about twofold once ~6 GB sit in the page cache (bench/README.md)
 `);
   process.exit(0);
 }
@@ -311,6 +314,13 @@ async function settle() {
     execFileSync('sync', [], { timeout: 120_000, stdio: 'ignore' });
   } catch {
     /* no sync(1): carry on */
+  }
+  if (flags['drop-caches']) {
+    try {
+      writeFileSync('/proc/sys/vm/drop_caches', '3');
+    } catch (err) {
+      console.error(`bench: --drop-caches: cannot drop the page cache (${err.code ?? err.message}); carrying on`);
+    }
   }
   await sleep(1000);
 }
