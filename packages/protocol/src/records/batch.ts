@@ -389,7 +389,8 @@ export function validateBatchForAppend(buf: Buffer, span: BatchSpan, limits: App
   if (size < BATCH_HEADER_BYTES) return invalid('CORRUPT_MESSAGE', `batch of ${size} bytes is under the ${BATCH_HEADER_BYTES}-byte header`);
   const batchLength = buf.readInt32BE(pos + BATCH_LENGTH_OFFSET);
   if (LOG_OVERHEAD + batchLength !== size) return invalid('CORRUPT_MESSAGE', `batchLength ${batchLength} disagrees with the ${size}-byte batch`);
-  const header = readBatchHeader(buf, pos);
+  // splitBatches already parsed this header from the same bytes: do not parse it twice per batch.
+  const header = span.header;
   const fromClient = (limits.origin ?? 'client') === 'client';
   if (fromClient && header.baseOffset !== 0n) {
     return invalid('INVALID_RECORD', `the baseOffset of a produced record batch should be 0, but it is ${header.baseOffset}`);
