@@ -110,7 +110,6 @@ export class Broker implements BrokerContext {
         writeBufferBytesMax: limits.connectionWriteBufferBytesMax,
         idleMs: this.config.getInt('connections.max.idle.ms'),
       },
-      { sendBufferBytes: this.config.getInt('socket.send.buffer.bytes'), receiveBufferBytes: this.config.getInt('socket.receive.buffer.bytes') },
     );
     try {
       this.bound = await this.listener.listen(listen.host, listen.port);

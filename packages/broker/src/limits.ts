@@ -17,6 +17,4 @@ export const limits = {
   fetchSessionsMax: 1000,
   /** Partitions one CreateTopics/CreatePartitions request may create. */
   partitionsPerTopicMax: 10_000,
-  /** Time to finish in-flight requests at shutdown. */
-  shutdownGraceMs: 10_000,
 } as const;

@@ -3,7 +3,7 @@
  * Unknown names are kept and reported as a warning, as Kafka does; known names are type-checked
  * and validated at start-up, and a bad value stops the broker with a message naming the key.
  */
-import { atLeast, LONG_MAX, listOf, oneOf, validateValue, type ConfigDef } from './config-def.js';
+import { atLeast, ConfigSource, LONG_MAX, listOf, oneOf, validateValue, type ConfigDef } from './config-def.js';
 
 function def(name: string, type: ConfigDef['type'], dflt: string | null, doc: string, validate?: ConfigDef['validate']): ConfigDef {
   return validate ? { name, type, default: dflt, doc, validate } : { name, type, default: dflt, doc };
@@ -133,6 +133,17 @@ export function dynamicConfigProblem(values: Readonly<Record<string, string | nu
   return undefined;
 }
 
+/** Where a broker config value comes from, most specific first. */
+export type ConfigLayer = 'broker' | 'default' | 'static' | 'builtin';
+
+/** Kafka's ConfigSource for each layer, as DescribeConfigs reports it. */
+export const layerSource: Readonly<Record<ConfigLayer, number>> = {
+  broker: ConfigSource.DYNAMIC_BROKER_CONFIG,
+  default: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+  static: ConfigSource.STATIC_BROKER_CONFIG,
+  builtin: ConfigSource.DEFAULT_CONFIG,
+};
+
 /** Kafka's old names still accepted in server.properties. */
 const aliases: Record<string, string> = { 'broker.id': 'node.id' };
 
@@ -192,8 +203,8 @@ export class BrokerConfig {
    * Where a broker config's value comes from, most specific first, as Kafka reports synonyms:
    * dynamic for this broker, dynamic cluster default, static (file or --set), default.
    */
-  layers(key: string): Array<{ value: string; source: 'broker' | 'default' | 'static' | 'builtin' }> {
-    const out: Array<{ value: string; source: 'broker' | 'default' | 'static' | 'builtin' }> = [];
+  layers(key: string): Array<{ value: string; source: ConfigLayer }> {
+    const out: Array<{ value: string; source: ConfigLayer }> = [];
     const b = this.dynamicBroker[key];
     if (b !== undefined) out.push({ value: b, source: 'broker' });
     const d = this.dynamicDefault[key];

@@ -1,6 +1,6 @@
 /** Config descriptions as DescribeConfigs (and CreateTopics v5+) report them. */
 import { ConfigSource, ConfigType, type ConfigDef } from './config-def.js';
-import { brokerConfigDefs, dynamicBrokerConfigs, type BrokerConfig } from './broker-configs.js';
+import { brokerConfigDefs, dynamicBrokerConfigs, layerSource, type BrokerConfig } from './broker-configs.js';
 import { resolveTopicConfig } from './resolve.js';
 import { topicConfigDefs } from './topic-configs.js';
 
@@ -51,11 +51,10 @@ export function describeBrokerConfigs(
   includeDocumentation: boolean,
 ): ConfigEntryView[] {
   const out: ConfigEntryView[] = [];
-  const sourceCode = { broker: ConfigSource.DYNAMIC_BROKER_CONFIG, default: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, static: ConfigSource.STATIC_BROKER_CONFIG, builtin: ConfigSource.DEFAULT_CONFIG };
   const entry = (def: ConfigDef): void => {
     const layers = broker.layers(def.name);
     const top = layers[0];
-    const source = top ? sourceCode[top.source] : ConfigSource.DEFAULT_CONFIG;
+    const source = top ? layerSource[top.source] : ConfigSource.DEFAULT_CONFIG;
     out.push({
       name: def.name,
       value: def.sensitive ? null : (top?.value ?? null),
@@ -63,7 +62,7 @@ export function describeBrokerConfigs(
       configSource: source,
       isSensitive: def.sensitive ?? false,
       isDefault: source === ConfigSource.DEFAULT_CONFIG,
-      synonyms: includeSynonyms ? layers.map((l) => ({ name: def.name, value: l.value, source: sourceCode[l.source] })) : [],
+      synonyms: includeSynonyms ? layers.map((l) => ({ name: def.name, value: l.value, source: layerSource[l.source] })) : [],
       configType: ConfigType[def.type],
       documentation: includeDocumentation ? def.doc : null,
     });

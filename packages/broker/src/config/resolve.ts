@@ -3,7 +3,7 @@
  * The same function feeds the storage layer (effective values) and DescribeConfigs (sources and synonyms).
  */
 import { ConfigSource, validateValue } from './config-def.js';
-import { brokerConfigByName, type BrokerConfig } from './broker-configs.js';
+import { brokerConfigByName, layerSource, type BrokerConfig } from './broker-configs.js';
 import { topicConfigByName, type TopicConfigDef } from './topic-configs.js';
 
 export interface ConfigSynonymView {
@@ -34,15 +34,14 @@ export function resolveTopicConfig(
     value = override;
     source = ConfigSource.DYNAMIC_TOPIC_CONFIG;
   }
-  const sourceCode = { broker: ConfigSource.DYNAMIC_BROKER_CONFIG, default: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, static: ConfigSource.STATIC_BROKER_CONFIG, builtin: ConfigSource.DEFAULT_CONFIG };
   // For each broker synonym, most specific first: its dynamic, dynamic-default and static values.
   for (const syn of def.synonyms) {
     for (const layer of broker.layers(syn.name)) {
       if (layer.source === 'builtin') continue;
-      synonyms.push({ name: syn.name, value: layer.value, source: sourceCode[layer.source] });
+      synonyms.push({ name: syn.name, value: layer.value, source: layerSource[layer.source] });
       if (value === null) {
         value = syn.toTopicValue(layer.value);
-        source = sourceCode[layer.source];
+        source = layerSource[layer.source];
       }
     }
   }

@@ -24,16 +24,10 @@ import type { Partition } from '../partition/partition.js';
 import { FINAL_EPOCH, INITIAL_EPOCH, sessionKey, type FetchSession, type SessionPartition } from '../partition/fetch-sessions.js';
 import { defineHandler } from './handler.js';
 
-interface Entry {
-  topic: string;
-  topicId: string;
-  partition: number;
-  fetchOffset: bigint;
-  maxBytes: number;
-  currentLeaderEpoch: number;
-  lastFetchedEpoch: number;
+/** One partition to read: what the request (or its session) asks for. */
+type Entry = Pick<SessionPartition, 'topic' | 'topicId' | 'partition' | 'fetchOffset' | 'maxBytes' | 'currentLeaderEpoch' | 'lastFetchedEpoch'> & {
   session?: SessionPartition;
-}
+};
 
 interface Result {
   errorCode: number;

@@ -229,10 +229,6 @@ export class ReplicaManager {
     this.byTopic.set(p.topic, list);
   }
 
-  /** For logs and tests. */
-  describe(): string {
-    return `${this.partitions.size} partitions on node ${this.nodeId} at ${new Date(this.clock.now()).toISOString()}`;
-  }
 }
 
 /**

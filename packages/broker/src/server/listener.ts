@@ -12,7 +12,6 @@ export class Listener {
     private readonly broker: BrokerContext,
     private readonly registry: HandlerRegistry,
     private readonly limits: ConnectionLimits,
-    private readonly socketOptions: { sendBufferBytes: number; receiveBufferBytes: number },
   ) {
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
@@ -44,10 +43,8 @@ export class Listener {
 
   private accept(socket: Socket): void {
     try {
-      const { sendBufferBytes, receiveBufferBytes } = this.socketOptions;
-      // Node exposes no SO_SNDBUF/SO_RCVBUF setters; the OS defaults (autotuned) apply.
-      void sendBufferBytes;
-      void receiveBufferBytes;
+      // socket.send/receive.buffer.bytes are accepted but not applied: Node exposes no
+      // SO_SNDBUF/SO_RCVBUF setters, so the kernel's autotuned buffers apply.
       const c = new Connection(socket, this.broker, this.registry, this.limits, (conn) => this.connections.delete(conn));
       this.connections.add(c);
     } catch (err) {
