@@ -269,6 +269,7 @@ function recompress(records: Buffer, batches: BatchSpan[], s: ProduceSettings): 
       encodeBatch({
         baseOffset: 0n,
         compression: target,
+        ...(s.compressionLevel !== undefined ? { compressionLevel: s.compressionLevel } : {}),
         timestampType: 'create',
         isTransactional: (header.attributes & 0x10) !== 0,
         isControl: (header.attributes & 0x20) !== 0,
