@@ -20,8 +20,28 @@ import {
   CreateTopicsResponse,
   decodeBatch,
   decodeResponseHeader,
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
   DeleteRecordsRequest,
   DeleteRecordsResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  JoinGroupRequest,
+  JoinGroupResponse,
+  LeaveGroupRequest,
+  LeaveGroupResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+  SyncGroupRequest,
+  SyncGroupResponse,
   DeleteTopicsRequest,
   DeleteTopicsResponse,
   DescribeClusterRequest,
@@ -172,6 +192,56 @@ function recordsOf(records: Records): Produced[] {
 }
 
 const nameOrId = (v: number, w: World, idFrom: number) => (v >= idFrom ? { topicId: w.mainTopicId } : { name: main });
+
+// ------------------------------------------------------------------ classic groups
+
+interface Joined {
+  memberId: string;
+  generationId: number;
+}
+
+/** Joins `group` alone at the newest JoinGroup/SyncGroup and returns the stable member. */
+async function stableMember(w: World, group: string, instanceId: string | null = null): Promise<Joined> {
+  const jv = latest(w, JoinGroupRequest);
+  const join = (memberId: string) =>
+    w.conn.request(JoinGroupRequest, JoinGroupResponse, jv, {
+      groupId: group,
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId,
+      groupInstanceId: instanceId,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from('sub') }],
+      reason: null,
+    });
+  let res = await join('');
+  if (res.errorCode === ErrorCode.MEMBER_ID_REQUIRED) res = await join(res.memberId);
+  assert.equal(res.errorCode, ErrorCode.NONE, `join ${group}`);
+  const sync = await w.conn.request(SyncGroupRequest, SyncGroupResponse, latest(w, SyncGroupRequest), {
+    groupId: group,
+    generationId: res.generationId,
+    memberId: res.memberId,
+    groupInstanceId: instanceId,
+    protocolType: 'consumer',
+    protocolName: 'range',
+    assignments: [{ memberId: res.memberId, assignment: Buffer.from('all') }],
+  });
+  assert.equal(sync.errorCode, ErrorCode.NONE, `sync ${group}`);
+  return { memberId: res.memberId, generationId: res.generationId };
+}
+
+async function commit(w: World, group: string, offset: bigint): Promise<void> {
+  const res = await w.conn.request(OffsetCommitRequest, OffsetCommitResponse, latest(w, OffsetCommitRequest), {
+    groupId: group,
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    groupInstanceId: null,
+    topics: [{ name: main, topicId: w.mainTopicId, partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: 'm' }] }],
+  });
+  assert.equal(res.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+}
+
+const joins = new Map<string, Joined>();
 
 // ------------------------------------------------------------------ the table, run in this order
 
@@ -498,6 +568,227 @@ const cases: Case[] = [
     },
   }),
   exchange({
+    request: JoinGroupRequest,
+    response: JoinGroupResponse,
+    async prepare(w, v) {
+      if (v < 4) return;
+      // v4+: the first join of a dynamic member gets its id with MEMBER_ID_REQUIRED (KIP-394).
+      const first = await w.conn.request(JoinGroupRequest, JoinGroupResponse, v, {
+        groupId: `matrix-join-v${v}`,
+        sessionTimeoutMs: 10_000,
+        rebalanceTimeoutMs: 10_000,
+        memberId: '',
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: Buffer.from('m') }],
+        reason: null,
+      });
+      assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+      assert.match(first.memberId, /-/);
+      joins.set(`join-v${v}`, { memberId: first.memberId, generationId: -1 });
+    },
+    build: (v) => ({
+      groupId: `matrix-join-v${v}`,
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId: joins.get(`join-v${v}`)?.memberId ?? '',
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from('m') }],
+      reason: 'matrix',
+    }),
+    check(res, v) {
+      assert.equal(res.errorCode, ErrorCode.NONE);
+      assert.equal(res.generationId, 1);
+      assert.equal(res.leader, res.memberId);
+      assert.deepEqual(res.members.map((m) => [m.memberId, m.metadata.toString()]), [[res.memberId, 'm']]);
+      if (v >= 7) assert.equal(res.protocolName, 'range');
+      joins.set(`join-v${v}`, { memberId: res.memberId, generationId: res.generationId });
+    },
+  }),
+  exchange({
+    request: SyncGroupRequest,
+    response: SyncGroupResponse,
+    async prepare(w, v) {
+      // A fresh one-member group in CompletingRebalance, joined at the newest version.
+      const jv = latest(w, JoinGroupRequest);
+      const join = (memberId: string) =>
+        w.conn.request(JoinGroupRequest, JoinGroupResponse, jv, {
+          groupId: `matrix-sync-v${v}`,
+          sessionTimeoutMs: 10_000,
+          rebalanceTimeoutMs: 10_000,
+          memberId,
+          groupInstanceId: null,
+          protocolType: 'consumer',
+          protocols: [{ name: 'range', metadata: Buffer.from('m') }],
+          reason: null,
+        });
+      let res = await join('');
+      if (res.errorCode === ErrorCode.MEMBER_ID_REQUIRED) res = await join(res.memberId);
+      joins.set(`sync-v${v}`, { memberId: res.memberId, generationId: res.generationId });
+    },
+    build: (v) => {
+      const j = joins.get(`sync-v${v}`)!;
+      return {
+        groupId: `matrix-sync-v${v}`,
+        generationId: j.generationId,
+        memberId: j.memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [{ memberId: j.memberId, assignment: Buffer.from(`assignment-v${v}`) }],
+      };
+    },
+    check(res, v) {
+      assert.equal(res.errorCode, ErrorCode.NONE);
+      assert.equal(res.assignment.toString(), `assignment-v${v}`);
+      if (v >= 5) assert.deepEqual([res.protocolType, res.protocolName], ['consumer', 'range']);
+    },
+  }),
+  exchange({
+    request: HeartbeatRequest,
+    response: HeartbeatResponse,
+    async prepare(w, v) {
+      joins.set(`hb-v${v}`, await stableMember(w, `matrix-hb-v${v}`));
+    },
+    build: (v) => ({ groupId: `matrix-hb-v${v}`, generationId: joins.get(`hb-v${v}`)!.generationId, memberId: joins.get(`hb-v${v}`)!.memberId, groupInstanceId: null }),
+    async check(res, v, w) {
+      assert.equal(res.errorCode, ErrorCode.NONE);
+      const stale = await w.conn.request(HeartbeatRequest, HeartbeatResponse, v, { groupId: `matrix-hb-v${v}`, generationId: 99, memberId: joins.get(`hb-v${v}`)!.memberId, groupInstanceId: null });
+      assert.equal(stale.errorCode, ErrorCode.ILLEGAL_GENERATION);
+    },
+  }),
+  exchange({
+    request: OffsetCommitRequest,
+    response: OffsetCommitResponse,
+    async prepare(w, v) {
+      if (v >= 1) joins.set(`oc-v${v}`, await stableMember(w, `matrix-oc-v${v}`));
+    },
+    build: (v, w) => {
+      const j = joins.get(`oc-v${v}`);
+      return {
+        groupId: `matrix-oc-v${v}`,
+        generationIdOrMemberEpoch: j?.generationId ?? -1,
+        memberId: j?.memberId ?? '',
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [{ ...nameOrId(v, w, 10), partitions: [{ partitionIndex: 0, committedOffset: BigInt(100 + v), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: `meta-v${v}` }] }],
+      };
+    },
+    async check(res, v, w) {
+      assert.equal(res.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+      const f = await w.conn.request(OffsetFetchRequest, OffsetFetchResponse, 7, { groupId: `matrix-oc-v${v}`, topics: [{ name: main, partitionIndexes: [0] }], requireStable: true });
+      const p = f.topics[0]!.partitions[0]!;
+      assert.deepEqual([p.committedOffset, p.metadata], [BigInt(100 + v), `meta-v${v}`]);
+    },
+  }),
+  exchange({
+    request: OffsetFetchRequest,
+    response: OffsetFetchResponse,
+    async prepare(w, v) {
+      await commit(w, `matrix-of-v${v}`, BigInt(200 + v));
+    },
+    build: (v, w) =>
+      v >= 8
+        ? { groups: [{ groupId: `matrix-of-v${v}`, memberId: null, memberEpoch: -1, topics: [{ ...nameOrId(v, w, 10), partitionIndexes: [0, 1] }] }, { groupId: 'matrix-of-none', memberId: null, memberEpoch: -1, topics: null }], requireStable: true }
+        : { groupId: `matrix-of-v${v}`, topics: [{ name: main, partitionIndexes: [0, 1] }] },
+    check(res, v) {
+      const parts = v >= 8 ? res.groups[0]!.topics[0]!.partitions : res.topics[0]!.partitions;
+      assert.deepEqual(
+        parts.map((p) => [p.partitionIndex, p.committedOffset, p.metadata, p.errorCode]),
+        [
+          [0, BigInt(200 + v), 'm', ErrorCode.NONE],
+          [1, -1n, '', ErrorCode.NONE],
+        ],
+      );
+      if (v >= 8) assert.deepEqual([res.groups[1]!.groupId, res.groups[1]!.errorCode, res.groups[1]!.topics], ['matrix-of-none', ErrorCode.NONE, []]);
+    },
+  }),
+  exchange({
+    request: DescribeGroupsRequest,
+    response: DescribeGroupsResponse,
+    async prepare(w, v) {
+      joins.set(`dg-v${v}`, await stableMember(w, `matrix-dg-v${v}`));
+    },
+    build: (v) => ({ groups: [`matrix-dg-v${v}`, 'matrix-dg-unknown'], ...(v >= 3 ? { includeAuthorizedOperations: true } : {}) }),
+    check(res, v) {
+      const [g, unknown] = res.groups;
+      assert.deepEqual([g!.errorCode, g!.groupState, g!.protocolType, g!.protocolData], [ErrorCode.NONE, 'Stable', 'consumer', 'range']);
+      assert.deepEqual(
+        g!.members.map((m) => [m.memberId, m.memberMetadata.toString(), m.memberAssignment.toString()]),
+        [[joins.get(`dg-v${v}`)!.memberId, 'sub', 'all']],
+      );
+      assert.equal(unknown!.errorCode, v >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE);
+      if (v < 6) assert.equal(unknown!.groupState, 'Dead');
+    },
+  }),
+  exchange({
+    request: ListGroupsRequest,
+    response: ListGroupsResponse,
+    build: (v) => (v >= 5 ? { statesFilter: ['stable'], typesFilter: ['classic'] } : v >= 4 ? { statesFilter: ['Stable'] } : {}),
+    check(res, v) {
+      assert.equal(res.errorCode, ErrorCode.NONE);
+      const dg = res.groups.find((g) => g.groupId === 'matrix-dg-v0');
+      assert.ok(dg, 'a stable group from DescribeGroups is listed');
+      assert.equal(dg.protocolType, 'consumer');
+      if (v >= 4) {
+        assert.equal(dg.groupState, 'Stable');
+        assert.ok(res.groups.every((g) => g.groupState === 'Stable'), 'state filter');
+      }
+      if (v >= 5) assert.equal(dg.groupType, 'classic');
+    },
+  }),
+  exchange({
+    request: LeaveGroupRequest,
+    response: LeaveGroupResponse,
+    async prepare(w, v) {
+      joins.set(`lg-v${v}`, await stableMember(w, `matrix-lg-v${v}`));
+    },
+    build: (v) => {
+      const memberId = joins.get(`lg-v${v}`)!.memberId;
+      return v >= 3 ? { groupId: `matrix-lg-v${v}`, members: [{ memberId, groupInstanceId: null, reason: 'matrix' }, { memberId: 'nobody', groupInstanceId: null, reason: null }] } : { groupId: `matrix-lg-v${v}`, memberId };
+    },
+    async check(res, v, w) {
+      assert.equal(res.errorCode, ErrorCode.NONE);
+      if (v >= 3) assert.deepEqual(res.members.map((m) => m.errorCode), [ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID]);
+      const d = await w.conn.request(DescribeGroupsRequest, DescribeGroupsResponse, 0, { groups: [`matrix-lg-v${v}`] });
+      assert.deepEqual([d.groups[0]!.groupState, d.groups[0]!.members.length], ['Empty', 0]);
+    },
+  }),
+  exchange({
+    request: OffsetDeleteRequest,
+    response: OffsetDeleteResponse,
+    async prepare(w, v) {
+      await commit(w, `matrix-od-v${v}`, 5n);
+    },
+    build: (v) => ({ groupId: `matrix-od-v${v}`, topics: [{ name: main, partitions: [{ partitionIndex: 0 }] }] }),
+    async check(res, v, w) {
+      assert.deepEqual([res.errorCode, res.topics[0]!.partitions[0]!.errorCode], [ErrorCode.NONE, ErrorCode.NONE]);
+      const f = await w.conn.request(OffsetFetchRequest, OffsetFetchResponse, 7, { groupId: `matrix-od-v${v}`, topics: [{ name: main, partitionIndexes: [0] }], requireStable: false });
+      assert.equal(f.topics[0]!.partitions[0]!.committedOffset, -1n);
+    },
+  }),
+  exchange({
+    request: DeleteGroupsRequest,
+    response: DeleteGroupsResponse,
+    async prepare(w, v) {
+      await commit(w, `matrix-del-v${v}`, 7n);
+    },
+    build: (v) => ({ groupsNames: [`matrix-del-v${v}`, 'matrix-del-unknown', 'matrix-dg-v0'] }),
+    async check(res, v, w) {
+      assert.deepEqual(
+        res.results.map((r) => [r.groupId, r.errorCode]),
+        [
+          [`matrix-del-v${v}`, ErrorCode.NONE],
+          ['matrix-del-unknown', ErrorCode.GROUP_ID_NOT_FOUND],
+          ['matrix-dg-v0', ErrorCode.NON_EMPTY_GROUP],
+        ],
+      );
+      const f = await w.conn.request(OffsetFetchRequest, OffsetFetchResponse, 7, { groupId: `matrix-del-v${v}`, topics: [{ name: main, partitionIndexes: [0] }], requireStable: false });
+      assert.equal(f.topics[0]!.partitions[0]!.committedOffset, -1n);
+    },
+  }),
+  exchange({
     request: DeleteRecordsRequest,
     response: DeleteRecordsResponse,
     build: (v) => ({ topics: [{ name: main, partitions: [{ partitionIndex: 0, offset: BigInt(v + 1) }] }], timeoutMs: 10_000 }),
@@ -536,7 +827,7 @@ async function apiVersionsV0(conn: CodecConnection): Promise<ApiVersionsResponse
 }
 
 before(async () => {
-  broker = await startBroker({ nodeId });
+  broker = await startBroker({ nodeId, configs: { 'group.initial.rebalance.delay.ms': 0 } });
   const conn = await CodecConnection.open(broker.host, broker.port);
   const av = await apiVersionsV0(conn);
   assert.equal(av.errorCode, ErrorCode.NONE);

@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { ReplicaManager } from './partition/replica-manager.js';
 import type { TopicManager } from './topics/topic-manager.js';
 import type { FetchSessionCache } from './partition/fetch-sessions.js';
+import type { GroupCoordinator } from './group/coordinator.js';
 
 export interface Clock {
   now(): number;
@@ -27,6 +28,7 @@ export interface BrokerContext {
   readonly topics: TopicManager;
   readonly replicas: ReplicaManager;
   readonly fetchSessions: FetchSessionCache;
+  readonly groups: GroupCoordinator;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly dataDir: string;

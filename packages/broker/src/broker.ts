@@ -16,6 +16,7 @@ import { ReplicaManager } from './partition/replica-manager.js';
 import { Listener } from './server/listener.js';
 import { TopicManager } from './topics/topic-manager.js';
 import { effectiveTopicConfig } from './config/resolve.js';
+import { GroupCoordinator } from './group/coordinator.js';
 
 export interface BrokerOptions {
   config: BrokerConfig;
@@ -43,6 +44,7 @@ export class Broker implements BrokerContext {
   private metadataStore?: MetadataStore;
   private replicaManager?: ReplicaManager;
   private topicManager?: TopicManager;
+  private groupCoordinator?: GroupCoordinator;
   private listener?: Listener;
   private bound?: { host: string; port: number };
   private advertised?: { host: string; port: number };
@@ -67,6 +69,9 @@ export class Broker implements BrokerContext {
   }
   get topics(): TopicManager {
     return this.required(this.topicManager);
+  }
+  get groups(): GroupCoordinator {
+    return this.required(this.groupCoordinator);
   }
 
   endpoint(): BrokerEndpoint {
@@ -100,6 +105,15 @@ export class Broker implements BrokerContext {
       clock: this.clock,
     });
     this.topicManager = new TopicManager(this.nodeId, this.config, this.metadataStore, this.replicaManager, this.logger, () => this.clock.now());
+    this.groupCoordinator = new GroupCoordinator({
+      config: this.config,
+      topics: this.topicManager,
+      replicas: this.replicaManager,
+      metadata: this.metadataStore,
+      clock: this.clock,
+      logger: this.logger,
+    });
+    const loaded = await this.groupCoordinator.load();
     const requestMax = this.config.getInt('socket.request.max.bytes');
     this.listener = new Listener(
       this,
@@ -115,6 +129,7 @@ export class Broker implements BrokerContext {
       this.bound = await this.listener.listen(listen.host, listen.port);
     } catch (err) {
       // Leave the data dir as a clean shutdown would, so the next start needs no recovery.
+      this.groupCoordinator.shutdown();
       await this.replicaManager.shutdown();
       await this.metadataStore.close();
       throw err;
@@ -133,11 +148,15 @@ export class Broker implements BrokerContext {
       cleanShutdown: this.replicaManager.logs.hadCleanShutdown,
       recoveredSegments: stats.recoveredSegments,
       bytesScannedAtStartup: stats.bytesScannedAtStartup,
+      groups: loaded.groups,
+      committedOffsets: loaded.offsets,
+      groupLoadMs: loaded.ms,
     });
   }
 
   async stop(): Promise<void> {
     await this.listener?.close();
+    this.groupCoordinator?.shutdown();
     await this.replicaManager?.shutdown();
     await this.metadataStore?.close();
     this.logger.info('broker stopped', { nodeId: this.nodeId });

@@ -11,3 +11,5 @@ export const TOPIC_OPERATIONS = bits(3, 4, 5, 6, 7, 8, 10, 11);
 export const CLUSTER_OPERATIONS = bits(5, 7, 8, 9, 10, 11, 12, 13, 14);
 /** Kafka's "not requested" marker: Integer.MIN_VALUE. */
 export const OPERATIONS_NOT_REQUESTED = -2147483648;
+/** Groups: READ, DELETE, DESCRIBE. */
+export const GROUP_OPERATIONS = bits(3, 6, 8);

@@ -30,6 +30,8 @@ export const deleteTopics = defineHandler({
       // Fetch sessions keep the topic's partitions: their next fetch answers UNKNOWN_TOPIC_OR_PARTITION
       // (or UNKNOWN_TOPIC_ID), which sends the client to refresh its metadata, as Kafka does.
       const res = await b.topics.delete(state.name);
+      // Kafka removes the topic's committed offsets from every group with it.
+      if (res.errorCode === 0) await b.groups.onTopicDeleted(state.name);
       responses.push({ name: state.name, topicId: state.topicId, errorCode: res.errorCode, errorMessage: res.errorMessage });
     }
     return { throttleTimeMs: 0, responses };

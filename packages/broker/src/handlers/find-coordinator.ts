@@ -1,11 +1,10 @@
 /**
  * FindCoordinator (key 10), v0-6 (batched keys from v4, KIP-699).
  *
- * On one node every coordinator lives here, so a group key is answered with this broker.
+ * A group's coordinator is the leader of its partition of __consumer_offsets; on one node that is
+ * this broker. As in Kafka, the first group lookup creates __consumer_offsets.
  * Transaction and share-group coordinators do not exist yet (issues 4 and 3): those key types get
  * COORDINATOR_NOT_AVAILABLE with a message saying so, rather than an address that would fail later.
- * Until the group coordinator lands the group APIs (JoinGroup, OffsetCommit...) are not
- * advertised, so a group client learns plainly that they are missing.
  *
  * Advertising FindCoordinator also matters for producers: librdkafka enables its LZ4 codec only
  * when the broker lists FindCoordinator in ApiVersions.
@@ -39,8 +38,17 @@ function locate(b: BrokerContext, key: string, keyType: number): Answer {
 export const findCoordinator = defineHandler({
   request: FindCoordinatorRequest,
   response: FindCoordinatorResponse,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const keyType = ctx.apiVersion >= 1 ? req.keyType : GROUP;
+    if (keyType === GROUP) {
+      try {
+        await ctx.broker.groups.offsetsTopic.ensure();
+      } catch (err) {
+        const e = { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: (err as Error).message, nodeId: -1, host: '', port: -1 };
+        if (ctx.apiVersion >= 4) return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators: req.coordinatorKeys.map((key) => ({ key, ...e })) };
+        return { throttleTimeMs: 0, ...e, coordinators: [] };
+      }
+    }
     if (ctx.apiVersion >= 4) {
       return {
         throttleTimeMs: 0,

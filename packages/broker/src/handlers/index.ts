@@ -21,23 +21,43 @@ import { listOffsets } from './list-offsets.js';
 import { metadata } from './metadata.js';
 import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { produce } from './produce.js';
+import { joinGroup } from './join-group.js';
+import { syncGroup } from './sync-group.js';
+import { heartbeat } from './heartbeat.js';
+import { leaveGroup } from './leave-group.js';
+import { offsetCommit } from './offset-commit.js';
+import { offsetFetch } from './offset-fetch.js';
+import { listGroups } from './list-groups.js';
+import { describeGroups } from './describe-groups.js';
+import { deleteGroups } from './delete-groups.js';
+import { offsetDelete } from './offset-delete.js';
 
 export const handlers: readonly Handler[] = [
   produce,
   fetch,
   listOffsets,
   metadata,
+  offsetCommit,
+  offsetFetch,
   findCoordinator,
+  joinGroup,
+  heartbeat,
+  leaveGroup,
+  syncGroup,
+  describeGroups,
+  listGroups,
   apiVersions,
   createTopics,
   deleteTopics,
   deleteRecords,
+  deleteGroups,
   offsetForLeaderEpoch,
   describeConfigs,
   alterConfigs,
   describeLogDirs,
   createPartitions,
   incrementalAlterConfigs,
+  offsetDelete,
   describeCluster,
 ];
 

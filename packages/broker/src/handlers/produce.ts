@@ -12,6 +12,7 @@
  */
 import { ErrorCode, ProduceRequest, ProduceResponse, ZERO_UUID } from '@fjord/protocol';
 import { limits } from '../limits.js';
+import { INTERNAL_TOPICS } from '../topics/topic-names.js';
 import type { AppendResult } from '../partition/replica-manager.js';
 import type { Partition } from '../partition/partition.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './handler.js';
@@ -36,6 +37,8 @@ export const produce = defineHandler({
         const partition = hosted && hosted.topicId === state!.topicId ? hosted : undefined;
         if (!acksValid) result = failure(ErrorCode.INVALID_REQUIRED_ACKS);
         else if (!partition) result = failure(byId && !state ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        // The coordinators own their topics: a client's records there would be replayed as state.
+        else if (INTERNAL_TOPICS.has(partition.topic)) result = failure(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${partition.topic}`);
         else result = b.replicas.append(partition, pd.records as Buffer | null, now, ctx.apiVersion);
         if (result.errorCode !== ErrorCode.NONE) anyError = true;
         const out = toResponse(pd.index, result);
@@ -51,8 +54,8 @@ export const produce = defineHandler({
   },
 });
 
-function failure(errorCode: number): AppendResult {
-  return { errorCode, errorMessage: null, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, lastOffset: -1n, recordErrors: [] };
+function failure(errorCode: number, errorMessage: string | null = null): AppendResult {
+  return { errorCode, errorMessage, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, lastOffset: -1n, recordErrors: [] };
 }
 
 function toResponse(index: number, r: AppendResult): PartitionResponse {

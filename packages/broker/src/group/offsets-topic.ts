@@ -1,0 +1,146 @@
+/**
+ * __consumer_offsets: the group coordinator's log. A group belongs to partition
+ * abs(javaHashCode(groupId)) % offsets.topic.num.partitions, as in Kafka, so that in a cluster the
+ * group moves with that partition's leadership. The topic is created on first use (Kafka creates it
+ * on the first FindCoordinator), compacted, and read back whole when the broker starts.
+ */
+import { ErrorCode, encodeBatch, splitBatches, decodeBatch } from '@fjord/protocol';
+import type { BrokerConfig } from '../config/broker-configs.js';
+import type { Logger } from '../logger.js';
+import type { ReplicaManager } from '../partition/replica-manager.js';
+import type { TopicManager } from '../topics/topic-manager.js';
+import type { Clock } from '../broker-context.js';
+import type { CoordinatorRecord } from './records.js';
+
+export const OFFSETS_TOPIC = '__consumer_offsets';
+
+/** Java's String.hashCode over UTF-16 code units, as Kafka hashes group ids. */
+export function javaStringHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** Kafka's Utils.abs: Math.abs, except that Integer.MIN_VALUE maps to 0. */
+function kafkaAbs(n: number): number {
+  return n === -2147483648 ? 0 : Math.abs(n);
+}
+
+/** The coordinator could not write its records; the request is answered with this code. */
+export class CoordinatorWriteError extends Error {
+  constructor(
+    readonly errorCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface LoadedRecord {
+  partition: number;
+  offset: bigint;
+  timestamp: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+
+export class OffsetsTopic {
+  private creating?: Promise<void>;
+
+  constructor(
+    private readonly deps: {
+      config: BrokerConfig;
+      topics: TopicManager;
+      replicas: ReplicaManager;
+      clock: Clock;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Partition count: the existing topic's, else offsets.topic.num.partitions. */
+  get numPartitions(): number {
+    const n = this.deps.replicas.topicPartitions(OFFSETS_TOPIC).length;
+    return n > 0 ? n : this.deps.config.getInt('offsets.topic.num.partitions');
+  }
+
+  partitionFor(groupId: string): number {
+    return kafkaAbs(javaStringHash(groupId)) % this.numPartitions;
+  }
+
+  exists(): boolean {
+    return this.deps.replicas.topicPartitions(OFFSETS_TOPIC).length > 0;
+  }
+
+  /** Creates the topic if it does not exist yet; concurrent callers share one creation. */
+  ensure(): Promise<void> {
+    if (this.exists()) return Promise.resolve();
+    this.creating ??= this.create().finally(() => {
+      this.creating = undefined;
+    });
+    return this.creating;
+  }
+
+  private async create(): Promise<void> {
+    const cfg = this.deps.config;
+    const res = await this.deps.topics.create({
+      name: OFFSETS_TOPIC,
+      numPartitions: cfg.getInt('offsets.topic.num.partitions'),
+      replicationFactor: cfg.getInt('offsets.topic.replication.factor'),
+      assignments: [],
+      configs: {
+        'cleanup.policy': 'compact',
+        'compression.type': 'producer',
+        'segment.bytes': String(cfg.getInt('offsets.topic.segment.bytes')),
+      },
+    });
+    if (res.errorCode !== 0 && res.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+      throw new CoordinatorWriteError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `Cannot create ${OFFSETS_TOPIC}: ${res.errorMessage}`);
+    }
+  }
+
+  /**
+   * Appends records to one partition as one batch and resolves when they are durable (the
+   * coordinator answers only then, like acks=all). The append itself is synchronous, so records
+   * of successive calls land in call order.
+   */
+  append(partition: number, records: readonly CoordinatorRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    const p = this.deps.replicas.partition(OFFSETS_TOPIC, partition);
+    if (!p) return Promise.reject(new CoordinatorWriteError(ErrorCode.NOT_COORDINATOR, `${OFFSETS_TOPIC}-${partition} is not hosted here`));
+    const now = this.deps.clock.now();
+    const ts = BigInt(now);
+    const batch = encodeBatch({
+      records: records.map((r, i) => ({ offsetDelta: i, timestamp: ts, key: r.key, value: r.value, headers: [] })),
+    });
+    const res = this.deps.replicas.append(p, batch, now, 11);
+    if (res.errorCode !== 0) {
+      return Promise.reject(new CoordinatorWriteError(res.errorCode === ErrorCode.MESSAGE_TOO_LARGE || res.errorCode === ErrorCode.RECORD_LIST_TOO_LARGE ? res.errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE, res.errorMessage ?? 'append failed'));
+    }
+    return this.deps.replicas.waitForDurable(p, res.lastOffset);
+  }
+
+  /** Every record of every partition, in offset order per partition. */
+  async *readAll(): AsyncGenerator<LoadedRecord> {
+    for (const p of this.deps.replicas.topicPartitions(OFFSETS_TOPIC)) {
+      let offset = p.logStartOffset;
+      const end = p.logEndOffset;
+      while (offset < end) {
+        const r = await p.log.read(offset, READ_CHUNK_BYTES, { minOneBatch: true, maxOffset: end });
+        if (r.bytes === 0) break;
+        for (const chunk of r.chunks) {
+          for (const span of splitBatches(chunk)) {
+            const b = decodeBatch(chunk, span.pos);
+            if (b.header.attributes & 0x20) continue; // control batch
+            for (const rec of b.records) {
+              if (rec.offset < offset) continue;
+              yield { partition: p.index, offset: rec.offset, timestamp: rec.timestamp, key: rec.key, value: rec.value };
+            }
+          }
+        }
+        offset = r.nextOffset;
+      }
+    }
+  }
+}
