@@ -237,7 +237,7 @@ export class GroupCoordinator {
     let group = this.groups.get(groupId);
     if (!group) {
       // Kafka lets a consumer outside group management (generation -1) commit into a new empty group.
-      if (who.generationIdOrMemberEpoch >= 0 || who.memberId !== '') {
+      if (who.generationIdOrMemberEpoch >= 0) {
         return items.map(() => (who.apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION));
       }
       group = this.classicGroup(groupId, true)!;
