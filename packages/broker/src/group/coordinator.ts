@@ -198,7 +198,7 @@ export class GroupCoordinator {
       this.groups.delete(groupId);
     }
     if (!this.offsetsTopic.exists()) await this.offsetsTopic.ensure();
-    const group = this.classicGroup(groupId, req.memberId === '')!;
+    const group = this.classicGroup(groupId, req.memberId === '');
     if (!group) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
     return group.join(req);
   }
