@@ -2,13 +2,13 @@
 /**
  * Fjord's benchmark (`npm run bench`): starts its own broker on 127.0.0.1 in a temporary data dir,
  * drives it with Fjord's load generator (bench/loadgen) and, when it can be built, librdkafka's
- * rdkafka_bench.c, prints a table against issue 2's targets, and with --record writes
- * bench/RESULTS.md. See bench/README.md.
+ * rdkafka_bench.c, prints a table against issue 2's targets and the consumer-group targets, and
+ * with --record writes bench/RESULTS.md. See bench/README.md.
  *
  *   npm run bench                          every workload, full sizes
  *   npm run bench -- --quick               small sizes (a smoke run, ~2 minutes)
  *   npm run bench -- --record              full run, then update bench/RESULTS.md
- *   npm run bench -- --only produce,consume,e2e,memory,startup,rdkafka
+ *   npm run bench -- --only produce,consume,e2e,memory,startup,rdkafka,groups
  *   npm run bench -- --profile             run the broker under node --cpu-prof and print, per
  *                                          workload, the functions with the most self time
  *
@@ -21,15 +21,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuSecondsOf, memoryOf, probeMemory, rssBreakdownOf, startBroker, stopBroker } from './lib/broker.mjs';
+import { cpuSecondsOf, killBroker, memoryOf, probeMemory, rssBreakdownOf, startBroker, startedFields, stopBroker } from './lib/broker.mjs';
 import { freeBytes, gitInfo, loadAverage, machineInfo, systemCpuSeconds } from './lib/machine.mjs';
 import { buildRdkafkaBench, rdkafkaSourceDefault, runRdkafkaBench } from './lib/rdkafka.mjs';
-import { consoleTable, markdownTable, summaryRows, writeResults } from './lib/report.mjs';
+import { consoleTable, groupRows, markdownTable, summaryRows, writeResults } from './lib/report.mjs';
 import { formatProfile, summarizeProfile } from './profile-top.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
-const WORKLOADS = ['produce', 'consume', 'e2e', 'rdkafka', 'memory', 'startup'];
+const WORKLOADS = ['produce', 'consume', 'e2e', 'rdkafka', 'memory', 'startup', 'groups'];
 const MB = 1e6;
 const GB = 1e9;
 
@@ -61,7 +61,8 @@ if (flags.help) {
   --profile           run each broker under node --cpu-prof; print the top self-time functions per workload
   --profile-dir DIR   where the .cpuprofile files go (default: a directory under the OS temp dir, kept)
   --memory-gb N       data written by the memory/start-up workload (default 10 if the disk has > 40 GB free)
-  --set KEY=VALUE     broker config passed to every broker started (repeatable)
+  --set KEY=VALUE     broker config passed to every broker started (repeatable); the groups brokers
+                      also get group.initial.rebalance.delay.ms=0 unless it is set here
   --broker-root DIR   run the broker from another checkout (default: this repository)
   --rdkafka-source F  rdkafka_bench.c to build (default ${rdkafkaSourceDefault})
   --rounds N          run the throughput and latency workloads N times, report the median (default 3; 1 with --quick)
@@ -100,6 +101,10 @@ const sizes = flags.quick
       memoryConsumeBytes: 0.1 * GB,
       restarts: 1,
       rounds: Number(flags.rounds ?? 1),
+      groupRounds: 2,
+      commitSeconds: 2,
+      commitsMax: 200_000,
+      offsetGroups: 200,
     }
   : {
       produce1Records: 2_097_152, // 2 GiB: also the topic the consume workload reads
@@ -117,6 +122,10 @@ const sizes = flags.quick
       memoryConsumeBytes: 2 * GB,
       restarts: 3,
       rounds: Number(flags.rounds ?? 3),
+      groupRounds: 5, // fresh 10-member groups per rebalance variant
+      commitSeconds: 5, // per commit mode
+      commitsMax: 1_000_000, // per commit mode: the count bound
+      offsetGroups: 1000, // x 100 partitions = 100,000 committed offsets for the start-up test
     };
 
 const brokerRoot = path.resolve(flags['broker-root'] ?? repoRoot);
@@ -177,25 +186,29 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-async function launchBroker(name, dataDir, { probeFile } = {}) {
+async function launchBroker(name, dataDir, { probeFile, sets = {} } = {}) {
   mkdirSync(dataDir, { recursive: true });
   const profileName = `broker-${name}-${Date.now()}.cpuprofile`;
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [];
   // The memory probe (bench/lib/memory-probe.mjs) answers SIGUSR2 with the broker's memory breakdown.
   if (probeFile) nodeArgs.push('--import', pathToFileURL(path.join(benchDir, 'lib/memory-probe.mjs')).href);
   const env = probeFile ? { FJORD_BENCH_MEMORY_PROBE: probeFile } : undefined;
-  const broker = await startBroker({ repoRoot: brokerRoot, dataDir, sets: brokerSets, nodeArgs, env, logFile: path.join(tmpRoot, `broker-${name}.log`) });
+  const allSets = { ...brokerSets, ...sets };
+  const broker = await startBroker({ repoRoot: brokerRoot, dataDir, sets: allSets, nodeArgs, env, logFile: path.join(tmpRoot, `broker-${name}.log`) });
   broker.name = name;
+  broker.sets = allSets;
   broker.probeFile = probeFile ?? null;
   broker.profileName = profileDir ? profileName : null;
   ctx.brokers.add(broker);
-  ctx.brokerInfo.command ??= [
+  broker.commandLine = [
     'node',
     ...(nodeArgs.length ? ['--cpu-prof'] : []),
     path.relative(repoRoot, path.join(brokerRoot, 'packages/cli/bin/fjord.js')),
     'server --listen 127.0.0.1:0 --data-dir <temp dir>',
-    ...Object.entries(brokerSets).map(([k, v]) => `--set ${k}=${v}`),
+    ...Object.entries(allSets).map(([k, v]) => `--set ${k}=${v}`),
   ].join(' ');
+  // The command the issue-2 workloads ran against (the groups brokers carry extra settings).
+  if (Object.keys(sets).length === 0) ctx.brokerInfo.command ??= broker.commandLine;
   log(`broker '${name}' (pid ${broker.pid}) ready on ${broker.bootstrap} after ${broker.readyMs.toFixed(0)} ms`);
   return broker;
 }
@@ -208,6 +221,15 @@ async function haltBroker(broker) {
   }
   if (broker.profileName) ctx.profiles.push({ broker: broker.name, file: path.join(profileDir, broker.profileName) });
   log(`broker '${broker.name}' stopped in ${r.shutdownMs.toFixed(0)} ms (exit code ${r.code}${r.signal ? `, signal ${r.signal}` : ''})`);
+  return r;
+}
+
+/** SIGKILL to a broker started here (by PID): no clean shutdown, so its next start recovers. */
+async function crashBroker(broker) {
+  const r = await killBroker(broker);
+  ctx.brokers.delete(broker);
+  // A killed broker writes no CPU profile.
+  log(`broker '${broker.name}' killed (SIGKILL) in ${r.killMs.toFixed(0)} ms`);
   return r;
 }
 
@@ -301,6 +323,10 @@ function oneLine(r) {
   if (r.ok === false) return `FAILED ${r.error ?? r.stderrTail ?? ''}`;
   if (r.workload === 'produce' || r.workload === 'consume') return `${r.mbPerSec} MB/s, ${r.recordsPerSec} records/s, ${r.records} records in ${r.secs} s (broker CPU ${r.brokerCpuPct}%)`;
   if (r.workload === 'e2e') return `p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} p99.9 ${r.latencyMs.p999} max ${r.latencyMs.max} ms; ${r.received}/${r.sent} received`;
+  if (r.workload === 'rebalance') return `stable after the last join: median ${r.stabiliseMs.median} max ${r.stabiliseMs.max} ms over ${r.stabiliseMs.n} groups${r.extraJoinMs ? `; one more member: median ${r.extraJoinMs.median} max ${r.extraJoinMs.max} ms` : ''}`;
+  if (r.workload === 'commits') return `${r.commitsPerSec} commits/s, ${r.requestsPerSec} requests/s (${r.inflight} in flight per client), request p50 ${r.requestLatencyMs.p50} p99 ${r.requestLatencyMs.p99} ms; ${r.verifiedPartitions} partitions read back correctly (broker CPU ${r.brokerCpuPct}%)`;
+  if (r.workload === 'offsets-fill') return `${r.commits} offsets committed in ${r.secs} s (${r.commitsPerSec}/s)`;
+  if (r.workload === 'offsets-verify') return `${r.matched}/${r.checked} offsets read back as committed (${r.wrong} wrong, ${r.missing} missing) in ${r.secs} s`;
   if (r.result) return Object.entries(r.result).map(([k, v]) => `${k}=${v}`).join(' ');
   return JSON.stringify(r).slice(0, 300);
 }
@@ -565,6 +591,115 @@ async function memoryPhase() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Phase 0: consumer groups (classic protocol): rebalance time, commit rate, start-up with many offsets
+
+/**
+ * The groups brokers run with group.initial.rebalance.delay.ms=0 (unless --set gives it): the
+ * delay only postpones the first rebalance of an empty group on purpose, so with Kafka's 3000 ms
+ * the rebalance figure would measure the timer. One extra broker keeps 3000 ms to show what it adds.
+ */
+async function groupsPhase() {
+  const phaseStart = Date.now();
+  const g = {};
+  ctx.results.groups = g;
+  const delaySet = brokerSets['group.initial.rebalance.delay.ms'] === undefined ? { 'group.initial.rebalance.delay.ms': '0' } : {};
+  g.initialDelayMs = Number(brokerSets['group.initial.rebalance.delay.ms'] ?? 0);
+  const rounds = String(sizes.groupRounds);
+  const lgTimeoutS = 180;
+
+  // Rebalances and commit rate, on one broker.
+  const dataDir = path.join(tmpRoot, 'data-groups');
+  let broker = await launchBroker('groups', dataDir, { sets: delaySet });
+  g.brokerCommand = broker.commandLine;
+  try {
+    const b = ['--bootstrap', broker.bootstrap];
+    await settle();
+    g.rebalance = await measure(broker, `rebalance: ${rounds} fresh 10-member groups, first JoinGroups together, then an 11th member (loadgen)`, () =>
+      loadgen(['rebalance', ...b, '--members', '10', '--partitions', '100', '--rounds', rounds, '--heartbeat-ms', '300', '--extra-member', '--group-prefix', 'lg-rebalance'], lgTimeoutS),
+    );
+    await settle();
+    g.rebalanceStaggered = await measure(broker, `rebalance: ${rounds} fresh 10-member groups, members starting 50 ms apart (loadgen)`, () =>
+      loadgen(['rebalance', ...b, '--members', '10', '--partitions', '100', '--rounds', rounds, '--heartbeat-ms', '300', '--stagger-ms', '50', '--group-prefix', 'lg-rebalance-staggered'], lgTimeoutS),
+    );
+    for (const inflight of [1, 4]) {
+      await settle();
+      g[`commits${inflight}`] = await measure(broker, `offset commits: 10 clients x 10 partitions per request, ${inflight} in flight each (loadgen)`, () =>
+        loadgen(['commits', ...b, '--clients', '10', '--partitions', '100', '--partitions-per-request', '10', '--inflight', String(inflight), '--commits', String(sizes.commitsMax), '--seconds', String(sizes.commitSeconds), '--group-prefix', `lg-commit-${inflight}`], lgTimeoutS),
+      );
+    }
+    // The coordinator replays all of __consumer_offsets at start-up, superseded commits included
+    // (the active segment is never compacted): time a restart after the commit workloads' history.
+    await haltBroker(broker);
+    broker = await launchBroker('groups-restart', dataDir, { sets: delaySet });
+    g.historyRestart = {
+      records: (g.commits1?.commits ?? 0) + (g.commits4?.commits ?? 0),
+      liveOffsets: (g.commits1?.verifiedPartitions ?? 0) + (g.commits4?.verifiedPartitions ?? 0),
+      readyMs: round(broker.readyMs, 0),
+      started: await startedFields(broker),
+    };
+    noteBrokerWarnings(broker, 'at start-up after the commit workloads');
+  } finally {
+    await haltBroker(broker);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  // What Kafka's default initial rebalance delay adds: one fresh group on a broker that keeps it.
+  const delayDir = path.join(tmpRoot, 'data-groups-delay');
+  broker = await launchBroker('groups-delay-3000', delayDir, { sets: { 'group.initial.rebalance.delay.ms': '3000' } });
+  try {
+    await settle();
+    g.rebalanceDefaultDelay = await measure(broker, 'rebalance: one fresh 10-member group with group.initial.rebalance.delay.ms=3000 (loadgen)', () =>
+      loadgen(['rebalance', '--bootstrap', broker.bootstrap, '--members', '10', '--partitions', '100', '--rounds', '1', '--heartbeat-ms', '300', '--group-prefix', 'lg-rebalance-delay'], lgTimeoutS),
+    );
+  } finally {
+    await haltBroker(broker);
+    rmSync(delayDir, { recursive: true, force: true });
+  }
+
+  // Start-up with many committed offsets: after SIGTERM, then after SIGKILL.
+  const startDir = path.join(tmpRoot, 'data-groups-startup');
+  const groups = sizes.offsetGroups;
+  const offsets = ['--topic', 'lg-offsets-topic', '--partitions', '100', '--groups', String(groups), '--group-prefix', 'lg-load'];
+  const s = { groups, offsets: groups * 100 };
+  g.startup = s;
+  broker = await launchBroker('groups-offsets', startDir, { sets: delaySet });
+  try {
+    await settle();
+    s.fill = await measure(broker, `commit ${s.offsets} offsets (${groups} groups x 100 partitions, 100 per request)`, () =>
+      loadgen(['offsets-fill', '--bootstrap', broker.bootstrap, ...offsets, '--offset-base', '1', '--connections', '4', '--inflight', '4', '--seconds', '60'], lgTimeoutS),
+    );
+    const stop = await haltBroker(broker);
+    s.shutdownMs = round(stop.shutdownMs, 0);
+    broker = await launchBroker('groups-offsets-restart', startDir, { sets: delaySet });
+    s.clean = { readyMs: round(broker.readyMs, 0), started: await startedFields(broker) };
+    noteBrokerWarnings(broker, 'at start-up');
+    s.clean.verify = await measure(broker, `read back all ${s.offsets} offsets after a clean restart (OffsetFetch)`, () =>
+      loadgen(['offsets-verify', '--bootstrap', broker.bootstrap, ...offsets, '--offset-base', '1', '--seconds', '60'], lgTimeoutS),
+    );
+    // New values for every offset, then SIGKILL as soon as the last commit is acknowledged (it is
+    // durable by then): the next start has no clean-shutdown marker and recovers the log.
+    s.refill = await measure(broker, `commit ${s.offsets} new offset values, then SIGKILL`, () =>
+      loadgen(['offsets-fill', '--bootstrap', broker.bootstrap, ...offsets, '--offset-base', '10000000', '--connections', '4', '--inflight', '4', '--seconds', '60'], lgTimeoutS),
+    );
+    await crashBroker(broker);
+    broker = await launchBroker('groups-offsets-after-kill', startDir, { sets: delaySet });
+    s.killed = { readyMs: round(broker.readyMs, 0), started: await startedFields(broker) };
+    noteBrokerWarnings(broker, 'at start-up after SIGKILL');
+    s.killed.verify = await measure(broker, `read back all ${s.offsets} offsets after SIGKILL and restart (OffsetFetch)`, () =>
+      loadgen(['offsets-verify', '--bootstrap', broker.bootstrap, ...offsets, '--offset-base', '10000000', '--seconds', '60'], lgTimeoutS),
+    );
+    for (const [k, want] of [['clean', s.offsets], ['killed', s.offsets]]) {
+      const got = s[k].started?.committedOffsets;
+      if (got !== want) ctx.anomalies.push(`groups start-up (${k === 'clean' ? 'after SIGTERM' : 'after SIGKILL'}): the broker loaded ${got ?? 'an unknown number of'} committed offsets, ${want} were committed`);
+    }
+  } finally {
+    if (!broker.exited) await haltBroker(broker);
+    rmSync(startDir, { recursive: true, force: true });
+    g.phaseS = round((Date.now() - phaseStart) / 1000, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report
 
 function commandLine() {
@@ -636,8 +771,52 @@ function details(machine) {
     lines.push(`- start-up: spawn to ready line ${s.readyMs.join(' / ')} ms over ${s.readyMs.length} restart(s) of a cleanly stopped broker (page cache warm); shutdowns took ${s.shutdownMs.join(' / ')} ms (first one clean: ${s.cleanShutdown}); RSS after restart ${s.rssAfterRestartMB} MB; records before/after restart ${s.recordsBeforeShutdown} / ${s.recordsAfterRestart}`);
   }
   if (ctx.brokerInfo.freshStartMs !== undefined) lines.push(`- broker start-up on an empty data dir: ${ctx.brokerInfo.freshStartMs} ms`);
+  if (R.groups) lines.push(...groupDetails(R.groups));
   void machine;
   return lines.join('\n');
+}
+
+function groupDetails(g) {
+  const lines = [`- consumer groups (${g.phaseS ?? '–'} s in all; broker \`${g.brokerCommand ?? '–'}\`):`];
+  const fail = (r) => `FAILED — ${r.error ?? r.firstError}`;
+  const rebalance = (r, label) => {
+    if (!r) return;
+    if (r.ok === false) return lines.push(`  - ${label}: ${fail(r)}`);
+    const per = r.rounds.map((x) => (x.error ? `failed (${x.error})` : `${x.stabiliseMs} ms (gen ${x.generation}, ${x.joinRequests} JoinGroup)`)).join(' / ');
+    lines.push(`  - ${label}: stable after the last member's first JoinGroup: median ${r.stabiliseMs.median}, max ${r.stabiliseMs.max} ms; per group ${per}; ${r.members} members on their own connections, JoinGroup v9 with the MEMBER_ID_REQUIRED round trip, range assignment of ${r.partitions} partitions by the leader, heartbeat every ${r.heartbeatMs} ms, session timeout ${r.sessionTimeoutMs} ms; ${cpuNote(r)}`);
+    if (r.extraJoinMs) {
+      const per2 = r.rounds.filter((x) => x.extraJoin).map((x) => `${x.extraJoin.stabiliseMs} ms (noticed by heartbeat after ${x.extraJoin.noticeMs.min}-${x.extraJoin.noticeMs.max} ms)`).join(' / ');
+      lines.push(`  - an 11th member joins each of those groups once stable: all 11 hold their SyncGroup answer after median ${r.extraJoinMs.median}, max ${r.extraJoinMs.max} ms from its first JoinGroup; per group ${per2}`);
+    }
+  };
+  rebalance(g.rebalance, 'rebalance, members join together');
+  rebalance(g.rebalanceStaggered, 'rebalance, members join 50 ms apart');
+  const d = g.rebalanceDefaultDelay;
+  if (d) lines.push(`  - with group.initial.rebalance.delay.ms=3000 (Kafka's default): ${d.ok === false ? fail(d) : `stable ${d.stabiliseMs.median} ms after the last member's first JoinGroup (one group)`}`);
+  for (const k of ['commits1', 'commits4']) {
+    const c = g[k];
+    if (!c) continue;
+    if (c.ok === false) lines.push(`  - offset commits (${k.slice(-1)} in flight): ${fail(c)}`);
+    else lines.push(`  - offset commits, ${c.inflight} in flight per client: ${c.commitsPerSec} commits/s, ${c.requestsPerSec} requests/s; ${c.commits} partition offsets in ${c.requests} OffsetCommit v${c.offsetCommitVersion} requests in ${c.secs} s; ${c.clients} clients, each its own group (generation -1) and ${c.partitionsPerRequest} partitions; request latency p50 ${c.requestLatencyMs.p50} / p99 ${c.requestLatencyMs.p99} / max ${c.requestLatencyMs.max} ms; ${c.verifiedPartitions} partitions read back at the last acknowledged offset, ${c.wrongPartitions} not; ${cpuNote(c)}`);
+  }
+  const h = g.historyRestart;
+  if (h) {
+    const st = h.started ?? {};
+    lines.push(`  - restart after those commits (SIGTERM): spawn → ready ${h.readyMs} ms; broker: startupMs ${st.startupMs}, groupLoadMs ${st.groupLoadMs}, groups ${st.groups}, committedOffsets ${st.committedOffsets}; __consumer_offsets held about ${h.records} OffsetCommit records (one per committed partition offset) for ${h.liveOffsets} live offsets, plus the rebalance workloads' group records`);
+  }
+  const s = g.startup;
+  if (s) {
+    const f = (r) => (r ? (r.ok === false ? fail(r) : `${r.commits} offsets in ${r.secs} s (${r.commitsPerSec}/s, request p99 ${r.requestLatencyMs?.p99} ms)`) : '–');
+    lines.push(`  - start-up: committed ${f(s.fill)}; SIGTERM took ${s.shutdownMs} ms`);
+    for (const [k, label] of [['clean', 'after SIGTERM'], ['killed', `after new values for all offsets (${f(s.refill)}) and SIGKILL`]]) {
+      const x = s[k];
+      if (!x) continue;
+      const st = x.started ?? {};
+      const v = x.verify;
+      lines.push(`  - restart ${label}: spawn → ready ${x.readyMs} ms; broker: startupMs ${st.startupMs}, groupLoadMs ${st.groupLoadMs}, groups ${st.groups}, committedOffsets ${st.committedOffsets}, cleanShutdown ${st.cleanShutdown}, recoveredSegments ${st.recoveredSegments}; read back ${v ? (v.ok === false ? fail(v) : `${v.matched}/${v.checked} as committed (${v.wrong} wrong, ${v.missing} missing) in ${v.secs} s`) : '–'}`);
+    }
+  }
+  return lines;
 }
 
 function runMarkdown(machine, git, rows) {
@@ -650,7 +829,7 @@ function runMarkdown(machine, git, rows) {
     `- disk: ${machine.disk}`,
     `- node: ${machine.node}`,
     `- command: \`${commandLine()}\``,
-    `- broker: \`${ctx.brokerInfo.command ?? '–'}\``,
+    `- broker: \`${ctx.brokerInfo.command ?? ctx.results.groups?.brokerCommand ?? '–'}\``,
     '',
     markdownTable(rows),
     '',
@@ -710,6 +889,8 @@ async function main() {
   const sysStart = systemCpuSeconds();
   let failed = false;
   try {
+    // Groups first: small writes and fsyncs, measured on the same machine state as `--only groups`.
+    if (only.has('groups')) await groupsPhase();
     if (['produce', 'consume', 'e2e', 'rdkafka'].some((w) => only.has(w))) await throughputPhase();
     if (only.has('memory') || only.has('startup')) await memoryPhase();
   } catch (err) {
@@ -733,18 +914,20 @@ async function main() {
   }
   if (!only.has('memory')) delete ctx.results.memory;
   if (!only.has('startup')) delete ctx.results.startup;
-  const rows = summaryRows(ctx.results);
+  const issue2Rows = summaryRows(ctx.results);
+  const groupsRows = groupRows(ctx.results.groups);
+  const rows = [...issue2Rows, ...groupsRows];
   process.stdout.write(`\n${consoleTable(rows)}\n\n${details(machine)}\n`);
   if (ctx.notes.length) process.stdout.write(`\nNotes:\n${ctx.notes.map((n) => `- ${n}`).join('\n')}\n`);
   if (ctx.anomalies.length) process.stdout.write(`\nProblems seen:\n${ctx.anomalies.map((a) => `- ${a}`).join('\n')}\n`);
   process.stdout.write(`\ntotal time ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (profileDir) printProfiles();
   if (flags.record) {
-    const latest = [`Latest: ${new Date().toISOString().slice(0, 10)}, commit ${git.commit}, \`${commandLine()}\` (details under Runs).`, '', markdownTable(rows)].join('\n');
-    writeResults(flags['results-file'], latest, runMarkdown(machine, git, rows));
+    const latest = (r) => (r.length ? [`Latest: ${new Date().toISOString().slice(0, 10)}, commit ${git.commit}, \`${commandLine()}\` (details under Runs).`, '', markdownTable(r)].join('\n') : undefined);
+    writeResults(flags['results-file'], { latest: latest(issue2Rows), 'latest-groups': latest(groupsRows) }, runMarkdown(machine, git, rows));
     log(`recorded in ${path.relative(process.cwd(), flags['results-file'])}`);
   }
-  const workloadFailed = Object.values(ctx.results).some((r) => r && r.ok === false);
+  const workloadFailed = Object.values(ctx.results).some((r) => r && (r.ok === false || (r === ctx.results.groups && Object.values(r).some((x) => x && x.ok === false))));
   process.exitCode = failed || workloadFailed || ctx.anomalies.some((a) => a.includes('died')) ? 1 : 0;
 }
 

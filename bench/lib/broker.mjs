@@ -11,6 +11,8 @@ export const readyTimeoutMsDefault = 120_000;
 export const stopTimeoutMsDefault = 60_000;
 const tailLinesMax = 60;
 const readyPattern = /fjord: broker (\S+) ready on (\S+):(\d+)/;
+/** The broker's own start-up summary (stderr): `… INFO broker started nodeId=1 … groupLoadMs=12`. */
+const startedPattern = / INFO broker started (.*)$/;
 
 /**
  * options: { repoRoot, dataDir, sets: {key: value}, nodeArgs: [], logFile, readyTimeoutMs }.
@@ -48,6 +50,8 @@ export function startBroker(options) {
     stopping: false,
     tail: [],
     warnings: [],
+    /** Fields of the `broker started` log line (numbers where they parse), once it is printed. */
+    started: null,
   };
   const exitPromise = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
@@ -74,6 +78,8 @@ export function startBroker(options) {
       broker.tail.push(line);
       if (broker.tail.length > tailLinesMax) broker.tail.shift();
       if (/error|warn|uncaught|exception/i.test(line) && broker.warnings.length < 500) broker.warnings.push(line);
+      const st = broker.started === null && startedPattern.exec(line);
+      if (st) broker.started = parseFields(st[1]);
       const m = !ready && readyPattern.exec(line);
       if (m) {
         ready = true;
@@ -99,6 +105,23 @@ export function startBroker(options) {
       reject(err);
     });
   });
+}
+
+/** `a=1 b=x c="y"` -> { a: 1, b: 'x', c: 'y' } (values without spaces, as the broker's logger writes them). */
+function parseFields(text) {
+  const out = {};
+  for (const m of text.matchAll(/(\w+)=(\S+)/g)) {
+    const v = m[2];
+    out[m[1]] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+  }
+  return out;
+}
+
+/** Waits (bounded) for the `broker started` line, which may trail the ready line (another pipe). */
+export async function startedFields(broker, timeoutMs = 3000) {
+  const until = Date.now() + timeoutMs;
+  while (broker.started === null && !broker.exited && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  return broker.started;
 }
 
 function lines(stream, fn) {
@@ -152,6 +175,19 @@ export async function stopBroker(broker, timeoutMs = stopTimeoutMsDefault) {
   }
   const shutdownMs = Number((broker.exitedAt ?? process.hrtime.bigint()) - t0) / 1e6;
   return { clean: !timedOut && broker.exitCode === 0, code: broker.exitCode, signal: broker.exitSignal, shutdownMs, timedOut };
+}
+
+/**
+ * SIGKILL (no clean shutdown: the next start recovers) to the broker spawned here, by its PID;
+ * resolves once it has exited. Returns { code, signal, killMs }.
+ */
+export async function killBroker(broker) {
+  if (broker.exited) return { code: broker.exitCode, signal: broker.exitSignal, killMs: 0, alreadyExited: true };
+  broker.stopping = true;
+  const t0 = process.hrtime.bigint();
+  killOwn(broker);
+  await broker.exitPromise;
+  return { code: broker.exitCode, signal: broker.exitSignal, killMs: Number((broker.exitedAt ?? process.hrtime.bigint()) - t0) / 1e6 };
 }
 
 /** VmRSS and VmHWM of a process in MiB, from /proc/<pid>/status. */

@@ -1,6 +1,6 @@
 /**
- * Turns the collected results into the summary table (console and Markdown), checks them against
- * the targets of issue 2, and writes bench/RESULTS.md.
+ * Turns the collected results into the summary tables (console and Markdown), checks them against
+ * the targets of issue 2 and of the consumer-group issue, and writes bench/RESULTS.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -12,6 +12,17 @@ export const targets = {
   e2eP99Ms: 3,
   rssMB: 300,
   startupMs: 2000,
+};
+
+/** The consumer-group issue's targets (classic protocol, this 2-core machine). */
+export const groupTargets = {
+  /** A 10-member group is stable this soon after its last member's first JoinGroup. */
+  rebalanceMs: 1000,
+  /** Partition offsets committed per second by 10 clients. */
+  commitsPerSec: 20_000,
+  /** The coordinator loads 100,000 committed offsets at start-up in less than this (groupLoadMs). */
+  offsetLoadMs: 1000,
+  offsetLoadCount: 100_000,
 };
 
 const fmt = (x, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
@@ -114,6 +125,80 @@ export function summaryRows(results) {
   return rows;
 }
 
+const int = (x) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
+
+/** Rows for the consumer-group workloads (same columns; librdkafka has no part in them). */
+export function groupRows(g) {
+  const rows = [];
+  if (!g) return rows;
+  const failed = (r) => !r || r.ok === false;
+  const failCell = (r) => `FAILED: ${(r?.error ?? 'not run').slice(0, 120)}`;
+  const delay = `group.initial.rebalance.delay.ms=${g.initialDelayMs ?? 0}`;
+  const rebalanceRow = (r, label, pick) => {
+    if (!r) return;
+    const x = failed(r) ? null : pick(r);
+    rows.push({
+      workload: label,
+      loadgen: failed(r) ? failCell(r) : x && x.n ? `median ${fmt(x.median, 0)} · max ${fmt(x.max, 0)} ms (${x.n} groups${r.firstError ? `; ${r.firstError}` : ''})` : '–',
+      rdkafka: '',
+      target: `stable <= ${groupTargets.rebalanceMs} ms after the last join`,
+      status: status(x?.max, (v) => v <= groupTargets.rebalanceMs),
+    });
+  };
+  rebalanceRow(g.rebalance, `rebalance: fresh 10-member group, 100 partitions, members join together (${delay})`, (r) => r.stabiliseMs);
+  rebalanceRow(g.rebalanceStaggered, `rebalance: fresh 10-member group, members join 50 ms apart (${delay})`, (r) => r.stabiliseMs);
+  rebalanceRow(g.rebalance, 'rebalance: an 11th member joins a stable 10-member group (heartbeat every 300 ms)', (r) => r.extraJoinMs);
+  const d = g.rebalanceDefaultDelay;
+  if (d) {
+    rows.push({
+      workload: 'rebalance: fresh 10-member group with Kafka\'s default group.initial.rebalance.delay.ms=3000',
+      loadgen: failed(d) ? failCell(d) : `${fmt(d.stabiliseMs?.median, 0)} ms`,
+      rdkafka: '',
+      target: 'none: the delay is deliberate',
+      status: 'note',
+    });
+  }
+  for (const k of ['commits1', 'commits4']) {
+    const c = g[k];
+    if (!c) continue;
+    rows.push({
+      workload: `offset commits: 10 clients x 10 partitions per OffsetCommit, ${c.inflight ?? k.slice(-1)} in flight each`,
+      loadgen: failed(c) ? failCell(c) : `${int(c.commitsPerSec)} commits/s · ${int(c.requestsPerSec)} requests/s · p50 ${fmt(c.requestLatencyMs?.p50, 2)} · p99 ${fmt(c.requestLatencyMs?.p99, 2)} ms`,
+      rdkafka: '',
+      target: `>= ${int(groupTargets.commitsPerSec)} commits/s`,
+      status: status(failed(c) ? null : c.commitsPerSec, (v) => v >= groupTargets.commitsPerSec),
+    });
+  }
+  const h = g.historyRestart;
+  if (h) {
+    rows.push({
+      workload: `start-up after the commit workloads: ~${int(h.records)} commit records in __consumer_offsets, ${int(h.started?.committedOffsets)} live offsets`,
+      loadgen: `groupLoadMs ${fmt(h.started?.groupLoadMs, 0)} · spawn → ready ${fmt(h.readyMs, 0)} ms`,
+      rdkafka: '',
+      target: 'none (load time follows the records, not the live offsets)',
+      status: 'note',
+    });
+  }
+  const s = g.startup;
+  if (s) {
+    const scaled = s.offsets < groupTargets.offsetLoadCount ? ` (scaled: ${int(s.offsets)} offsets)` : '';
+    for (const [k, label] of [['clean', 'after SIGTERM'], ['killed', 'after SIGKILL']]) {
+      const x = s[k];
+      if (!x) continue;
+      const st = x.started;
+      const checked = x.verify && x.verify.ok !== false ? ` · ${int(x.verify.matched)}/${int(x.verify.checked)} read back` : '';
+      rows.push({
+        workload: `start-up with ${int(s.offsets)} committed offsets (${int(s.groups)} groups), ${label}`,
+        loadgen: `groupLoadMs ${st ? fmt(st.groupLoadMs, 0) : '–'} · spawn → ready ${fmt(x.readyMs, 0)} ms · ${st ? int(st.committedOffsets) : '–'} offsets loaded${checked}`,
+        rdkafka: '',
+        target: `load < ${groupTargets.offsetLoadMs} ms with ${int(groupTargets.offsetLoadCount)}`,
+        status: status(st?.groupLoadMs, (v) => v < groupTargets.offsetLoadMs) + scaled,
+      });
+    }
+  }
+  return rows;
+}
+
 export function consoleTable(rows) {
   const head = { workload: 'workload', loadgen: 'Fjord loadgen', rdkafka: 'librdkafka (rdkafka_bench)', target: 'target', status: 'status' };
   const cols = Object.keys(head);
@@ -141,18 +226,34 @@ recorded run is appended below it, oldest first.
 <!-- latest:begin -->
 <!-- latest:end -->
 
+Consumer groups (classic protocol; Fjord's load generator only):
+
+<!-- latest-groups:begin -->
+<!-- latest-groups:end -->
+
 ## Runs
 `;
 
-/** Replaces the "latest" block and appends the run's section. */
-export function writeResults(file, latestMarkdown, runMarkdown) {
+/**
+ * Replaces the "latest" summary blocks this run has figures for ({ latest, 'latest-groups' }: a run
+ * of only the group workloads leaves issue 2's summary as it was) and appends the run's section.
+ */
+export function writeResults(file, latestBlocks, runMarkdown) {
   let text = existsSync(file) ? readFileSync(file, 'utf8') : header;
-  const begin = '<!-- latest:begin -->';
-  const end = '<!-- latest:end -->';
-  const i = text.indexOf(begin);
-  const j = text.indexOf(end);
-  if (i >= 0 && j > i) text = `${text.slice(0, i + begin.length)}\n${latestMarkdown}\n${text.slice(j)}`;
-  else text = `${header.replace(`${begin}\n${end}`, `${begin}\n${latestMarkdown}\n${end}`)}\n${text}`;
+  for (const [name, markdown] of Object.entries(latestBlocks)) {
+    if (markdown === undefined) continue;
+    const begin = `<!-- ${name}:begin -->`;
+    const end = `<!-- ${name}:end -->`;
+    if (!text.includes(begin)) {
+      // A file written before this block existed: add it (with the header's words) after the first block.
+      const blockInHeader = header.slice(header.indexOf('<!-- latest:end -->') + '<!-- latest:end -->'.length, header.indexOf(end) + end.length);
+      const at = text.indexOf('<!-- latest:end -->');
+      text = at >= 0 ? `${text.slice(0, at + '<!-- latest:end -->'.length)}${blockInHeader}${text.slice(at + '<!-- latest:end -->'.length)}` : `${header}\n${text}`;
+    }
+    const i = text.indexOf(begin);
+    const j = text.indexOf(end);
+    text = `${text.slice(0, i + begin.length)}\n${markdown}\n${text.slice(j)}`;
+  }
   if (!text.endsWith('\n')) text += '\n';
   text += `\n${runMarkdown}\n`;
   writeFileSync(file, text);

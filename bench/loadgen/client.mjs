@@ -1,7 +1,9 @@
 /**
  * The few admin steps the load generator needs: version negotiation (ApiVersions), CreateTopics,
  * and waiting in Metadata until every partition has a leader. Topics are addressed by name, so
- * Produce and Fetch stay at or below the last versions that carry names (12).
+ * Produce and Fetch stay at or below the last versions that carry names (12), OffsetCommit and
+ * OffsetFetch at 9. The group APIs are optional: a broker without them still runs the other
+ * workloads (their version is then undefined, and the group workloads refuse to start).
  */
 import {
   ApiVersionsRequest,
@@ -10,11 +12,19 @@ import {
   CreateTopicsResponse,
   ErrorCode,
   FetchRequest,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  HeartbeatRequest,
+  JoinGroupRequest,
+  LeaveGroupRequest,
   ListOffsetsRequest,
   ListOffsetsResponse,
   MetadataRequest,
   MetadataResponse,
+  OffsetCommitRequest,
+  OffsetFetchRequest,
   ProduceRequest,
+  SyncGroupRequest,
   errorName,
 } from '@fjord/protocol';
 import { KafkaConnection } from './connection.mjs';
@@ -26,6 +36,13 @@ const versionsMax = {
   Metadata: 12,
   CreateTopics: 7,
   ListOffsets: 9,
+  FindCoordinator: 6,
+  JoinGroup: 9,
+  SyncGroup: 5,
+  Heartbeat: 4,
+  LeaveGroup: 5,
+  OffsetCommit: 9,
+  OffsetFetch: 9,
 };
 const codecs = {
   Produce: ProduceRequest,
@@ -33,7 +50,16 @@ const codecs = {
   Metadata: MetadataRequest,
   CreateTopics: CreateTopicsRequest,
   ListOffsets: ListOffsetsRequest,
+  FindCoordinator: FindCoordinatorRequest,
+  JoinGroup: JoinGroupRequest,
+  SyncGroup: SyncGroupRequest,
+  Heartbeat: HeartbeatRequest,
+  LeaveGroup: LeaveGroupRequest,
+  OffsetCommit: OffsetCommitRequest,
+  OffsetFetch: OffsetFetchRequest,
 };
+/** APIs a broker may lack: the workloads that need them check `versions` themselves. */
+const optional = new Set(['FindCoordinator', 'JoinGroup', 'SyncGroup', 'Heartbeat', 'LeaveGroup', 'OffsetCommit', 'OffsetFetch']);
 
 export class BenchError extends Error {
   constructor(message, options) {
@@ -60,9 +86,11 @@ export async function openClient(bootstrap, options = {}) {
   const versions = {};
   for (const [name, codec] of Object.entries(codecs)) {
     const b = av.apiKeys.find((k) => k.apiKey === codec.apiKey);
-    if (!b) throw new BenchError(`the broker does not support ${name}`);
-    const v = Math.min(b.maxVersion, codec.maxVersion, versionsMax[name]);
-    if (v < Math.max(b.minVersion, codec.minVersion)) throw new BenchError(`no common version for ${name}`);
+    const v = b ? Math.min(b.maxVersion, codec.maxVersion, versionsMax[name]) : -1;
+    if (!b || v < Math.max(b.minVersion, codec.minVersion)) {
+      if (optional.has(name)) continue;
+      throw new BenchError(b ? `no common version for ${name}` : `the broker does not support ${name}`);
+    }
     versions[name] = v;
   }
   return { conn, versions };
@@ -70,7 +98,8 @@ export async function openClient(bootstrap, options = {}) {
 
 /**
  * Creates topics (existing ones are accepted as they are). `topics`: [{ name, partitions, configs }].
- * Sent in requests of at most 100 topics.
+ * Sent in requests of at most 100 topics. Resolves with Map name -> partition count once every
+ * partition has a leader.
  */
 export async function createTopics(client, topics) {
   const { conn, versions } = client;
@@ -93,7 +122,7 @@ export async function createTopics(client, topics) {
       }
     }
   }
-  await waitForLeaders(client, topics.map((t) => t.name));
+  return waitForLeaders(client, topics.map((t) => t.name));
 }
 
 /** Polls Metadata until every partition of every topic has a leader (bounded: 30 s). */
@@ -136,4 +165,23 @@ export async function latestOffsets(client, topics) {
     }
   }
   return out;
+}
+
+/** Throws unless the broker supports every API named (the optional group APIs). */
+export function requireApis(client, names) {
+  const missing = names.filter((n) => client.versions[n] === undefined);
+  if (missing.length) throw new BenchError(`the broker does not support ${missing.join(', ')}`);
+}
+
+/**
+ * FindCoordinator for a group, as a consumer does first (Kafka and Fjord create __consumer_offsets
+ * on the first lookup). Returns { nodeId, host, port }; throws on an error answer.
+ */
+export async function findGroupCoordinator(client, groupId) {
+  const { conn, versions } = client;
+  const v = versions.FindCoordinator;
+  const res = await conn.request(FindCoordinatorRequest, FindCoordinatorResponse, v, v >= 4 ? { keyType: 0, coordinatorKeys: [groupId] } : { key: groupId, keyType: 0 });
+  const c = v >= 4 ? res.coordinators[0] : res;
+  if (!c || c.errorCode !== ErrorCode.NONE) throw new BenchError(`FindCoordinator ${groupId}: ${c ? `${errorName(c.errorCode)} ${c.errorMessage ?? ''}` : 'no answer'}`);
+  return { nodeId: c.nodeId, host: c.host, port: c.port };
 }

@@ -8,6 +8,13 @@
  *   node bench/loadgen/main.mjs create  --bootstrap 127.0.0.1:9092 --topic-prefix mem --topic-count 125 --partitions 8
  *   node bench/loadgen/main.mjs offsets --bootstrap 127.0.0.1:9092 --topic-prefix mem --topic-count 125 --partitions 8
  *
+ * Consumer groups (classic protocol; see rebalance.mjs and offset-commits.mjs):
+ *
+ *   node bench/loadgen/main.mjs rebalance --bootstrap 127.0.0.1:9092 --members 10 --partitions 100 --rounds 5 --extra-member
+ *   node bench/loadgen/main.mjs commits   --bootstrap 127.0.0.1:9092 --clients 10 --partitions-per-request 10 --inflight 1 --seconds 5
+ *   node bench/loadgen/main.mjs offsets-fill   --bootstrap 127.0.0.1:9092 --groups 1000 --partitions 100 --offset-base 1
+ *   node bench/loadgen/main.mjs offsets-verify --bootstrap 127.0.0.1:9092 --groups 1000 --partitions 100 --offset-base 1
+ *
  * Topics: `--topic NAME` or `--topic-prefix P --topic-count N` (P-0 .. P-(N-1)), each with
  * `--partitions` partitions. Prints human-readable lines on stderr and one `RESULT {json}` line on
  * stdout. Exit status 0 when the workload ran (see `complete` in the result), 1 on a failure.
@@ -16,6 +23,8 @@ import { parseArgs } from 'node:util';
 import { createTopics, latestOffsets, openClient } from './client.mjs';
 import { runConsume } from './consume.mjs';
 import { runE2e } from './e2e.mjs';
+import { runCommits, runOffsetsFill, runOffsetsVerify } from './offset-commits.mjs';
+import { runRebalance } from './rebalance.mjs';
 import { runProduce } from './produce.mjs';
 import { nowNs, round } from './stats.mjs';
 
@@ -26,7 +35,7 @@ const { positionals, values } = parseArgs({
     topic: { type: 'string' },
     'topic-prefix': { type: 'string' },
     'topic-count': { type: 'string', default: '1' },
-    partitions: { type: 'string', default: '8' },
+    partitions: { type: 'string' }, // 8 for the topic workloads, 100 for the group ones
     create: { type: 'boolean', default: false },
     config: { type: 'string', multiple: true, default: [] },
     acks: { type: 'string', default: '1' },
@@ -45,6 +54,19 @@ const { positionals, values } = parseArgs({
     'partition-bytes': { type: 'string' },
     progress: { type: 'boolean', default: false },
     'fetch-session': { type: 'boolean', default: false },
+    // consumer groups
+    members: { type: 'string' },
+    rounds: { type: 'string' },
+    'heartbeat-ms': { type: 'string' },
+    'stagger-ms': { type: 'string' },
+    'extra-member': { type: 'boolean', default: false },
+    'hold-ms': { type: 'string' },
+    clients: { type: 'string' },
+    commits: { type: 'string' },
+    groups: { type: 'string' },
+    'group-prefix': { type: 'string' },
+    'offset-base': { type: 'string' },
+    'groups-per-request': { type: 'string' },
   },
 });
 
@@ -52,7 +74,7 @@ const num = (name) => (values[name] === undefined ? undefined : Number(values[na
 const defined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 function topicsFromFlags() {
-  const partitions = Number(values.partitions);
+  const partitions = Number(values.partitions ?? 8);
   const configs = Object.fromEntries(values.config.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   if (values.topic) return [{ name: values.topic, partitions, configs }];
   if (values['topic-prefix']) {
@@ -142,8 +164,57 @@ async function main() {
       result = { workload: 'offsets', partitions: ends.size, totalRecords: total, complete: true };
       break;
     }
+    case 'rebalance':
+      result = await runRebalance(
+        defined({
+          bootstrap,
+          topic: values.topic,
+          partitions: num('partitions'),
+          members: num('members'),
+          rounds: num('rounds'),
+          heartbeatMs: num('heartbeat-ms'),
+          staggerMs: num('stagger-ms'),
+          extraMember: values['extra-member'],
+          holdMs: num('hold-ms'),
+          seconds: num('seconds'),
+          groupPrefix: values['group-prefix'],
+        }),
+      );
+      break;
+    case 'commits':
+      result = await runCommits(
+        defined({
+          bootstrap,
+          topic: values.topic,
+          partitions: num('partitions'),
+          clients: num('clients'),
+          partitionsPerRequest: num('partitions-per-request'),
+          inflight: num('inflight'),
+          commits: num('commits'),
+          seconds: num('seconds'),
+          groupPrefix: values['group-prefix'],
+        }),
+      );
+      break;
+    case 'offsets-fill':
+    case 'offsets-verify': {
+      const o = defined({
+        bootstrap,
+        topic: values.topic,
+        partitions: num('partitions'),
+        groups: num('groups'),
+        groupPrefix: values['group-prefix'],
+        offsetBase: num('offset-base'),
+        connections: num('connections'),
+        inflight: num('inflight'),
+        seconds: num('seconds'),
+        groupsPerRequest: num('groups-per-request'),
+      });
+      result = workload === 'offsets-fill' ? await runOffsetsFill(o) : await runOffsetsVerify(o);
+      break;
+    }
     default:
-      throw new Error(`unknown workload ${workload ?? '(none)'}: produce, consume, e2e, create or offsets`);
+      throw new Error(`unknown workload ${workload ?? '(none)'}: produce, consume, e2e, create, offsets, rebalance, commits, offsets-fill or offsets-verify`);
   }
   const cpu = process.cpuUsage();
   result.loadgenCpuSecs = round((cpu.user + cpu.system) / 1e6, 2);
