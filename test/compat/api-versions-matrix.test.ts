@@ -14,6 +14,10 @@ import {
   ApiVersionsRequest,
   ApiVersionsResponse,
   batchSize,
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
   CreateTopicsRequest,
@@ -66,6 +70,7 @@ import {
   OffsetForLeaderEpochResponse,
   ProduceRequest,
   ProduceResponse,
+  randomUuid,
   Reader,
   recordsToBuffer,
   ZERO_UUID,
@@ -813,6 +818,61 @@ const cases: Case[] = [
       const r = res.responses[0]!;
       assert.deepEqual([r.name, r.errorCode], [`matrix-ct-v${v}`, ErrorCode.NONE]);
       assert.equal((await metadataOf(w, `matrix-ct-v${v}`)).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'topic still listed');
+    },
+  }),
+  exchange({
+    request: ConsumerGroupHeartbeatRequest,
+    response: ConsumerGroupHeartbeatResponse,
+    // v0: the coordinator generates the member id of a join; v1: the client does (KIP-1082).
+    build: (v) => ({
+      groupId: `matrix-cgh-v${v}`,
+      memberId: v >= 1 ? randomUuid() : '',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 10_000,
+      subscribedTopicNames: [main],
+      subscribedTopicRegex: null,
+      serverAssignor: 'range',
+      topicPartitions: [],
+    }),
+    async check(res, v, w) {
+      assert.equal(res.errorCode, ErrorCode.NONE, res.errorMessage ?? '');
+      assert.match(res.memberId ?? '', /^[A-Za-z0-9_-]{22}$/);
+      assert.equal(res.memberEpoch, 1);
+      assert.deepEqual(res.assignment?.topicPartitions.map((tp) => [tp.topicId, tp.partitions]), [[w.mainTopicId, [0]]]);
+      const leave = await w.conn.request(ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, v, { groupId: `matrix-cgh-v${v}`, memberId: res.memberId!, memberEpoch: -1 });
+      assert.deepEqual([leave.errorCode, leave.memberEpoch], [ErrorCode.NONE, -1]);
+    },
+  }),
+  exchange({
+    request: ConsumerGroupDescribeRequest,
+    response: ConsumerGroupDescribeResponse,
+    async prepare(w, v) {
+      const memberId = randomUuid();
+      joins.set(`cgd-v${v}`, { memberId, generationId: 1 });
+      const r = await w.conn.request(ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, latest(w, ConsumerGroupHeartbeatRequest), {
+        groupId: `matrix-cgd-v${v}`,
+        memberId,
+        memberEpoch: 0,
+        rebalanceTimeoutMs: 10_000,
+        subscribedTopicNames: [main],
+        topicPartitions: [],
+      });
+      assert.equal(r.errorCode, ErrorCode.NONE);
+    },
+    build: (v) => ({ groupIds: [`matrix-cgd-v${v}`, 'matrix-cgd-unknown', 'matrix-dg-v0'], includeAuthorizedOperations: true }),
+    check(res, v) {
+      const [g, unknown, classic] = res.groups;
+      assert.deepEqual([g!.errorCode, g!.groupState, g!.groupEpoch, g!.assignmentEpoch, g!.assignorName], [ErrorCode.NONE, 'Stable', 1, 1, 'uniform']);
+      const m = g!.members[0]!;
+      assert.deepEqual([m.memberId, m.memberEpoch, m.subscribedTopicNames], [joins.get(`cgd-v${v}`)!.memberId, 1, [main]]);
+      assert.deepEqual(m.assignment.topicPartitions.map((tp) => [tp.topicName, tp.partitions]), [[main, [0]]]);
+      assert.deepEqual(m.targetAssignment.topicPartitions.map((tp) => [tp.topicName, tp.partitions]), [[main, [0]]]);
+      if (v >= 1) assert.equal(m.memberType, 1);
+      assert.notEqual(g!.authorizedOperations, -2147483648);
+      assert.equal(unknown!.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+      assert.equal(classic!.errorCode, ErrorCode.GROUP_ID_NOT_FOUND, 'a classic group is not described here');
     },
   }),
 ];

@@ -31,6 +31,8 @@ import { listGroups } from './list-groups.js';
 import { describeGroups } from './describe-groups.js';
 import { deleteGroups } from './delete-groups.js';
 import { offsetDelete } from './offset-delete.js';
+import { consumerGroupHeartbeat } from './consumer-group-heartbeat.js';
+import { consumerGroupDescribe } from './consumer-group-describe.js';
 
 export const handlers: readonly Handler[] = [
   produce,
@@ -59,6 +61,8 @@ export const handlers: readonly Handler[] = [
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ];
 
 let instance: HandlerRegistry | undefined;
