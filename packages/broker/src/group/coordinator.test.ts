@@ -115,6 +115,16 @@ test('retention: an explicit retention time (OffsetCommit v2-4) expires at that 
   assert.equal(offsetOf('explicit', 't1', 1), 6n);
 });
 
+test('a group that empties without committing is removed by the next cleanup', async () => {
+  const j = await broker.groups.joinGroup('no-commits', join());
+  await broker.groups.syncGroup('no-commits', { memberId: j.memberId, groupInstanceId: null, generationId: j.generationId, protocolType: null, protocolName: null, assignments: [] });
+  await broker.groups.expireOffsets();
+  assert.equal(broker.groups.groups.get('no-commits')?.stateName(), 'Stable', 'a live group stays');
+  broker.groups.leaveGroup('no-commits', [{ memberId: j.memberId, groupInstanceId: null, reason: null }]);
+  await broker.groups.expireOffsets();
+  assert.equal(broker.groups.groups.has('no-commits'), false);
+});
+
 test('deleting a topic removes its committed offsets from every group', async () => {
   await commit('topic-gone', 't2', 1, 9n);
   await commit('topic-gone', 't1', 1, 8n);

@@ -371,7 +371,7 @@ export class GroupCoordinator {
    * group's offsets expire that long after it emptied; a group that never had members (commits
    * from outside group management) expires each offset that long after its commit. An offset
    * committed with an explicit retention time (OffsetCommit v2-4) expires at that time. A group
-   * left with no offsets and no members is removed.
+   * with no members and no offsets (left so, or emptied without ever committing) is removed.
    */
   async expireOffsets(): Promise<number> {
     const now = this.now();
@@ -405,6 +405,17 @@ export class GroupCoordinator {
       expired += gone.length;
       this.deps.logger.info('expired committed offsets', { group: groupId, offsets: gone.length });
       if (removesAll) this.dropGroupIfUnused(groupId);
+    }
+    // Kafka's cleanup also removes groups that are empty and have no offsets at all.
+    for (const g of [...this.groups.values()]) {
+      if (g.type === 'share' || !g.isEmpty() || this.offsets.has(g.groupId)) continue;
+      try {
+        await this.write(g.partition, g.tombstones());
+      } catch (err) {
+        this.deps.logger.warn('removing an empty group not stored', { group: g.groupId, error: err });
+        continue;
+      }
+      this.dropGroupIfUnused(g.groupId);
     }
     return expired;
   }

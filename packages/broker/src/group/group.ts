@@ -6,7 +6,7 @@
 import type { DescribeGroupsResponseDescribedGroup } from '@fjord/protocol';
 import type { CoordinatorRecord } from './records.js';
 
-export type GroupType = 'classic' | 'consumer';
+export type GroupType = 'classic' | 'consumer' | 'share';
 
 /** A member as it asked to commit or fetch offsets. */
 export interface OffsetRequester {
