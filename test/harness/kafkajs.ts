@@ -1,7 +1,8 @@
 // KafkaJS driver. KafkaJS ships only GZIP; like its users, we plug in codecs for snappy (the Java
 // client's xerial framing), lz4 (frame format) and zstd, written here over the native modules that
 // are already in node_modules. KafkaJS has no group-less consumer (a groupId and FindCoordinator are
-// mandatory), so until consumer groups exist KafkaJS is tested as producer and admin only.
+// mandatory), so its consumer is tested only in groups, as a member process of its own
+// (test/clients/kafkajs-member.ts, driven by test/harness/members.ts).
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaType, logLevel as LogLevelType, CompressionTypes as CompressionTypesType } from 'kafkajs';
 import type { Codec } from './kcat.js';

@@ -2,6 +2,7 @@
 import hashlib
 import json
 import sys
+import threading
 import time
 import traceback
 
@@ -59,9 +60,41 @@ class Deadline:
         return time.monotonic() >= self.end
 
 
+_emit_lock = threading.Lock()
+
+
+def emit(obj):
+    """One JSON event line on stdout, now (long-running ops report progress this way)."""
+    obj.setdefault("t", int(time.time() * 1000))
+    line = json.dumps(obj) + "\n"
+    with _emit_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+
+class StdinStop:
+    """Set once stdin says "stop" or reaches end of file: how the test asks a long-running op to
+    finish (other lines are ignored)."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            line = sys.stdin.readline()
+            if line == "" or line.strip() == "stop":
+                self.event.set()
+                return
+
+    def is_set(self):
+        return self.event.is_set()
+
+
 def main(ops):
-    """Read {"op": ..., ...} from stdin, run ops[op], print its JSON result as the last line."""
-    req = json.load(sys.stdin)
+    """Read {"op": ..., ...} as the first line of stdin (the rest stays readable by the op), run
+    ops[op], print its JSON result as the last line."""
+    req = json.loads(sys.stdin.readline())
     op = req.get("op")
     if op not in ops:
         print(json.dumps({"fatal": "unknown op %r" % op}))

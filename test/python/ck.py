@@ -2,9 +2,10 @@
 """confluent-kafka-python (librdkafka) driver for Fjord's compatibility tests.
 
 Usage: echo '{"op": "produce", "bootstrap": "127.0.0.1:PORT", ...}' | /usr/bin/python3 ck.py
-Prints one JSON object. Consumers use assign() with explicit offsets (no consumer group: the broker
-has no group coordinator yet). confluent-kafka-python requires a group.id even for assign(), so a
-dummy one is set with auto-commit off; no group API is used.
+Prints one JSON object. The consume op uses assign() with explicit offsets, no group:
+confluent-kafka-python requires a group.id even for assign(), so a dummy one is set with auto-commit
+off. The group ops (group_member, committed, commit, list_groups) use the group coordinator;
+group_member runs until told to stop on stdin and reports JSON events line by line meanwhile.
 """
 import json
 import os
@@ -12,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Deadline, enc, main, out_record  # noqa: E402
+from _common import Deadline, StdinStop, emit, enc, main, out_record  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic  # noqa: E402
@@ -95,6 +96,7 @@ def op_consume(req):
     conf.update(req.get("config", {}))
     c = Consumer(conf)
     digest = bool(req.get("digest"))
+    hexed = bool(req.get("hex"))
     tps = []
     for a in req["assign"]:
         parts = a.get("partitions")
@@ -124,7 +126,13 @@ def op_consume(req):
                 if len(errors) > 50:
                     break
             continue
-        records.append(out_record(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), msg.headers(), msg.timestamp()[1], digest))
+        if hexed:  # binary keys and values (e.g. __consumer_offsets); null stays null
+            rec = out_record(msg.topic(), msg.partition(), msg.offset(), None, None, msg.headers(), msg.timestamp()[1])
+            rec["key_hex"] = None if msg.key() is None else msg.key().hex()
+            rec["value_hex"] = None if msg.value() is None else msg.value().hex()
+        else:
+            rec = out_record(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), msg.headers(), msg.timestamp()[1], digest)
+        records.append(rec)
     c.close()
     return {"records": records, "eof": not pending, "errors": errors}
 
@@ -301,6 +309,150 @@ def op_crash_producer(req):
     return {"produced": i, "acked": counts["acked"], "failed": counts["failed"], "errors": errors, "not_delivered": left}
 
 
+def member_conf(req):
+    """Consumer-group member settings shared by group_member and the one-shot group ops."""
+    conf = base_conf({"bootstrap": req["bootstrap"]})
+    conf.update({
+        "group.id": req["group"],
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": req.get("commit") == "auto",
+        "session.timeout.ms": req.get("session_timeout_ms", 6000),
+        "heartbeat.interval.ms": req.get("heartbeat_ms", 500),
+        "max.poll.interval.ms": req.get("max_poll_interval_ms", 30000),
+        "fetch.wait.max.ms": 100,
+        "topic.metadata.refresh.interval.ms": 2000,
+    })
+    if req.get("strategy"):
+        conf["partition.assignment.strategy"] = req["strategy"]
+    if req.get("instance_id"):
+        conf["group.instance.id"] = req["instance_id"]
+    if req.get("client_id"):
+        conf["client.id"] = req["client_id"]
+    conf.update(req.get("config", {}))
+    return conf
+
+
+def op_group_member(req):
+    """A subscribed group member that runs until stdin says stop (or closes), max_records are
+    processed, or max_seconds pass. Events, one JSON line each: assigned/revoked/lost (with the whole
+    current assignment in "now"), rec (a processed record; with commit=sync only once its offset is
+    committed), commit_failed, error. The last line is {"ev": "closed", ...}.
+    A record at offset >= limits[partition] is skipped: neither processed nor committed."""
+    conf = member_conf(req)
+    cooperative = "cooperative" in conf.get("partition.assignment.strategy", "")
+    c = Consumer(conf)
+    stop = StdinStop()
+    current = set()
+    topic = req["topic"]
+    limits = {int(k): v for k, v in (req.get("limits") or {}).items()}
+    commit = req.get("commit", "sync")
+    process_s = req.get("process_ms", 0) / 1000.0
+    counts = {"processed": 0, "commit_failed": 0, "rebalances": 0}
+
+    def on_assign(consumer, parts):
+        counts["rebalances"] += 1
+        ps = {p.partition for p in parts}
+        if cooperative:
+            current.update(ps)
+        else:
+            current.clear()
+            current.update(ps)
+        emit({"ev": "assigned", "added": sorted(ps), "now": sorted(current)})
+
+    def on_revoke(consumer, parts):
+        ps = {p.partition for p in parts}
+        if cooperative:
+            current.difference_update(ps)
+        else:
+            current.clear()
+        emit({"ev": "revoked", "removed": sorted(ps), "now": sorted(current)})
+
+    def on_lost(consumer, parts):
+        ps = {p.partition for p in parts}
+        current.difference_update(ps)
+        emit({"ev": "lost", "removed": sorted(ps), "now": sorted(current)})
+
+    c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
+    emit({"ev": "started", "pid": os.getpid()})
+    deadline = Deadline(req.get("max_seconds", 120))
+    max_records = req.get("max_records")
+    while not stop.is_set() and not deadline.passed():
+        if max_records is not None and counts["processed"] >= max_records:
+            break
+        msg = c.poll(0.1)
+        if msg is None:
+            continue
+        if msg.error():
+            if msg.error().code() != KafkaError._PARTITION_EOF:
+                emit({"ev": "error", "err": err_json(msg.error())})
+            continue
+        p, o = msg.partition(), msg.offset()
+        if p in limits and o >= limits[p]:
+            continue
+        if process_s:
+            time.sleep(process_s)
+        if commit == "sync":
+            try:
+                res = c.commit(message=msg, asynchronous=False)
+                bad = [tp for tp in (res or []) if tp.error is not None]
+                if bad:
+                    raise KafkaException(bad[0].error)
+            except KafkaException as e:
+                counts["commit_failed"] += 1
+                emit({"ev": "commit_failed", "p": p, "o": o, "err": err_json(e)})
+                try:  # not processed: read it again if the partition is still ours
+                    c.seek(TopicPartition(topic, p, o))
+                except KafkaException:
+                    pass
+                continue
+        counts["processed"] += 1
+        emit({"ev": "rec", "p": p, "o": o, "k": None if msg.key() is None else msg.key().decode(),
+              "v": None if msg.value() is None else msg.value().decode()})
+    emit({"ev": "closing"})
+    c.close()
+    return dict(counts, ev="closed", t=int(time.time() * 1000), now=sorted(current))
+
+
+def op_committed(req):
+    """Committed offsets of a group (OffsetFetch) without joining it; -1001 = none."""
+    conf = member_conf(dict(req, commit="none"))
+    c = Consumer(conf)
+    tps = [TopicPartition(req["topic"], p) for p in req["partitions"]]
+    res = c.committed(tps, timeout=req.get("timeout", 15))
+    c.close()
+    return {"offsets": {str(tp.partition): tp.offset for tp in res}, "errors": {str(tp.partition): err_json(tp.error) for tp in res if tp.error}}
+
+
+def op_commit(req):
+    """Commit offsets for a group without joining it (generation -1: the group must be empty)."""
+    conf = member_conf(dict(req, commit="none"))
+    c = Consumer(conf)
+    tps = [TopicPartition(o["topic"], o["partition"], o["offset"]) for o in req["offsets"]]
+    try:
+        res = c.commit(offsets=tps, asynchronous=False)
+        out = {"error": None, "partitions": {str(tp.partition): err_json(tp.error) for tp in res}}
+    except KafkaException as e:
+        out = {"error": err_json(e)}
+    c.close()
+    return out
+
+
+def op_list_groups(req):
+    """AdminClient.list_groups (ListGroups, then DescribeGroups per group): state, protocol and
+    members with their raw assignment bytes (hex) for the test to decode."""
+    a = admin(req)
+    groups = a.list_groups(req.get("group"), timeout=req.get("timeout", 15))
+    out = []
+    for g in groups:
+        out.append({
+            "id": g.id, "error": err_json(g.error), "state": g.state, "protocol_type": g.protocol_type, "protocol": g.protocol,
+            "broker": g.broker.id if g.broker is not None else None,
+            "members": [{"id": m.id, "client_id": m.client_id, "client_host": m.client_host,
+                         "metadata_hex": (m.metadata or b"").hex(), "assignment_hex": (m.assignment or b"").hex()} for m in g.members],
+        })
+    return {"groups": out}
+
+
 if __name__ == "__main__":
     main({
         "version": op_version,
@@ -314,4 +466,8 @@ if __name__ == "__main__":
         "alter_configs": op_alter_configs,
         "offsets": op_offsets,
         "crash_producer": op_crash_producer,
+        "group_member": op_group_member,
+        "committed": op_committed,
+        "commit": op_commit,
+        "list_groups": op_list_groups,
     })

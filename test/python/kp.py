@@ -3,19 +3,23 @@
 
 Usage: echo '{"op": "produce", "bootstrap": "127.0.0.1:PORT", ...}' | /usr/bin/python3 kp.py
 Prints one JSON object. The broker version is auto-detected as users do (kafka-python infers it from
-ApiVersions). Consumers use assign() without a group. kafka-python 2.0.2 has no admin call for
-IncrementalAlterConfigs or DeleteRecords, so those two are sent as requests defined here on top of
-kafka-python's own protocol structs and sent through its client.
+ApiVersions). The consume op uses assign() without a group; group_member subscribes (see ck.py).
+kafka-python 2.0.2 has no admin call for IncrementalAlterConfigs, DeleteRecords or OffsetDelete, so
+those are sent as requests defined here on top of kafka-python's own protocol structs and sent
+through its client.
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Deadline, enc, main, out_record  # noqa: E402
+from _common import Deadline, StdinStop, emit, enc, main, out_record  # noqa: E402
 
 import kafka  # noqa: E402
 import kafka.errors as Errors  # noqa: E402
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition  # noqa: E402
+from kafka.coordinator.assignors.range import RangePartitionAssignor  # noqa: E402
+from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor  # noqa: E402
 from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic  # noqa: E402
 from kafka.codec import has_gzip, has_lz4, has_snappy, has_zstd  # noqa: E402
 from kafka.protocol.api import Request, Response  # noqa: E402
@@ -58,6 +62,26 @@ class DeleteRecordsRequest_v0(Request):
     SCHEMA = Schema(
         ("topics", Array(("name", String("utf-8")), ("partitions", Array(("partition_index", Int32), ("offset", Int64))))),
         ("timeout_ms", Int32),
+    )
+
+
+class OffsetDeleteResponse_v0(Response):
+    API_KEY = 47
+    API_VERSION = 0
+    SCHEMA = Schema(
+        ("error_code", Int16),
+        ("throttle_time_ms", Int32),
+        ("topics", Array(("name", String("utf-8")), ("partitions", Array(("partition_index", Int32), ("error_code", Int16))))),
+    )
+
+
+class OffsetDeleteRequest_v0(Request):
+    API_KEY = 47
+    API_VERSION = 0
+    RESPONSE_TYPE = OffsetDeleteResponse_v0
+    SCHEMA = Schema(
+        ("group_id", String("utf-8")),
+        ("topics", Array(("name", String("utf-8")), ("partitions", Array(Int32)))),
     )
 
 
@@ -319,6 +343,161 @@ def op_offsets(req):
     return {"offsets": out, "watermarks": marks}
 
 
+ASSIGNORS = {"range": RangePartitionAssignor, "roundrobin": RoundRobinPartitionAssignor}
+
+
+def member_conf(req):
+    conf = common(req)
+    conf.update({
+        "group_id": req["group"],
+        "auto_offset_reset": "earliest",
+        "enable_auto_commit": req.get("commit") == "auto",
+        "session_timeout_ms": req.get("session_timeout_ms", 6000),
+        "heartbeat_interval_ms": req.get("heartbeat_ms", 500),
+        "max_poll_interval_ms": req.get("max_poll_interval_ms", 30000),
+        "fetch_max_wait_ms": 100,
+        "metadata_max_age_ms": 5000,
+    })
+    if req.get("strategy"):
+        conf["partition_assignment_strategy"] = [ASSIGNORS[s.strip()] for s in req["strategy"].split(",")]
+    if req.get("client_id"):
+        conf["client_id"] = req["client_id"]
+    conf.update(req.get("config", {}))
+    return conf
+
+
+def op_group_member(req):
+    """Same contract as ck.py group_member (see there). kafka-python rebalances eagerly: every
+    assignment is the whole assignment, every revocation revokes all."""
+    c = KafkaConsumer(**member_conf(req))
+    stop = StdinStop()
+    current = set()
+    topic = req["topic"]
+    limits = {int(k): v for k, v in (req.get("limits") or {}).items()}
+    commit = req.get("commit", "sync")
+    process_s = req.get("process_ms", 0) / 1000.0
+    counts = {"processed": 0, "commit_failed": 0, "rebalances": 0}
+
+    class Listener(ConsumerRebalanceListener):
+        def on_partitions_revoked(self, revoked):
+            current.clear()
+            emit({"ev": "revoked", "removed": sorted(tp.partition for tp in revoked), "now": []})
+
+        def on_partitions_assigned(self, assigned):
+            counts["rebalances"] += 1
+            current.clear()
+            current.update(tp.partition for tp in assigned)
+            emit({"ev": "assigned", "added": sorted(current), "now": sorted(current)})
+
+    c.subscribe([topic], listener=Listener())
+    emit({"ev": "started", "pid": os.getpid()})
+    deadline = Deadline(req.get("max_seconds", 120))
+    max_records = req.get("max_records")
+
+    def done():
+        return stop.is_set() or deadline.passed() or (max_records is not None and counts["processed"] >= max_records)
+
+    while not done():
+        batch = c.poll(timeout_ms=100)
+        for tp, msgs in batch.items():
+            for m in msgs:
+                if done():
+                    break
+                if tp.partition in limits and m.offset >= limits[tp.partition]:
+                    continue
+                if process_s:
+                    time.sleep(process_s)
+                if commit == "sync":
+                    try:
+                        c.commit({tp: OffsetAndMetadata(m.offset + 1, None)})
+                    except Exception as e:  # CommitFailedError after a rebalance, or a coordinator error
+                        counts["commit_failed"] += 1
+                        emit({"ev": "commit_failed", "p": tp.partition, "o": m.offset, "err": err_json(e)})
+                        try:  # not processed: read it again if the partition is still ours
+                            c.seek(tp, m.offset)
+                        except Exception:
+                            pass
+                        break  # the rest of this partition's batch is stale too
+                counts["processed"] += 1
+                emit({"ev": "rec", "p": tp.partition, "o": m.offset, "k": None if m.key is None else m.key.decode(),
+                      "v": None if m.value is None else m.value.decode()})
+    emit({"ev": "closing"})
+    c.close()
+    return dict(counts, ev="closed", t=int(time.time() * 1000), now=sorted(current))
+
+
+def op_list_groups(req):
+    a = admin(req)
+    groups = a.list_consumer_groups()
+    a.close()
+    return {"groups": [{"id": g[0], "protocol_type": g[1]} for g in groups]}
+
+
+def op_describe_groups(req):
+    a = admin(req)
+    out = []
+    for g in a.describe_consumer_groups(req["groups"]):
+        members = []
+        for m in g.members:
+            asg = m.member_assignment
+            members.append({
+                "id": m.member_id, "client_id": m.client_id, "client_host": m.client_host,
+                "subscription": list(m.member_metadata.subscription) if m.member_metadata else None,
+                "assignment": [[t, sorted(ps)] for (t, ps) in asg.assignment] if asg else [],
+            })
+        out.append({"id": g.group, "error_code": g.error_code, "state": g.state, "protocol_type": g.protocol_type,
+                    "protocol": g.protocol, "members": members})
+    a.close()
+    return {"groups": out}
+
+
+def op_group_offsets(req):
+    a = admin(req)
+    try:
+        offsets = a.list_consumer_group_offsets(req["group"])
+        out = {"offsets": {"%s:%d" % (tp.topic, tp.partition): om.offset for tp, om in offsets.items()},
+               "metadata": {"%s:%d" % (tp.topic, tp.partition): om.metadata for tp, om in offsets.items()}, "error": None}
+    except Exception as e:
+        out = {"error": err_json(e)}
+    a.close()
+    return out
+
+
+def op_delete_groups(req):
+    a = admin(req)
+    res = a.delete_consumer_groups(req["groups"])
+    a.close()
+    return {"results": {g: (None if err is Errors.NoError else {"code": err.errno, "name": err.__name__}) for g, err in res}}
+
+
+def op_commit(req):
+    """Commit offsets for a group without joining it (kafka-python sends generation -1 when it does
+    not use group management)."""
+    c = KafkaConsumer(**common(req), group_id=req["group"], enable_auto_commit=False)
+    try:
+        c.commit({TopicPartition(o["topic"], o["partition"]): OffsetAndMetadata(o["offset"], o.get("metadata")) for o in req["offsets"]})
+        out = {"error": None}
+    except Exception as e:
+        out = {"error": err_json(e)}
+    c.close()
+    return out
+
+
+def op_offset_delete(req):
+    """OffsetDelete (KIP-496), which kafka-python 2.0.2 lacks, sent to the group's coordinator."""
+    a = admin(req)
+    node = a._find_coordinator_ids([req["group"]])[req["group"]]
+    by_topic = {}
+    for o in req["partitions"]:
+        by_topic.setdefault(o["topic"], []).append(o["partition"])
+    fut = a._send_request_to_node(node, OffsetDeleteRequest_v0(group_id=req["group"], topics=list(by_topic.items())))
+    a._wait_for_futures([fut])
+    resp = fut.value
+    a.close()
+    return {"error_code": resp.error_code,
+            "partitions": {"%s:%d" % (name, pi): code for name, parts in resp.topics for (pi, code) in parts}}
+
+
 if __name__ == "__main__":
     main({
         "version": op_version,
@@ -333,4 +512,11 @@ if __name__ == "__main__":
         "incremental_alter_configs": op_incremental_alter_configs,
         "delete_records": op_delete_records,
         "offsets": op_offsets,
+        "group_member": op_group_member,
+        "list_groups": op_list_groups,
+        "describe_groups": op_describe_groups,
+        "group_offsets": op_group_offsets,
+        "delete_groups": op_delete_groups,
+        "commit": op_commit,
+        "offset_delete": op_offset_delete,
     })
