@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { ReplicaManager } from '../partition/replica-manager.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import type { Clock } from '../broker-context.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { CoordinatorRecord } from './records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
@@ -54,23 +55,29 @@ export class OffsetsTopic {
       config: BrokerConfig;
       topics: TopicManager;
       replicas: ReplicaManager;
+      metadata: MetadataStore;
       clock: Clock;
       logger: Logger;
     },
   ) {}
 
-  /** Partition count: the existing topic's, else offsets.topic.num.partitions. */
+  /**
+   * Partition count: the topic's (from its metadata record, written once every partition's log
+   * exists), else offsets.topic.num.partitions, which is what creation will use. Never a count of
+   * the partitions created so far, or a group looked up during creation would be misplaced.
+   */
   get numPartitions(): number {
-    const n = this.deps.replicas.topicPartitions(OFFSETS_TOPIC).length;
-    return n > 0 ? n : this.deps.config.getInt('offsets.topic.num.partitions');
+    const t = this.deps.metadata.topic(OFFSETS_TOPIC);
+    return t ? t.partitions.length : this.deps.config.getInt('offsets.topic.num.partitions');
   }
 
   partitionFor(groupId: string): number {
     return kafkaAbs(javaStringHash(groupId)) % this.numPartitions;
   }
 
+  /** True once the topic is fully created (its metadata record is written last). */
   exists(): boolean {
-    return this.deps.replicas.topicPartitions(OFFSETS_TOPIC).length > 0;
+    return this.creating === undefined && this.deps.metadata.topic(OFFSETS_TOPIC) !== undefined;
   }
 
   /** Creates the topic if it does not exist yet; concurrent callers share one creation. */
