@@ -49,9 +49,11 @@ describe('topic configs that change stored batches', () => {
     for (const b of batches) {
       assert.ok(b.crcOk, `batch at ${b.baseOffset}: CRC invalid after the timestamp rewrite`);
       assert.ok(b.logAppendTime, `batch at ${b.baseOffset}: timestamp type attribute not set`);
-      assert.equal(b.codec, codecNumber.gzip, 'the producer codec is kept');
+      // librdkafka sends a batch uncompressed when gzip would not shrink it (a small batch under load).
+      assert.ok(b.codec === codecNumber.gzip || b.codec === codecNumber.none, `batch at ${b.baseOffset}: codec ${b.codec}`);
       assert.ok(b.maxTimestamp >= min && b.maxTimestamp <= max, `batch at ${b.baseOffset}: max timestamp ${b.maxTimestamp} not in [${min}, ${max}]`);
     }
+    assert.ok(batches.some((b) => b.codec === codecNumber.gzip), 'the producer codec is kept');
     const read = await consumeCk(broker.bootstrap, [{ topic, partitions: [0] }]);
     assert.deepEqual(diffRecords(expectLayout(records, 1, { timestamp: { min, max } }), read), []);
     // Consumers see the batch's append time on every record.
