@@ -79,18 +79,20 @@ export class GroupCoordinator {
     const started = this.deps.clock.now();
     let records = 0;
     let skipped = 0;
-    for await (const r of this.offsetsTopic.readAll()) {
-      records++;
-      let d;
-      try {
-        d = decodeRecord(r.key, r.value);
-      } catch (err) {
-        skipped++;
-        if (skipped <= 5) this.deps.logger.warn('skipping an unreadable __consumer_offsets record', { partition: r.partition, offset: r.offset, error: err });
-        continue;
+    for await (const chunk of this.offsetsTopic.readAll()) {
+      for (const r of chunk) {
+        records++;
+        let d;
+        try {
+          d = decodeRecord(r.key, r.value);
+        } catch (err) {
+          skipped++;
+          if (skipped <= 5) this.deps.logger.warn('skipping an unreadable __consumer_offsets record', { partition: r.partition, offset: r.offset, error: err });
+          continue;
+        }
+        if (d === undefined) continue;
+        this.replay(r.partition, d.recordType, d.key, d.value);
       }
-      if (d === undefined) continue;
-      this.replay(r.partition, d.recordType, d.key, d.value);
     }
     for (const g of this.groups.values()) if (g instanceof ClassicGroup) g.startTimers();
     this.consumer.afterLoad();

@@ -4,7 +4,7 @@
  * group moves with that partition's leadership. The topic is created on first use (Kafka creates it
  * on the first FindCoordinator), compacted, and read back whole when the broker starts.
  */
-import { ErrorCode, encodeBatch, splitBatches, decodeBatch } from '@fjord/protocol';
+import { CONTROL_FLAG_MASK, ErrorCode, encodeBatch, splitBatches, decodeBatch } from '@fjord/protocol';
 import type { BrokerConfig } from '../config/broker-configs.js';
 import type { Logger } from '../logger.js';
 import type { ReplicaManager } from '../partition/replica-manager.js';
@@ -128,24 +128,28 @@ export class OffsetsTopic {
     return this.deps.replicas.waitForDurable(p, res.lastOffset);
   }
 
-  /** Every record of every partition, in offset order per partition. */
-  async *readAll(): AsyncGenerator<LoadedRecord> {
+  /**
+   * Every record of every partition, in offset order per partition, a read chunk at a time (an
+   * async step per record would dominate start-up: a busy group leaves millions of commits).
+   */
+  async *readAll(): AsyncGenerator<LoadedRecord[]> {
     for (const p of this.deps.replicas.topicPartitions(OFFSETS_TOPIC)) {
       let offset = p.logStartOffset;
       const end = p.logEndOffset;
       while (offset < end) {
         const r = await p.log.read(offset, READ_CHUNK_BYTES, { minOneBatch: true, maxOffset: end });
         if (r.bytes === 0) break;
+        const out: LoadedRecord[] = [];
         for (const chunk of r.chunks) {
           for (const span of splitBatches(chunk)) {
             const b = decodeBatch(chunk, span.pos);
-            if (b.header.attributes & 0x20) continue; // control batch
+            if (b.header.attributes & CONTROL_FLAG_MASK) continue;
             for (const rec of b.records) {
-              if (rec.offset < offset) continue;
-              yield { partition: p.index, offset: rec.offset, timestamp: rec.timestamp, key: rec.key, value: rec.value };
+              if (rec.offset >= offset) out.push({ partition: p.index, offset: rec.offset, timestamp: rec.timestamp, key: rec.key, value: rec.value });
             }
           }
         }
+        yield out;
         offset = r.nextOffset;
       }
     }
