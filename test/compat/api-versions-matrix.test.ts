@@ -17,6 +17,14 @@ import {
   ConsumerGroupDescribeRequest,
   ConsumerGroupDescribeResponse,
   ConsumerGroupHeartbeatRequest,
+  ShareAcknowledgeRequest,
+  ShareAcknowledgeResponse,
+  ShareFetchRequest,
+  ShareFetchResponse,
+  ShareGroupDescribeRequest,
+  ShareGroupDescribeResponse,
+  ShareGroupHeartbeatRequest,
+  ShareGroupHeartbeatResponse,
   ConsumerGroupHeartbeatResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
@@ -247,6 +255,58 @@ async function commit(w: World, group: string, offset: bigint): Promise<void> {
 }
 
 const joins = new Map<string, Joined>();
+
+// ------------------------------------------------------------------ share groups (KIP-932)
+
+/** A member that joined a share group on `main` alone and opened its share session (epoch 0). */
+interface ShareMember {
+  group: string;
+  memberId: string;
+  /** The session epoch of the member's next share request. */
+  sessionEpoch: number;
+}
+
+const shareMembers = new Map<string, ShareMember>();
+
+async function shareMember(w: World, group: string): Promise<ShareMember> {
+  const memberId = randomUuid();
+  const hb = await w.conn.request(ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse, latest(w, ShareGroupHeartbeatRequest), { groupId: group, memberId, memberEpoch: 0, rackId: null, subscribedTopicNames: [main] });
+  assert.equal(hb.errorCode, ErrorCode.NONE, hb.errorMessage ?? '');
+  const m = { group, memberId, sessionEpoch: 0 };
+  // Opening the session initializes the share-partition at the latest offset.
+  const opened = await shareFetch(w, m, latest(w, ShareFetchRequest));
+  assert.equal(opened.errorCode, ErrorCode.NONE, opened.errorMessage ?? '');
+  return m;
+}
+
+function shareFetch(w: World, m: ShareMember, v: number, maxWaitMs = 0): Promise<ShareFetchResponse> {
+  const epoch = m.sessionEpoch;
+  m.sessionEpoch = epoch + 1;
+  return w.conn.request(ShareFetchRequest, ShareFetchResponse, v, {
+    groupId: m.group,
+    memberId: m.memberId,
+    shareSessionEpoch: epoch,
+    maxWaitMs,
+    minBytes: 1,
+    maxBytes: 1 << 20,
+    maxRecords: 100,
+    batchSize: 100,
+    topics: epoch === 0 ? [{ topicId: w.mainTopicId, partitions: [{ partitionIndex: 0, partitionMaxBytes: 0, acknowledgementBatches: [] }] }] : [],
+    forgottenTopicsData: [],
+  });
+}
+
+/** Produces one record to `main` at the newest Produce version; returns its offset. */
+async function produceOne(w: World, value: string): Promise<bigint> {
+  const r = await w.conn.request(ProduceRequest, ProduceResponse, latest(w, ProduceRequest), {
+    acks: -1,
+    timeoutMs: 10_000,
+    topicData: [{ topicId: w.mainTopicId, name: main, partitionData: [{ index: 0, records: encodeBatch({ records: [{ key: null, value, timestamp: BigInt(Date.now()) }] }) }] }],
+  });
+  const p = r.responses[0]!.partitionResponses[0]!;
+  assert.equal(p.errorCode, ErrorCode.NONE);
+  return p.baseOffset;
+}
 
 // ------------------------------------------------------------------ the table, run in this order
 
@@ -875,6 +935,72 @@ const cases: Case[] = [
       assert.equal(classic!.errorCode, ErrorCode.GROUP_ID_NOT_FOUND, 'a classic group is not described here');
     },
   }),
+  exchange({
+    request: ShareGroupHeartbeatRequest,
+    response: ShareGroupHeartbeatResponse,
+    build: (v) => ({ groupId: `matrix-sgh-v${v}`, memberId: randomUuid(), memberEpoch: 0, rackId: null, subscribedTopicNames: [main] }),
+    async check(res, v, w) {
+      assert.equal(res.errorCode, ErrorCode.NONE, res.errorMessage ?? '');
+      assert.deepEqual([res.memberEpoch, res.heartbeatIntervalMs], [1, 5000]);
+      assert.deepEqual(res.assignment?.topicPartitions.map((tp) => [tp.topicId, tp.partitions]), [[w.mainTopicId, [0]]]);
+      const leave = await w.conn.request(ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse, v, { groupId: `matrix-sgh-v${v}`, memberId: res.memberId!, memberEpoch: -1 });
+      assert.deepEqual([leave.errorCode, leave.memberEpoch], [ErrorCode.NONE, -1]);
+    },
+  }),
+  exchange({
+    request: ShareGroupDescribeRequest,
+    response: ShareGroupDescribeResponse,
+    async prepare(w, v) {
+      shareMembers.set(`sgd-v${v}`, await shareMember(w, `matrix-sgd-v${v}`));
+    },
+    build: (v) => ({ groupIds: [`matrix-sgd-v${v}`, 'matrix-sgd-unknown', 'matrix-dg-v0'], includeAuthorizedOperations: true }),
+    check(res, v) {
+      const [g, unknown, classic] = res.groups;
+      assert.deepEqual([g!.errorCode, g!.groupState, g!.groupEpoch, g!.assignmentEpoch, g!.assignorName], [ErrorCode.NONE, 'Stable', 1, 1, 'simple']);
+      const m = g!.members[0]!;
+      assert.deepEqual([m.memberId, m.memberEpoch, m.subscribedTopicNames], [shareMembers.get(`sgd-v${v}`)!.memberId, 1, [main]]);
+      assert.deepEqual(m.assignment.topicPartitions.map((tp) => [tp.topicName, tp.partitions]), [[main, [0]]]);
+      assert.notEqual(g!.authorizedOperations, -2147483648);
+      assert.equal(unknown!.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+      assert.equal(classic!.errorCode, ErrorCode.GROUP_ID_NOT_FOUND, 'a classic group is not described here');
+    },
+  }),
+  {
+    apiKey: ShareFetchRequest.apiKey,
+    label: '',
+    async run(w, v) {
+      const m = await shareMember(w, `matrix-sf-v${v}`);
+      const offset = await produceOne(w, `share fetch v${v}`);
+      const res = await shareFetch(w, m, v, 5_000);
+      assert.deepEqual([res.errorCode, res.acquisitionLockTimeoutMs], [ErrorCode.NONE, 30_000]);
+      const p = res.responses[0]!.partitions[0]!;
+      assert.deepEqual([res.responses[0]!.topicId, p.partitionIndex, p.errorCode], [w.mainTopicId, 0, ErrorCode.NONE]);
+      assert.deepEqual(p.acquiredRecords.map((a) => [a.firstOffset, a.lastOffset, a.deliveryCount]), [[offset, offset, 1]]);
+      assert.deepEqual(recordsOf(p.records).filter((r) => r.offset === offset).map((r) => r.value), [`share fetch v${v}`]);
+    },
+  },
+  {
+    apiKey: ShareAcknowledgeRequest.apiKey,
+    label: '',
+    async run(w, v) {
+      const m = await shareMember(w, `matrix-sa-v${v}`);
+      const offset = await produceOne(w, `share acknowledge v${v}`);
+      const fetched = await shareFetch(w, m, latest(w, ShareFetchRequest), 5_000);
+      assert.equal(fetched.responses[0]!.partitions[0]!.acquiredRecords.length, 1);
+      const epoch = m.sessionEpoch++;
+      const res = await w.conn.request(ShareAcknowledgeRequest, ShareAcknowledgeResponse, v, {
+        groupId: m.group,
+        memberId: m.memberId,
+        shareSessionEpoch: epoch,
+        topics: [{ topicId: w.mainTopicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [{ firstOffset: offset, lastOffset: offset, acknowledgeTypes: [1] }] }] }],
+      });
+      assert.equal(res.errorCode, ErrorCode.NONE, res.errorMessage ?? '');
+      assert.deepEqual(res.responses.map((t) => [t.topicId, t.partitions.map((p) => [p.partitionIndex, p.errorCode])]), [[w.mainTopicId, [[0, ErrorCode.NONE]]]]);
+      if (v >= 2) assert.equal(res.acquisitionLockTimeoutMs, 30_000);
+      const after = await shareFetch(w, m, latest(w, ShareFetchRequest));
+      assert.deepEqual(after.responses.flatMap((t) => t.partitions.flatMap((p) => p.acquiredRecords)), [], 'accepted: not delivered again');
+    },
+  },
 ];
 
 // ------------------------------------------------------------------ setup and the runs

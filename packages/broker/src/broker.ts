@@ -114,6 +114,8 @@ export class Broker implements BrokerContext {
       logger: this.logger,
     });
     const loaded = await this.groupCoordinator.load();
+    // Share-partition state (__share_group_state), after the share groups themselves.
+    const shareLoaded = await this.groupCoordinator.share.load();
     const requestMax = this.config.getInt('socket.request.max.bytes');
     this.listener = new Listener(
       this,
@@ -151,6 +153,8 @@ export class Broker implements BrokerContext {
       groups: loaded.groups,
       committedOffsets: loaded.offsets,
       groupLoadMs: loaded.ms,
+      shareStates: shareLoaded.shareStates,
+      shareStateLoadMs: shareLoaded.ms,
     });
   }
 

@@ -3,7 +3,7 @@
  * Unknown names are kept and reported as a warning, as Kafka does; known names are type-checked
  * and validated at start-up, and a bad value stops the broker with a message naming the key.
  */
-import { atLeast, ConfigSource, LONG_MAX, listOf, oneOf, validateValue, type ConfigDef } from './config-def.js';
+import { atLeast, between, ConfigSource, LONG_MAX, listOf, oneOf, validateValue, type ConfigDef } from './config-def.js';
 
 function def(name: string, type: ConfigDef['type'], dflt: string | null, doc: string, validate?: ConfigDef['validate']): ConfigDef {
   return validate ? { name, type, default: dflt, doc, validate } : { name, type, default: dflt, doc };
@@ -44,6 +44,31 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def('group.consumer.max.size', 'INT', '2147483647', 'Most members a consumer-protocol group may have.', atLeast(1)),
   def('group.consumer.assignors', 'LIST', 'uniform,range', 'Server-side assignors; the first is the default.', listOf('uniform', 'range')),
   def('group.consumer.migration.policy', 'STRING', 'bidirectional', 'Which upgrades/downgrades between the classic and consumer protocols a non-empty group may make.', oneOf('disabled', 'upgrade', 'downgrade', 'bidirectional')),
+  // share groups (KIP-932)
+  def('group.share.session.timeout.ms', 'INT', '45000', 'Session timeout of share group members.', atLeast(1)),
+  def('group.share.min.session.timeout.ms', 'INT', '45000', 'Smallest group.share.session.timeout.ms.', atLeast(1)),
+  def('group.share.max.session.timeout.ms', 'INT', '60000', 'Largest group.share.session.timeout.ms.', atLeast(1)),
+  def('group.share.heartbeat.interval.ms', 'INT', '5000', 'Heartbeat interval given to share group members.', atLeast(1)),
+  def('group.share.min.heartbeat.interval.ms', 'INT', '5000', 'Smallest group.share.heartbeat.interval.ms.', atLeast(1)),
+  def('group.share.max.heartbeat.interval.ms', 'INT', '15000', 'Largest group.share.heartbeat.interval.ms.', atLeast(1)),
+  def('group.share.record.lock.duration.ms', 'INT', '30000', 'How long a share group member holds the records it acquired before they are delivered again.', between(1000, 3600000)),
+  def('group.share.min.record.lock.duration.ms', 'INT', '15000', 'Smallest group.share.record.lock.duration.ms.', between(1000, 30000)),
+  def('group.share.max.record.lock.duration.ms', 'INT', '60000', 'Largest group.share.record.lock.duration.ms.', between(30000, 3600000)),
+  def('group.share.delivery.count.limit', 'INT', '5', 'Deliveries of a record to a share group before it is archived.', between(2, 10)),
+  def('group.share.partition.max.record.locks', 'INT', '2000', 'Records in flight (acquired or not yet final) per share-partition.', between(100, 10000)),
+  def('group.share.max.size', 'INT', '200', 'Most members a share group may have.', atLeast(1)),
+  def('group.share.max.share.sessions', 'INT', '2000', 'Share sessions this broker keeps.', atLeast(1)),
+  def('group.share.assignors', 'LIST', 'org.apache.kafka.coordinator.group.assignor.SimpleAssignor', 'Server-side assignor of share groups: Kafka\'s SimpleAssignor ("simple"), the only one.', listOf('org.apache.kafka.coordinator.group.assignor.SimpleAssignor', 'simple')),
+  def('share.coordinator.state.topic.num.partitions', 'INT', '50', 'Partitions of __share_group_state.', atLeast(1)),
+  def('share.coordinator.state.topic.replication.factor', 'SHORT', '1', 'Replication factor of __share_group_state (Kafka: 3; Fjord runs on one node by default).', atLeast(1)),
+  def('share.coordinator.state.topic.min.isr', 'SHORT', '1', 'min.insync.replicas of __share_group_state (Kafka: 2; Fjord runs on one node by default).', atLeast(1)),
+  def('share.coordinator.state.topic.segment.bytes', 'INT', '104857600', 'segment.bytes of __share_group_state.', atLeast(1)),
+  def('share.coordinator.snapshot.update.records.per.snapshot', 'INT', '500', 'ShareUpdate records written for a share-partition between two ShareSnapshot records.', between(0, 500)),
+  def('share.coordinator.state.topic.prune.interval.ms', 'INT', '300000', 'How often records no share-partition needs are removed from __share_group_state.', atLeast(1)),
+  def('share.coordinator.threads', 'INT', '1', 'Accepted for compatibility; Fjord uses one event loop.', atLeast(1)),
+  def('share.coordinator.write.timeout.ms', 'INT', '5000', 'Accepted for compatibility; writes wait for the local log.', atLeast(1)),
+  def('share.coordinator.load.buffer.size', 'INT', '5242880', 'Accepted for compatibility; start-up reads in 8 MiB chunks.', atLeast(1)),
+  def('share.coordinator.append.linger.ms', 'INT', '5', 'Accepted for compatibility; appends are group-committed by the log.', atLeast(0)),
   def('transaction.state.log.num.partitions', 'INT', '50', 'Partitions of __transaction_state.', atLeast(1)),
   // network
   def('socket.request.max.bytes', 'INT', '104857600', 'Largest request frame accepted.', atLeast(1)),

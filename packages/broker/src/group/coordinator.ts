@@ -23,6 +23,7 @@ import { groupIdProblem, type Group, type OffsetRequester } from './group.js';
 import { CoordinatorWriteError, OffsetsTopic } from './offsets-topic.js';
 import { decodeRecord, encodeRecord, RecordType, type CoordinatorRecord } from './records.js';
 import { ConsumerGroups } from './consumer-groups.js';
+import { ShareGroups } from './share-groups.js';
 
 export interface CommittedOffset {
   offset: bigint;
@@ -56,6 +57,7 @@ export class GroupCoordinator {
   /** group -> topic -> partition -> offset */
   private readonly offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
   readonly consumer: ConsumerGroups;
+  readonly share: ShareGroups;
   private retentionTimer?: NodeJS.Timeout;
   private readonly classicHost: ClassicGroupHost;
 
@@ -70,6 +72,7 @@ export class GroupCoordinator {
       log: (msg, fields) => deps.logger.info(msg, fields),
     };
     this.consumer = new ConsumerGroups(this);
+    this.share = new ShareGroups(this);
   }
 
   // ---- lifecycle ----
@@ -96,6 +99,7 @@ export class GroupCoordinator {
     }
     for (const g of this.groups.values()) if (g instanceof ClassicGroup) g.startTimers();
     this.consumer.afterLoad();
+    this.share.afterLoad();
     let offsets = 0;
     for (const byTopic of this.offsets.values()) for (const parts of byTopic.values()) offsets += parts.size;
     const interval = this.deps.config.getInt('offsets.retention.check.interval.ms');
@@ -105,6 +109,7 @@ export class GroupCoordinator {
   }
 
   shutdown(): void {
+    this.share.shutdown();
     clearInterval(this.retentionTimer);
     for (const g of this.groups.values()) g.close(ErrorCode.NOT_COORDINATOR);
     this.groups.clear();
@@ -142,7 +147,7 @@ export class GroupCoordinator {
         return;
       }
       default:
-        this.consumer.replay(partition, recordType, key, value);
+        if (!this.share.replay(partition, recordType, key, value)) this.consumer.replay(partition, recordType, key, value);
     }
   }
 
@@ -191,6 +196,8 @@ export class GroupCoordinator {
     }
     if (!cfg.getString('group.coordinator.rebalance.protocols').split(',').map((s) => s.trim()).includes('classic')) return fail(ErrorCode.UNSUPPORTED_VERSION);
     const existing = this.groups.get(groupId);
+    // A share group never becomes classic (Kafka: INCONSISTENT_GROUP_PROTOCOL).
+    if (existing?.type === 'share') return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (existing && !(existing instanceof ClassicGroup)) {
       // A consumer-protocol group: an empty one may become classic; a live one is refused.
       if (!existing.isEmpty()) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
@@ -361,6 +368,8 @@ export class GroupCoordinator {
           this.groups.delete(groupId);
         }
         this.offsets.delete(groupId);
+        // Kafka deletes a share group's share-partition state with it (DeleteShareGroupState).
+        if (g.type === 'share') await this.share.onGroupDeleted(groupId);
         return { groupId, errorCode: 0 };
       }),
     );

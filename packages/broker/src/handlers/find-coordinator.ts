@@ -3,13 +3,17 @@
  *
  * A group's coordinator is the leader of its partition of __consumer_offsets; on one node that is
  * this broker. As in Kafka, the first group lookup creates __consumer_offsets.
- * Transaction and share-group coordinators do not exist yet (issues 4 and 3): those key types get
+ * Key type 2 (KIP-932) locates the share coordinator of a share-partition, keyed
+ * "groupId:topicId:partition" (Kafka's SharePartitionKey; a malformed key is INVALID_REQUEST): the
+ * leader of its partition of __share_group_state, created on first lookup. Clients find a share
+ * group's coordinator with key type 0 like any group.
+ * The transaction coordinator does not exist yet (issue 4): that key type gets
  * COORDINATOR_NOT_AVAILABLE with a message saying so, rather than an address that would fail later.
  *
  * Advertising FindCoordinator also matters for producers: librdkafka enables its LZ4 codec only
  * when the broker lists FindCoordinator in ApiVersions.
  */
-import { ErrorCode, FindCoordinatorRequest, FindCoordinatorResponse } from '@fjord/protocol';
+import { ErrorCode, FindCoordinatorRequest, FindCoordinatorResponse, isUuid } from '@fjord/protocol';
 import type { BrokerContext } from '../broker-context.js';
 import { defineHandler } from './handler.js';
 
@@ -28,11 +32,26 @@ interface Answer {
 function locate(b: BrokerContext, key: string, keyType: number): Answer {
   const none = (errorCode: number, errorMessage: string): Answer => ({ errorCode, errorMessage, nodeId: -1, host: '', port: -1 });
   if (keyType === TRANSACTION) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'Fjord does not support transactions yet');
-  if (keyType === SHARE) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'Fjord does not support share groups yet');
+  if (keyType === SHARE) {
+    const problem = sharePartitionKeyProblem(key);
+    if (problem) return none(ErrorCode.INVALID_REQUEST, problem);
+    const ep = b.endpoint();
+    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: ep.nodeId, host: ep.host, port: ep.port };
+  }
   if (keyType !== GROUP) return none(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
   if (key === '') return none(ErrorCode.INVALID_REQUEST, 'The group id must not be empty');
   const ep = b.endpoint();
   return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: ep.nodeId, host: ep.host, port: ep.port };
+}
+
+/** Kafka's SharePartitionKey.validate: "<group>:<topic-id>:<partition>". */
+function sharePartitionKeyProblem(key: string): string | undefined {
+  if (key === '') return 'Share partition key cannot be empty';
+  const tokens = key.split(':');
+  if (tokens.length !== 3) return `Invalid key format: expected - <group>:<topic-id>:<partition>, found -  ${key}`;
+  const [group, topicId, partition] = tokens as [string, string, string];
+  if (group === '' || !isUuid(topicId) || !/^\d+$/.test(partition) || Number(partition) > 0x7fffffff) return `Invalid key format: expected - <group>:<topic-id>:<partition>, found -  ${key}`;
+  return undefined;
 }
 
 export const findCoordinator = defineHandler({
@@ -40,9 +59,11 @@ export const findCoordinator = defineHandler({
   response: FindCoordinatorResponse,
   async handle(ctx, req) {
     const keyType = ctx.apiVersion >= 1 ? req.keyType : GROUP;
-    if (keyType === GROUP) {
+    const keys = ctx.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
+    // The share-state topic is only created for a well-formed key: bad input changes nothing.
+    if (keyType === GROUP || (keyType === SHARE && keys.some((k) => sharePartitionKeyProblem(k) === undefined))) {
       try {
-        await ctx.broker.groups.offsetsTopic.ensure();
+        await (keyType === GROUP ? ctx.broker.groups.offsetsTopic.ensure() : ctx.broker.groups.share.state.ensureTopic());
       } catch (err) {
         const e = { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: (err as Error).message, nodeId: -1, host: '', port: -1 };
         if (ctx.apiVersion >= 4) return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators: req.coordinatorKeys.map((key) => ({ key, ...e })) };

@@ -33,6 +33,10 @@ import { deleteGroups } from './delete-groups.js';
 import { offsetDelete } from './offset-delete.js';
 import { consumerGroupHeartbeat } from './consumer-group-heartbeat.js';
 import { consumerGroupDescribe } from './consumer-group-describe.js';
+import { shareGroupHeartbeat } from './share-group-heartbeat.js';
+import { shareGroupDescribe } from './share-group-describe.js';
+import { shareFetch } from './share-fetch.js';
+import { shareAcknowledge } from './share-acknowledge.js';
 
 export const handlers: readonly Handler[] = [
   produce,
@@ -63,6 +67,10 @@ export const handlers: readonly Handler[] = [
   describeCluster,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
+  shareGroupHeartbeat,
+  shareGroupDescribe,
+  shareFetch,
+  shareAcknowledge,
 ];
 
 let instance: HandlerRegistry | undefined;
