@@ -189,7 +189,8 @@ export class SharePartitionManager {
     const targets = this.targetsOf(session, epoch);
     const responseMax = Math.max(1, Math.min(req.maxBytes, this.deps.config.getInt('fetch.max.bytes')));
     const deadline = this.deps.clock.now() + Math.min(Math.max(req.maxWaitMs, 0), limits.fetchWaitMsMax);
-    for (;;) {
+    // A session without partitions has nothing to wait for (Kafka completes such a fetch at once).
+    while (targets.length > 0) {
       const before = this.changeMarks(targets);
       await this.acquireAll(req, targets, responseMax);
       if (targets.some((t) => t.acquired.length > 0 || t.errorCode !== 0) || connection.aborted) break;
