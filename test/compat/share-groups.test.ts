@@ -31,6 +31,8 @@ import {
   ListGroupsResponse,
   OffsetCommitRequest,
   OffsetCommitResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
   ProduceRequest,
   ProduceResponse,
   randomUuid,
@@ -450,6 +452,8 @@ test('bad input gets Kafka codes', async () => {
   assert.equal(jg.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL, 'a share group does not become classic');
   const oc = await c.request(OffsetCommitRequest, OffsetCommitResponse, 9, { groupId: g1, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'share-orders', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }] });
   assert.equal(oc.topics[0]!.partitions[0]!.errorCode, ErrorCode.GROUP_ID_NOT_FOUND, 'share groups have no committed offsets');
+  const od = await c.request(OffsetDeleteRequest, OffsetDeleteResponse, 0, { groupId: g1, topics: [{ name: 'share-orders', partitions: [{ partitionIndex: 0 }] }] });
+  assert.equal(od.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
 
   const fc = await c.request(FindCoordinatorRequest, FindCoordinatorResponse, 6, { keyType: 2, coordinatorKeys: [`${g1}:${id('share-orders')}:0`, 'not-a-key'] });
   assert.deepEqual(fc.coordinators.map((x) => x.errorCode), [ErrorCode.NONE, ErrorCode.INVALID_REQUEST]);

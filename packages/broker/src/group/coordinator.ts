@@ -304,7 +304,8 @@ export class GroupCoordinator {
   async deleteOffsets(groupId: string, topics: Array<{ name: string; partitions: number[] }>): Promise<{ errorCode: number; topics: Array<{ name: string; codes: number[] }> }> {
     if (groupIdProblem(groupId)) return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const group = this.groups.get(groupId);
-    if (!group) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    // Share groups keep no committed offsets: Kafka's ShareGroup.validateOffsetDelete says not found.
+    if (!group || group.type === 'share') return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
     const records: CoordinatorRecord[] = [];
     const removed: Array<[string, number]> = [];
     const result = topics.map((t) => {

@@ -28,6 +28,7 @@ export const shareFetch = defineHandler({
     const v = ctx.apiVersion;
     const problem = shareRequestProblem(req.groupId, req.memberId);
     if (problem) return fail(ErrorCode.INVALID_REQUEST, problem);
+    if (v >= 2 && req.shareAcquireMode !== 0 && req.shareAcquireMode !== 1) return fail(ErrorCode.INVALID_REQUEST, `Unknown share acquire mode: ${req.shareAcquireMode}`);
     const isRenewAck = v >= 2 && req.isRenewAck;
     // KIP-1222: a renewal carries no fetch parameters.
     if (isRenewAck && (req.maxBytes !== 0 || req.minBytes !== 0 || req.maxRecords !== 0 || req.maxWaitMs !== 0)) {
