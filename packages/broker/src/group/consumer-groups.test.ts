@@ -12,7 +12,7 @@ import { ConsumerGroup } from './consumer-group.js';
 import { ConsumerGroups, type HeartbeatAnswer, type HeartbeatInput } from './consumer-groups.js';
 import type { GroupCoordinator } from './coordinator.js';
 import type { Group } from './group.js';
-import { CoordinatorWriteError } from './offsets-topic.js';
+import { CoordinatorWriteError } from './internal-topic.js';
 import { decodeRecord, type CoordinatorRecord } from './records.js';
 
 class FakeTimers {

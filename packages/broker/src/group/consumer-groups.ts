@@ -43,7 +43,7 @@ import {
 } from './consumer-group.js';
 import type { GroupCoordinator } from './coordinator.js';
 import { ClassicGroup } from './classic-group.js';
-import { CoordinatorWriteError } from './offsets-topic.js';
+import { CoordinatorWriteError } from './internal-topic.js';
 import { RecordType, type CoordinatorRecord } from './records.js';
 
 /** How long a resolved subscription regex is trusted before topics are matched again (Kafka's default). */

@@ -20,7 +20,7 @@ import type { ReplicaManager } from '../partition/replica-manager.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import { ClassicGroup, type ClassicGroupHost, type JoinRequest, type JoinResult, type SyncRequest, type SyncResult } from './classic-group.js';
 import { groupIdProblem, type Group, type OffsetRequester } from './group.js';
-import { CoordinatorWriteError, OffsetsTopic } from './offsets-topic.js';
+import { CoordinatorWriteError, InternalTopic, offsetsTopicSpec } from './internal-topic.js';
 import { decodeRecord, encodeRecord, RecordType, type CoordinatorRecord } from './records.js';
 import { ConsumerGroups } from './consumer-groups.js';
 import { ShareGroups } from './share-groups.js';
@@ -52,7 +52,7 @@ export interface GroupCoordinatorDeps {
 }
 
 export class GroupCoordinator {
-  readonly offsetsTopic: OffsetsTopic;
+  readonly offsetsTopic: InternalTopic;
   readonly groups = new Map<string, Group>();
   /** group -> topic -> partition -> offset */
   private readonly offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
@@ -62,7 +62,7 @@ export class GroupCoordinator {
   private readonly classicHost: ClassicGroupHost;
 
   constructor(readonly deps: GroupCoordinatorDeps) {
-    this.offsetsTopic = new OffsetsTopic(deps);
+    this.offsetsTopic = new InternalTopic(offsetsTopicSpec, deps);
     const cfg = deps.config;
     this.classicHost = {
       now: () => deps.clock.now(),

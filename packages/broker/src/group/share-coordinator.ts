@@ -18,14 +18,8 @@
  * succeeded (appends are synchronous), and the caller is answered once it is durable. Start-up
  * replays the whole topic (Broker.start, after the group coordinator).
  */
-import { ErrorCode, Reader, ShareSnapshotKey, ShareSnapshotValue, ShareUpdateKey, ShareUpdateValue, decodeBatch, encodeBatch, shareCoordinatorRecords, splitBatches } from '@fjord/protocol';
-import type { Clock } from '../broker-context.js';
-import type { BrokerConfig } from '../config/broker-configs.js';
-import type { Logger } from '../logger.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
-import type { ReplicaManager } from '../partition/replica-manager.js';
-import type { TopicManager } from '../topics/topic-manager.js';
-import { CoordinatorWriteError, javaStringHash } from './offsets-topic.js';
+import { Reader, ShareSnapshotKey, ShareSnapshotValue, ShareUpdateKey, ShareUpdateValue, shareCoordinatorRecords } from '@fjord/protocol';
+import { InternalTopic, type InternalTopicDeps, type InternalTopicSpec } from './internal-topic.js';
 import { encodeRecord, type CoordinatorRecord } from './records.js';
 import type { StateBatch } from './share-partition.js';
 
@@ -33,7 +27,6 @@ export const SHARE_STATE_TOPIC = '__share_group_state';
 
 const SNAPSHOT = 0;
 const UPDATE = 1;
-const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** What a share-partition starts from. */
 export interface PersistedShareState {
@@ -56,14 +49,21 @@ interface KeyState extends PersistedShareState {
   coordPartition: number;
 }
 
-export interface ShareCoordinatorDeps {
-  config: BrokerConfig;
-  topics: TopicManager;
-  replicas: ReplicaManager;
-  metadata: MetadataStore;
-  clock: Clock;
-  logger: Logger;
-}
+export type ShareCoordinatorDeps = InternalTopicDeps;
+
+/** Created as Kafka creates it: cleanup.policy=delete with retention.ms=-1; the coordinator prunes it. */
+export const shareStateTopicSpec: InternalTopicSpec = {
+  name: SHARE_STATE_TOPIC,
+  partitionsConfig: 'share.coordinator.state.topic.num.partitions',
+  replicationConfig: 'share.coordinator.state.topic.replication.factor',
+  topicConfigs: (cfg) => ({
+    'cleanup.policy': 'delete',
+    'retention.ms': '-1',
+    'compression.type': 'producer',
+    'segment.bytes': String(cfg.getInt('share.coordinator.state.topic.segment.bytes')),
+    'min.insync.replicas': String(cfg.getInt('share.coordinator.state.topic.min.isr')),
+  }),
+};
 
 /** Kafka's SharePartitionKey.asCoordinatorKey. */
 export function shareStateKey(groupId: string, topicId: string, partition: number): string {
@@ -72,70 +72,33 @@ export function shareStateKey(groupId: string, topicId: string, partition: numbe
 
 export class ShareCoordinator {
   private readonly states = new Map<string, KeyState>();
-  private creating?: Promise<void>;
   private pruneTimer?: NodeJS.Timeout;
   /** Log end of each partition at the previous prune: keys whose snapshot is older get a new one. */
   private readonly prunedUpTo = new Map<number, bigint>();
 
-  constructor(private readonly deps: ShareCoordinatorDeps) {}
+  private readonly topic: InternalTopic;
+
+  constructor(private readonly deps: ShareCoordinatorDeps) {
+    this.topic = new InternalTopic(shareStateTopicSpec, deps);
+  }
 
   // ---- the topic ----
 
   get numPartitions(): number {
-    const n = this.deps.replicas.topicPartitions(SHARE_STATE_TOPIC).length;
-    return n > 0 ? n : this.deps.config.getInt('share.coordinator.state.topic.num.partitions');
+    return this.topic.numPartitions;
   }
 
   partitionFor(key: string): number {
-    const h = javaStringHash(key);
-    return (h === -2147483648 ? 0 : Math.abs(h)) % this.numPartitions;
-  }
-
-  private exists(): boolean {
-    return this.deps.replicas.topicPartitions(SHARE_STATE_TOPIC).length > 0;
+    return this.topic.partitionFor(key);
   }
 
   /** Creates __share_group_state on first use (Kafka: the first FindCoordinator or state write). */
   ensureTopic(): Promise<void> {
-    if (this.exists()) return Promise.resolve();
-    this.creating ??= this.create().finally(() => {
-      this.creating = undefined;
-    });
-    return this.creating;
+    return this.topic.ensure();
   }
 
-  private async create(): Promise<void> {
-    const cfg = this.deps.config;
-    const res = await this.deps.topics.create({
-      name: SHARE_STATE_TOPIC,
-      numPartitions: cfg.getInt('share.coordinator.state.topic.num.partitions'),
-      replicationFactor: cfg.getInt('share.coordinator.state.topic.replication.factor'),
-      assignments: [],
-      configs: {
-        'cleanup.policy': 'delete',
-        'retention.ms': '-1',
-        'compression.type': 'producer',
-        'segment.bytes': String(cfg.getInt('share.coordinator.state.topic.segment.bytes')),
-        'min.insync.replicas': String(cfg.getInt('share.coordinator.state.topic.min.isr')),
-      },
-    });
-    if (res.errorCode !== 0 && res.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-      throw new CoordinatorWriteError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `Cannot create ${SHARE_STATE_TOPIC}: ${res.errorMessage}`);
-    }
-  }
-
-  /**
-   * Appends records to one partition as one batch. Synchronous: throws CoordinatorWriteError when
-   * the append is refused; otherwise returns the first offset written and a promise of durability.
-   */
   private append(partition: number, records: readonly CoordinatorRecord[]): { firstOffset: bigint; durable: Promise<void> } {
-    const p = this.deps.replicas.partition(SHARE_STATE_TOPIC, partition);
-    if (!p) throw new CoordinatorWriteError(ErrorCode.NOT_COORDINATOR, `${SHARE_STATE_TOPIC}-${partition} is not hosted here`);
-    const now = this.deps.clock.now();
-    const batch = encodeBatch({ records: records.map((r, i) => ({ offsetDelta: i, timestamp: BigInt(now), key: r.key, value: r.value, headers: [] })) });
-    const res = this.deps.replicas.append(p, batch, now, 11);
-    if (res.errorCode !== 0) throw new CoordinatorWriteError(ErrorCode.COORDINATOR_NOT_AVAILABLE, res.errorMessage ?? 'append failed');
-    return { firstOffset: res.lastOffset - BigInt(records.length) + 1n, durable: this.deps.replicas.waitForDurable(p, res.lastOffset) };
+    return this.topic.appendNow(partition, records);
   }
 
   // ---- reads and writes ----
@@ -151,7 +114,7 @@ export class ShareCoordinator {
    * a ShareSnapshot for a new key or every N updates, else a ShareUpdate. Resolves when durable.
    */
   async write(groupId: string, topicId: string, partition: number, write: { startOffset: bigint; leaderEpoch: number; batches: readonly StateBatch[] }): Promise<void> {
-    if (!this.exists()) await this.ensureTopic();
+    if (!this.topic.exists()) await this.topic.ensure();
     const key = shareStateKey(groupId, topicId, partition);
     const cur = this.states.get(key);
     const perSnapshot = this.deps.config.getInt('share.coordinator.snapshot.update.records.per.snapshot');
@@ -216,28 +179,14 @@ export class ShareCoordinator {
     const started = this.deps.clock.now();
     let records = 0;
     let skipped = 0;
-    for (const p of this.deps.replicas.topicPartitions(SHARE_STATE_TOPIC)) {
-      let offset = p.logStartOffset;
-      const end = p.logEndOffset;
-      while (offset < end) {
-        const r = await p.log.read(offset, READ_CHUNK_BYTES, { minOneBatch: true, maxOffset: end });
-        if (r.bytes === 0) break;
-        for (const chunk of r.chunks) {
-          for (const span of splitBatches(chunk)) {
-            const b = decodeBatch(chunk, span.pos);
-            if (b.header.attributes & 0x20) continue; // control batch
-            for (const rec of b.records) {
-              if (rec.offset < offset) continue;
-              records++;
-              try {
-                this.replay(p.index, rec.offset, rec.key, rec.value);
-              } catch (err) {
-                if (++skipped <= 5) this.deps.logger.warn(`skipping an unreadable ${SHARE_STATE_TOPIC} record`, { partition: p.index, offset: rec.offset, error: err });
-              }
-            }
-          }
+    for await (const chunk of this.topic.readAll()) {
+      for (const rec of chunk) {
+        records++;
+        try {
+          this.replay(rec.partition, rec.offset, rec.key, rec.value);
+        } catch (err) {
+          if (++skipped <= 5) this.deps.logger.warn(`skipping an unreadable ${SHARE_STATE_TOPIC} record`, { partition: rec.partition, offset: rec.offset, error: err });
         }
-        offset = r.nextOffset;
       }
     }
     const interval = this.deps.config.getInt('share.coordinator.state.topic.prune.interval.ms');
@@ -302,7 +251,7 @@ export class ShareCoordinator {
    * previous prune's log end get a fresh snapshot first, so idle keys do not hold the log forever.
    */
   async prune(): Promise<void> {
-    if (!this.exists()) return;
+    if (!this.topic.exists()) return;
     const now = BigInt(this.deps.clock.now());
     for (const p of this.deps.replicas.topicPartitions(SHARE_STATE_TOPIC)) {
       const keys = [...this.states.values()].filter((s) => s.coordPartition === p.index);
