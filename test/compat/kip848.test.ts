@@ -264,3 +264,30 @@ test('an empty classic group becomes a consumer group on a join; a classic group
   );
   assert.equal((await describe(classic)).errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
 });
+
+test('with group.coordinator.rebalance.protocols=classic the consumer protocol is neither advertised nor served', async () => {
+  const classicOnly = await startBroker({ configs: { 'group.coordinator.rebalance.protocols': 'classic' } });
+  const c = await CodecConnection.open(classicOnly.host, classicOnly.port);
+  try {
+    const r = await c.request(ApiVersionsRequest, ApiVersionsResponse, 3, { clientSoftwareName: 'kip848', clientSoftwareVersion: '1' });
+    const keys = new Set(r.apiKeys.map((k) => k.apiKey));
+    assert.equal(keys.has(68) || keys.has(69), false, 'ConsumerGroupHeartbeat/Describe advertised');
+    assert.ok(keys.has(11), 'JoinGroup still advertised');
+    const hb = await c.request(ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, 1, {
+      groupId: 'classic-only',
+      memberId: 'm'.repeat(22),
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: [topic],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
+    });
+    assert.equal(hb.errorCode, ErrorCode.UNSUPPORTED_VERSION);
+  } finally {
+    c.close();
+    await classicOnly.dispose();
+  }
+});

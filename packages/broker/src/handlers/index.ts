@@ -3,6 +3,7 @@
  * advertises exactly these keys and version ranges.
  */
 import { ApiKey } from '@fjord/protocol';
+import type { BrokerConfig } from '../config/broker-configs.js';
 import type { Handler } from './handler.js';
 import { HandlerRegistry } from './registry.js';
 import { alterConfigs } from './alter-configs.js';
@@ -80,3 +81,20 @@ export function registry(): HandlerRegistry {
   instance ??= new HandlerRegistry(handlers, [ApiKey.Produce]);
   return instance;
 }
+
+/**
+ * API keys the configuration turns off, left out of ApiVersions as Kafka leaves them out:
+ * ConsumerGroupHeartbeat and ConsumerGroupDescribe unless group.coordinator.rebalance.protocols
+ * lists "consumer" (a client then falls back to, or fails with a clear error about, the classic
+ * protocol rather than learning it at its first heartbeat).
+ */
+export function disabledApiKeys(config: BrokerConfig): ReadonlySet<number> {
+  const protocols = config
+    .getString('group.coordinator.rebalance.protocols')
+    .split(',')
+    .map((s) => s.trim());
+  return protocols.includes('consumer') ? NONE : CONSUMER_PROTOCOL_KEYS;
+}
+
+const NONE: ReadonlySet<number> = new Set();
+const CONSUMER_PROTOCOL_KEYS: ReadonlySet<number> = new Set([ApiKey.ConsumerGroupHeartbeat, ApiKey.ConsumerGroupDescribe]);

@@ -27,9 +27,10 @@ export class HandlerRegistry {
     return this.pipelined.has(apiKey);
   }
 
-  /** What ApiVersions advertises, sorted by key. */
-  apiVersions(): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
+  /** What ApiVersions advertises, sorted by key, less the keys the configuration turns off. */
+  apiVersions(disabled: ReadonlySet<number> = new Set()): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
     return [...this.byKey.values()]
+      .filter((h) => !disabled.has(h.apiKey))
       .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
       .sort((a, b) => a.apiKey - b.apiKey);
   }
@@ -39,11 +40,11 @@ export class HandlerRegistry {
    * request of any version with a v0 body carrying UNSUPPORTED_VERSION and the supported ranges,
    * so the client can pick a version; any other API gets its connection closed (returns undefined).
    */
-  unsupportedVersion(handler: Handler, apiVersion: number, correlationId: number): Buffer[] | undefined {
+  unsupportedVersion(handler: Handler, apiVersion: number, correlationId: number, disabled: ReadonlySet<number> = new Set()): Buffer[] | undefined {
     if (handler.apiKey !== ApiVersionsResponse.apiKey || apiVersion < 0) return undefined;
     return encodeResponseFrame(handler.apiKey, 0, correlationId, ApiVersionsResponse, {
       errorCode: ErrorCode.UNSUPPORTED_VERSION,
-      apiKeys: this.apiVersions(),
+      apiKeys: this.apiVersions(disabled),
       throttleTimeMs: 0,
       supportedFeatures: [],
       finalizedFeaturesEpoch: -1n,

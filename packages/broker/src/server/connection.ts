@@ -16,6 +16,7 @@ import { DecodeError, Reader, decodeRequestHeader, encodeResponseFrame } from '@
 import type { BrokerContext } from '../broker-context.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, type Handler, type RequestContext } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
+import { disabledApiKeys } from '../handlers/index.js';
 
 export interface ConnectionLimits {
   requestFrameBytesMax: number;
@@ -156,7 +157,7 @@ export class Connection {
       return;
     }
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
-      const reply = this.registry.unsupportedVersion(handler, apiVersion, correlationId);
+      const reply = this.registry.unsupportedVersion(handler, apiVersion, correlationId, disabledApiKeys(this.broker.config));
       if (reply) {
         this.slots.push({ done: true, chunks: reply });
         this.flush();
