@@ -69,6 +69,8 @@ import {
   FindCoordinatorRequest,
   FindCoordinatorResponse,
   IncrementalAlterConfigsRequest,
+  InitProducerIdRequest,
+  InitProducerIdResponse,
   IncrementalAlterConfigsResponse,
   ListOffsetsRequest,
   ListOffsetsResponse,
@@ -255,6 +257,7 @@ async function commit(w: World, group: string, offset: bigint): Promise<void> {
 }
 
 const joins = new Map<string, Joined>();
+const producerIds = new Set<bigint>();
 
 // ------------------------------------------------------------------ share groups (KIP-932)
 
@@ -851,6 +854,18 @@ const cases: Case[] = [
       );
       const f = await w.conn.request(OffsetFetchRequest, OffsetFetchResponse, 7, { groupId: `matrix-del-v${v}`, topics: [{ name: main, partitionIndexes: [0] }], requireStable: false });
       assert.equal(f.topics[0]!.partitions[0]!.committedOffset, -1n);
+    },
+  }),
+  exchange({
+    request: InitProducerIdRequest,
+    response: InitProducerIdResponse,
+    label: 'idempotent',
+    build: () => ({ transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }),
+    check(res) {
+      assert.deepEqual([res.errorCode, res.producerEpoch], [ErrorCode.NONE, 0]);
+      assert.ok(res.producerId >= 0n);
+      assert.ok(!producerIds.has(res.producerId), `producer id ${res.producerId} handed out twice`);
+      producerIds.add(res.producerId);
     },
   }),
   exchange({

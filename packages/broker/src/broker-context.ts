@@ -8,6 +8,7 @@ import type { ReplicaManager } from './partition/replica-manager.js';
 import type { TopicManager } from './topics/topic-manager.js';
 import type { FetchSessionCache } from './partition/fetch-sessions.js';
 import type { GroupCoordinator } from './group/coordinator.js';
+import type { TransactionCoordinator } from './txn/transaction-coordinator.js';
 
 export interface Clock {
   now(): number;
@@ -29,6 +30,7 @@ export interface BrokerContext {
   readonly replicas: ReplicaManager;
   readonly fetchSessions: FetchSessionCache;
   readonly groups: GroupCoordinator;
+  readonly txn: TransactionCoordinator;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly dataDir: string;

@@ -17,6 +17,7 @@ import { Listener } from './server/listener.js';
 import { TopicManager } from './topics/topic-manager.js';
 import { effectiveTopicConfig } from './config/resolve.js';
 import { GroupCoordinator } from './group/coordinator.js';
+import { TransactionCoordinator } from './txn/transaction-coordinator.js';
 
 export interface BrokerOptions {
   config: BrokerConfig;
@@ -45,6 +46,7 @@ export class Broker implements BrokerContext {
   private replicaManager?: ReplicaManager;
   private topicManager?: TopicManager;
   private groupCoordinator?: GroupCoordinator;
+  private transactionCoordinator?: TransactionCoordinator;
   private listener?: Listener;
   private bound?: { host: string; port: number };
   private advertised?: { host: string; port: number };
@@ -72,6 +74,9 @@ export class Broker implements BrokerContext {
   }
   get groups(): GroupCoordinator {
     return this.required(this.groupCoordinator);
+  }
+  get txn(): TransactionCoordinator {
+    return this.required(this.transactionCoordinator);
   }
 
   endpoint(): BrokerEndpoint {
@@ -114,6 +119,7 @@ export class Broker implements BrokerContext {
       logger: this.logger,
     });
     const loaded = await this.groupCoordinator.load();
+    this.transactionCoordinator = new TransactionCoordinator({ metadata: this.metadataStore, logger: this.logger });
     // Share-partition state (__share_group_state), after the share groups themselves.
     const shareLoaded = await this.groupCoordinator.share.load();
     const requestMax = this.config.getInt('socket.request.max.bytes');

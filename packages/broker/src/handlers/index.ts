@@ -32,6 +32,7 @@ import { listGroups } from './list-groups.js';
 import { describeGroups } from './describe-groups.js';
 import { deleteGroups } from './delete-groups.js';
 import { offsetDelete } from './offset-delete.js';
+import { initProducerId } from './init-producer-id.js';
 import { consumerGroupHeartbeat } from './consumer-group-heartbeat.js';
 import { consumerGroupDescribe } from './consumer-group-describe.js';
 import { shareGroupHeartbeat } from './share-group-heartbeat.js';
@@ -58,6 +59,7 @@ export const handlers: readonly Handler[] = [
   deleteTopics,
   deleteRecords,
   deleteGroups,
+  initProducerId,
   offsetForLeaderEpoch,
   describeConfigs,
   alterConfigs,

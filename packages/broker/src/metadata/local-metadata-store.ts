@@ -19,6 +19,7 @@ export class LocalMetadataStore implements MetadataStore {
   private readonly byId = new Map<string, TopicState>();
   private writeChain: Promise<void> = Promise.resolve();
   private dynamicConfigs: Record<string, Record<string, string>> = {};
+  private nextProducerId = 0n;
 
   private constructor(
     private readonly dataDir: string,
@@ -39,6 +40,7 @@ export class LocalMetadataStore implements MetadataStore {
       try {
         snapshot = JSON.parse(text) as MetadataSnapshot;
         if (typeof snapshot.clusterId !== 'string' || !Array.isArray(snapshot.topics)) throw new Error('missing clusterId or topics');
+        if (snapshot.nextProducerId !== undefined && !/^\d{1,19}$/.test(String(snapshot.nextProducerId))) throw new Error(`nextProducerId is not a producer id: ${JSON.stringify(snapshot.nextProducerId)}`);
       } catch (err) {
         throw new MetadataFileError(`${path} is corrupt (${(err as Error).message}); restore it or remove the data dir`, { cause: err });
       }
@@ -47,6 +49,7 @@ export class LocalMetadataStore implements MetadataStore {
     const store = new LocalMetadataStore(dataDir, clusterId);
     for (const t of snapshot?.topics ?? []) store.index(t);
     store.dynamicConfigs = snapshot?.brokerConfigs ?? {};
+    if (snapshot?.nextProducerId !== undefined) store.nextProducerId = BigInt(snapshot.nextProducerId);
     if (!snapshot) {
       await store.persist();
       await store.writeMetaProperties(nodeId);
@@ -103,6 +106,13 @@ export class LocalMetadataStore implements MetadataStore {
     await this.persist();
   }
 
+  async allocateProducerIds(count: number): Promise<bigint> {
+    const first = this.nextProducerId;
+    this.nextProducerId += BigInt(count);
+    await this.persist();
+    return first;
+  }
+
   async close(): Promise<void> {
     await this.writeChain;
   }
@@ -113,7 +123,7 @@ export class LocalMetadataStore implements MetadataStore {
   }
 
   private persist(): Promise<void> {
-    const snapshot: MetadataSnapshot = { clusterId: this.clusterId, topics: [...this.byName.values()], brokerConfigs: this.dynamicConfigs };
+    const snapshot: MetadataSnapshot = { clusterId: this.clusterId, topics: [...this.byName.values()], brokerConfigs: this.dynamicConfigs, nextProducerId: String(this.nextProducerId) };
     const text = JSON.stringify(snapshot, null, 1);
     const next = this.writeChain.then(() => atomicWrite(this.dataDir, FILE, text));
     this.writeChain = next.catch(() => undefined);

@@ -28,6 +28,8 @@ export interface MetadataSnapshot {
   topics: TopicState[];
   /** Dynamic broker configs by scope: '' is the cluster-wide default, a node id that broker's own. */
   brokerConfigs?: Record<string, Record<string, string>>;
+  /** The first producer id not yet handed out (a decimal string: int64). */
+  nextProducerId?: string;
 }
 
 export interface MetadataStore {
@@ -42,5 +44,10 @@ export interface MetadataStore {
   /** Dynamic broker configs of a scope ('' cluster default, or a node id). */
   brokerConfigs(scope: string): Record<string, string>;
   setBrokerConfigs(scope: string, configs: Record<string, string>): Promise<void>;
+  /**
+   * Reserves `count` producer ids, durably, and returns the first (Kafka's controller hands out
+   * blocks of 1,000 through AllocateProducerIds). Ids are never handed out twice, whatever crashes.
+   */
+  allocateProducerIds(count: number): Promise<bigint>;
   close(): Promise<void>;
 }

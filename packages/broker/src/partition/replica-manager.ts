@@ -14,6 +14,7 @@ import {
   ErrorCode,
   decodeBatch,
   encodeBatch,
+  encodeControlBatch,
   splitBatches,
   validateBatchForAppend,
   type BatchSpan,
@@ -211,6 +212,35 @@ export class ReplicaManager {
       lastOffset: res.lastOffset,
       recordErrors: [],
     };
+  }
+
+  /**
+   * Appends a transaction marker (a COMMIT or ABORT control batch) for the producer, as Kafka's
+   * WriteTxnMarkers does on each partition of a transaction, and resolves once it is durable with
+   * 0 or an error code. The marker ends the producer's transaction in this partition: the last
+   * stable offset may move past it, and an ABORT is recorded for read_committed readers.
+   */
+  async writeTxnMarker(partition: Partition, m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean }): Promise<number> {
+    const now = this.clock.now();
+    const batch = encodeControlBatch({
+      type: m.commit ? 'COMMIT' : 'ABORT',
+      producerId: m.producerId,
+      producerEpoch: m.producerEpoch,
+      coordinatorEpoch: m.coordinatorEpoch,
+      baseOffset: 0n, // assigned by the append
+      timestamp: BigInt(now),
+      partitionLeaderEpoch: partition.leaderEpoch,
+    });
+    let res;
+    try {
+      res = partition.log.append(batch, splitBatches(batch), { leaderEpoch: partition.leaderEpoch, now });
+    } catch (err) {
+      this.logger.error('transaction marker append failed', { partition: partition.key, error: err });
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    partition.notifyAppend();
+    await partition.log.waitForDurable(res.lastOffset);
+    return 0;
   }
 
   /** The durable phase: resolves when the append up to lastOffset is on disk per the topic's flush policy. */
