@@ -69,6 +69,18 @@ import {
   FindCoordinatorRequest,
   FindCoordinatorResponse,
   IncrementalAlterConfigsRequest,
+  AddOffsetsToTxnRequest,
+  AddOffsetsToTxnResponse,
+  AddPartitionsToTxnRequest,
+  AddPartitionsToTxnResponse,
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse,
+  EndTxnRequest,
+  EndTxnResponse,
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponse,
   InitProducerIdRequest,
   InitProducerIdResponse,
   IncrementalAlterConfigsResponse,
@@ -258,6 +270,7 @@ async function commit(w: World, group: string, offset: bigint): Promise<void> {
 
 const joins = new Map<string, Joined>();
 const producerIds = new Set<bigint>();
+const txns = new Map<string, TxnProducer>();
 
 // ------------------------------------------------------------------ share groups (KIP-932)
 
@@ -309,6 +322,48 @@ async function produceOne(w: World, value: string): Promise<bigint> {
   const p = r.responses[0]!.partitionResponses[0]!;
   assert.equal(p.errorCode, ErrorCode.NONE);
   return p.baseOffset;
+}
+
+// ------------------------------------------------------------------ transactions
+
+interface TxnProducer {
+  id: string;
+  producerId: bigint;
+  producerEpoch: number;
+}
+
+/** InitProducerId for a transactional id at the newest version. */
+async function txnProducer(w: World, id: string): Promise<TxnProducer> {
+  const r = await w.conn.request(InitProducerIdRequest, InitProducerIdResponse, latest(w, InitProducerIdRequest), { transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+  assert.equal(r.errorCode, ErrorCode.NONE, `InitProducerId ${id}`);
+  return { id, producerId: r.producerId, producerEpoch: r.producerEpoch };
+}
+
+/** AddPartitionsToTxn as a client sends it (v3, the newest client version). */
+async function addMain(w: World, p: TxnProducer): Promise<void> {
+  const r = await w.conn.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, {
+    v3AndBelowTransactionalId: p.id,
+    v3AndBelowProducerId: p.producerId,
+    v3AndBelowProducerEpoch: p.producerEpoch,
+    v3AndBelowTopics: [{ name: main, partitions: [0] }],
+  });
+  assert.equal(r.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode, ErrorCode.NONE);
+}
+
+async function endTxnLatest(w: World, p: TxnProducer, committed: boolean): Promise<EndTxnResponse> {
+  const r = await w.conn.request(EndTxnRequest, EndTxnResponse, latest(w, EndTxnRequest), { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, committed });
+  assert.equal(r.errorCode, ErrorCode.NONE, `EndTxn ${p.id}`);
+  return r;
+}
+
+/** Waits until the transaction's markers are written (DescribeTransactions shows it complete). */
+async function txnState(w: World, id: string, want: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const r = await w.conn.request(DescribeTransactionsRequest, DescribeTransactionsResponse, 0, { transactionalIds: [id] });
+    if (r.transactionStates[0]!.transactionState === want) return;
+    if (i >= 100) assert.fail(`${id} is ${r.transactionStates[0]!.transactionState}, not ${want}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
 }
 
 // ------------------------------------------------------------------ the table, run in this order
@@ -866,6 +921,171 @@ const cases: Case[] = [
       assert.ok(res.producerId >= 0n);
       assert.ok(!producerIds.has(res.producerId), `producer id ${res.producerId} handed out twice`);
       producerIds.add(res.producerId);
+    },
+  }),
+  exchange({
+    request: InitProducerIdRequest,
+    response: InitProducerIdResponse,
+    label: 'transactional',
+    build: (v) => ({ transactionalId: `matrix-ipi-v${v}`, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }),
+    async check(res, v, w) {
+      assert.deepEqual([res.errorCode, res.producerEpoch], [ErrorCode.NONE, 0]);
+      assert.ok(!producerIds.has(res.producerId), `producer id ${res.producerId} handed out twice`);
+      producerIds.add(res.producerId);
+      // Again: the same producer id, the next epoch (fencing any older producer of the id).
+      const again = await w.conn.request(InitProducerIdRequest, InitProducerIdResponse, v, { transactionalId: `matrix-ipi-v${v}`, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+      assert.deepEqual([again.errorCode, again.producerId, again.producerEpoch], [ErrorCode.NONE, res.producerId, 1]);
+      const tooLong = await w.conn.request(InitProducerIdRequest, InitProducerIdResponse, v, { transactionalId: `matrix-ipi-v${v}`, transactionTimeoutMs: 900_001, producerId: -1n, producerEpoch: -1 });
+      assert.equal(tooLong.errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    },
+  }),
+  exchange({
+    request: AddPartitionsToTxnRequest,
+    response: AddPartitionsToTxnResponse,
+    async prepare(w, v) {
+      txns.set(`apt-v${v}`, await txnProducer(w, `matrix-apt-v${v}`));
+    },
+    build: (v) => {
+      const p = txns.get(`apt-v${v}`)!;
+      const topics = [{ name: main, partitions: [0] }, { name: 'matrix-no-such-topic', partitions: [0] }];
+      return v < 4
+        ? { v3AndBelowTransactionalId: p.id, v3AndBelowProducerId: p.producerId, v3AndBelowProducerEpoch: p.producerEpoch, v3AndBelowTopics: topics.slice(0, 1) }
+        : {
+            transactions: [
+              { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, verifyOnly: false, topics: topics.slice(0, 1) },
+              { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, verifyOnly: true, topics: [{ name: partsTopic, partitions: [0] }] },
+              { transactionalId: 'matrix-apt-unknown', producerId: p.producerId, producerEpoch: p.producerEpoch, verifyOnly: false, topics },
+            ],
+          };
+    },
+    async check(res, v, w) {
+      const p = txns.get(`apt-v${v}`)!;
+      const codes = (topics: typeof res.resultsByTopicV3AndBelow) => topics.map((t) => [t.name, t.resultsByPartition.map((r) => [r.partitionIndex, r.partitionErrorCode])]);
+      if (v < 4) {
+        assert.deepEqual(codes(res.resultsByTopicV3AndBelow), [[main, [[0, ErrorCode.NONE]]]]);
+      } else {
+        assert.equal(res.errorCode, ErrorCode.NONE);
+        const [added, verified, failed] = res.resultsByTransaction;
+        assert.deepEqual(codes(added!.topicResults), [[main, [[0, ErrorCode.NONE]]]]);
+        assert.deepEqual(codes(verified!.topicResults), [[partsTopic, [[0, ErrorCode.TRANSACTION_ABORTABLE]]]], 'verifyOnly: not in the transaction, not added');
+        assert.deepEqual(codes(failed!.topicResults), [[main, [[0, ErrorCode.OPERATION_NOT_ATTEMPTED]]], ['matrix-no-such-topic', [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]]]);
+      }
+      const d = await w.conn.request(DescribeTransactionsRequest, DescribeTransactionsResponse, 0, { transactionalIds: [p.id] });
+      assert.deepEqual([d.transactionStates[0]!.transactionState, d.transactionStates[0]!.topics], ['Ongoing', [{ topic: main, partitions: [0] }]]);
+      await endTxnLatest(w, p, false);
+      await txnState(w, p.id, 'CompleteAbort');
+    },
+  }),
+  exchange({
+    request: AddOffsetsToTxnRequest,
+    response: AddOffsetsToTxnResponse,
+    async prepare(w, v) {
+      txns.set(`aot-v${v}`, await txnProducer(w, `matrix-aot-v${v}`));
+    },
+    build: (v) => {
+      const p = txns.get(`aot-v${v}`)!;
+      return { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, groupId: `matrix-aot-v${v}` };
+    },
+    async check(res, v, w) {
+      assert.equal(res.errorCode, ErrorCode.NONE);
+      const p = txns.get(`aot-v${v}`)!;
+      const stale = await w.conn.request(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, v, { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch + 1, groupId: 'g' });
+      assert.equal(stale.errorCode, v < 2 ? ErrorCode.INVALID_PRODUCER_EPOCH : ErrorCode.PRODUCER_FENCED);
+      const d = await w.conn.request(DescribeTransactionsRequest, DescribeTransactionsResponse, 0, { transactionalIds: [p.id] });
+      assert.deepEqual(d.transactionStates[0]!.topics.map((t) => t.topic), ['__consumer_offsets']);
+      await endTxnLatest(w, p, false);
+      await txnState(w, p.id, 'CompleteAbort');
+    },
+  }),
+  exchange({
+    request: EndTxnRequest,
+    response: EndTxnResponse,
+    async prepare(w, v) {
+      const p = await txnProducer(w, `matrix-et-v${v}`);
+      await addMain(w, p);
+      txns.set(`et-v${v}`, p);
+    },
+    build: (v) => {
+      const p = txns.get(`et-v${v}`)!;
+      return { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, committed: true };
+    },
+    async check(res, v, w) {
+      const p = txns.get(`et-v${v}`)!;
+      assert.equal(res.errorCode, ErrorCode.NONE);
+      // v5 (transactions v2) bumps the epoch and says so; earlier versions answer no producer id.
+      if (v >= 5) assert.deepEqual([res.producerId, res.producerEpoch], [p.producerId, p.producerEpoch + 1]);
+      await txnState(w, p.id, 'CompleteCommit');
+      const wrongState = await w.conn.request(EndTxnRequest, EndTxnResponse, v, { transactionalId: p.id, producerId: p.producerId, producerEpoch: v >= 5 ? p.producerEpoch + 1 : p.producerEpoch, committed: false });
+      assert.equal(wrongState.errorCode, v >= 5 ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE, 'TV2 may abort with nothing open; TV0 may not');
+      const unknown = await w.conn.request(EndTxnRequest, EndTxnResponse, v, { transactionalId: 'matrix-et-unknown', producerId: p.producerId, producerEpoch: 0, committed: true });
+      assert.equal(unknown.errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    },
+  }),
+  exchange({
+    request: TxnOffsetCommitRequest,
+    response: TxnOffsetCommitResponse,
+    async prepare(w, v) {
+      const p = await txnProducer(w, `matrix-toc-v${v}`);
+      if (v <= 4) {
+        const r = await w.conn.request(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, latest(w, AddOffsetsToTxnRequest), { transactionalId: p.id, producerId: p.producerId, producerEpoch: p.producerEpoch, groupId: `matrix-toc-v${v}` });
+        assert.equal(r.errorCode, ErrorCode.NONE);
+      }
+      txns.set(`toc-v${v}`, p);
+    },
+    build: (v, w) => {
+      const p = txns.get(`toc-v${v}`)!;
+      return {
+        transactionalId: p.id,
+        groupId: `matrix-toc-v${v}`,
+        producerId: p.producerId,
+        producerEpoch: p.producerEpoch,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [{ ...nameOrId(v, w, 6), partitions: [{ partitionIndex: 0, committedOffset: BigInt(300 + v), committedLeaderEpoch: -1, committedMetadata: `txn-v${v}` }] }],
+      };
+    },
+    async check(res, v, w) {
+      const p = txns.get(`toc-v${v}`)!;
+      assert.equal(res.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+      const fetch = () => w.conn.request(OffsetFetchRequest, OffsetFetchResponse, 7, { groupId: `matrix-toc-v${v}`, topics: [{ name: main, partitionIndexes: [0] }], requireStable: true });
+      assert.equal((await fetch()).topics[0]!.partitions[0]!.errorCode, ErrorCode.UNSTABLE_OFFSET_COMMIT, 'pending until the transaction ends');
+      await endTxnLatest(w, p, true);
+      await txnState(w, p.id, 'CompleteCommit');
+      const after = (await fetch()).topics[0]!.partitions[0]!;
+      assert.deepEqual([after.errorCode, after.committedOffset, after.metadata], [ErrorCode.NONE, BigInt(300 + v), `txn-v${v}`]);
+    },
+  }),
+  exchange({
+    request: DescribeTransactionsRequest,
+    response: DescribeTransactionsResponse,
+    async prepare(w) {
+      txns.set('dt', await txnProducer(w, 'matrix-dt'));
+    },
+    build: () => ({ transactionalIds: ['matrix-dt', 'matrix-dt-unknown', ''] }),
+    check(res) {
+      const [known, unknown, empty] = res.transactionStates;
+      const p = txns.get('dt')!;
+      assert.deepEqual([known!.errorCode, known!.transactionalId, known!.transactionState, known!.producerId, known!.producerEpoch, known!.transactionTimeoutMs, known!.topics], [ErrorCode.NONE, 'matrix-dt', 'Empty', p.producerId, p.producerEpoch, 60_000, []]);
+      assert.equal(unknown!.errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+      assert.equal(empty!.errorCode, ErrorCode.INVALID_REQUEST);
+    },
+  }),
+  exchange({
+    request: ListTransactionsRequest,
+    response: ListTransactionsResponse,
+    async prepare(w) {
+      if (!txns.has('lt')) txns.set('lt', await txnProducer(w, 'matrix-lt'));
+    },
+    build: (v) => ({ stateFilters: ['Empty', 'NoSuchState'], producerIdFilters: [], durationFilter: -1n, transactionalIdPattern: v >= 2 ? 'matrix-l.' : null }),
+    check(res, v) {
+      assert.equal(res.errorCode, ErrorCode.NONE);
+      assert.deepEqual(res.unknownStateFilters, ['NoSuchState']);
+      const ids = res.transactionStates.map((t) => t.transactionalId);
+      assert.ok(ids.includes('matrix-lt'), JSON.stringify(ids));
+      assert.ok(res.transactionStates.every((t) => t.transactionState === 'Empty'));
+      if (v >= 2) assert.deepEqual(ids, ['matrix-lt'], 'the pattern matches whole ids');
+      else assert.ok(ids.includes('matrix-dt'));
     },
   }),
   exchange({

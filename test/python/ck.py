@@ -453,6 +453,105 @@ def op_list_groups(req):
     return {"groups": out}
 
 
+def txn_err_json(e):
+    """err_json plus librdkafka's classification of a transactional error."""
+    out = err_json(e)
+    ke = e.args[0] if isinstance(e, KafkaException) and e.args and isinstance(e.args[0], KafkaError) else e
+    if isinstance(ke, KafkaError):
+        out.update({"retriable": ke.retriable(), "abortable": ke.txn_requires_abort(), "fatal": ke.fatal()})
+    return out
+
+
+def op_txn_session(req):
+    """An interactive transactional session: after the request line, one JSON command per stdin
+    line ({"id": n, "op": ...}); each is answered with one line {"ev": "done", "id": n, ...}, with
+    "error" (and whether it is retriable, abortable or fatal) when it failed. Producers are named
+    ("p"), so two producers of one transactional.id can be interleaved (fencing). Commands:
+    producer {name, transactional_id, config}, init, begin, produce {topic, records}, send_offsets
+    {group, offsets: [{topic, partition, offset}]}, commit, abort, close, committed {group, topic,
+    partitions, isolation}, exit."""
+    producers = {}
+    group_consumers = {}
+
+    def group_metadata(group):
+        if group not in group_consumers:
+            conf = base_conf({"bootstrap": req["bootstrap"]})
+            conf.update({"group.id": group, "enable.auto.commit": False})
+            group_consumers[group] = Consumer(conf)
+        return group_consumers[group].consumer_group_metadata()
+
+    def run(cmd):
+        op = cmd["op"]
+        t = cmd.get("timeout", 30)
+        if op == "producer":
+            conf = base_conf({"bootstrap": req["bootstrap"]})
+            conf.update({"transactional.id": cmd["transactional_id"], "linger.ms": 5, "message.timeout.ms": 30000})
+            conf.update(cmd.get("config", {}))
+            producers[cmd["name"]] = Producer(conf)
+            return {}
+        if op == "committed":
+            conf = base_conf({"bootstrap": req["bootstrap"]})
+            conf.update({"group.id": cmd["group"], "enable.auto.commit": False, "isolation.level": cmd.get("isolation", "read_committed")})
+            c = Consumer(conf)
+            try:
+                res = c.committed([TopicPartition(cmd["topic"], pt) for pt in cmd["partitions"]], timeout=t)
+                return {"offsets": {str(tp.partition): tp.offset for tp in res}, "errors": {str(tp.partition): err_json(tp.error) for tp in res if tp.error is not None}}
+            finally:
+                c.close()
+        if op == "exit":
+            return {}
+        p = producers[cmd["p"]]
+        if op == "init":
+            p.init_transactions(t)
+        elif op == "begin":
+            p.begin_transaction()
+        elif op == "produce":
+            deliveries = []
+
+            def cb(err, msg):
+                deliveries.append({"error": err_json(err)} if err is not None else {"partition": msg.partition(), "offset": msg.offset(), "error": None})
+
+            for r in cmd["records"]:
+                kwargs = {"value": enc(r.get("value")), "key": enc(r.get("key")), "on_delivery": cb}
+                if r.get("partition") is not None:
+                    kwargs["partition"] = r["partition"]
+                p.produce(cmd["topic"], **kwargs)
+            if cmd.get("flush", True):
+                left = p.flush(t)
+                return {"deliveries": deliveries, "not_delivered": left}
+            return {}
+        elif op == "send_offsets":
+            offsets = [TopicPartition(o["topic"], o["partition"], o["offset"]) for o in cmd["offsets"]]
+            p.send_offsets_to_transaction(offsets, group_metadata(cmd["group"]), t)
+        elif op == "commit":
+            p.commit_transaction(t)
+        elif op == "abort":
+            p.abort_transaction(t)
+        elif op == "close":
+            p.flush(t)
+            del producers[cmd["p"]]
+        else:
+            raise ValueError("unknown txn_session op %r" % op)
+        return {}
+
+    emit({"ev": "started", "pid": os.getpid()})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        cmd = json.loads(line)
+        try:
+            res = run(cmd)
+            res.update({"ev": "done", "id": cmd["id"]})
+        except Exception as e:  # KafkaException from the client, reported to the test
+            res = {"ev": "done", "id": cmd["id"], "error": txn_err_json(e)}
+        emit(res)
+        if cmd["op"] == "exit":
+            break
+    for c in group_consumers.values():
+        c.close()
+    return {"ev": "closed"}
+
+
 if __name__ == "__main__":
     main({
         "version": op_version,
@@ -470,4 +569,5 @@ if __name__ == "__main__":
         "committed": op_committed,
         "commit": op_commit,
         "list_groups": op_list_groups,
+        "txn_session": op_txn_session,
     })

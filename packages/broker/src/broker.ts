@@ -119,9 +119,20 @@ export class Broker implements BrokerContext {
       logger: this.logger,
     });
     const loaded = await this.groupCoordinator.load();
-    this.transactionCoordinator = new TransactionCoordinator({ metadata: this.metadataStore, logger: this.logger });
     // Share-partition state (__share_group_state), after the share groups themselves.
     const shareLoaded = await this.groupCoordinator.share.load();
+    // Transactions last: a transaction that was completing writes its markers again, some of them
+    // through the group coordinator (for the offsets it committed).
+    this.transactionCoordinator = new TransactionCoordinator({
+      config: this.config,
+      topics: this.topicManager,
+      replicas: this.replicaManager,
+      metadata: this.metadataStore,
+      groups: this.groupCoordinator,
+      clock: this.clock,
+      logger: this.logger,
+    });
+    const txnLoaded = await this.transactionCoordinator.load();
     const requestMax = this.config.getInt('socket.request.max.bytes');
     this.listener = new Listener(
       this,
@@ -137,6 +148,7 @@ export class Broker implements BrokerContext {
       this.bound = await this.listener.listen(listen.host, listen.port);
     } catch (err) {
       // Leave the data dir as a clean shutdown would, so the next start needs no recovery.
+      this.transactionCoordinator.shutdown();
       this.groupCoordinator.shutdown();
       await this.replicaManager.shutdown();
       await this.metadataStore.close();
@@ -161,11 +173,15 @@ export class Broker implements BrokerContext {
       groupLoadMs: loaded.ms,
       shareStates: shareLoaded.shareStates,
       shareStateLoadMs: shareLoaded.ms,
+      transactionalIds: txnLoaded.transactionalIds,
+      transactionsResumed: txnLoaded.resumed,
+      transactionLoadMs: txnLoaded.ms,
     });
   }
 
   async stop(): Promise<void> {
     await this.listener?.close();
+    this.transactionCoordinator?.shutdown();
     this.groupCoordinator?.shutdown();
     await this.replicaManager?.shutdown();
     await this.metadataStore?.close();

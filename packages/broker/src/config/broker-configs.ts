@@ -69,7 +69,17 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def('share.coordinator.write.timeout.ms', 'INT', '5000', 'Accepted for compatibility; writes wait for the local log.', atLeast(1)),
   def('share.coordinator.load.buffer.size', 'INT', '5242880', 'Accepted for compatibility; start-up reads in 8 MiB chunks.', atLeast(1)),
   def('share.coordinator.append.linger.ms', 'INT', '5', 'Accepted for compatibility; appends are group-committed by the log.', atLeast(0)),
+  // transactions (the transaction coordinator and __transaction_state)
   def('transaction.state.log.num.partitions', 'INT', '50', 'Partitions of __transaction_state.', atLeast(1)),
+  def('transaction.state.log.replication.factor', 'SHORT', '1', 'Replication factor of __transaction_state (Kafka: 3; Fjord runs on one node by default).', atLeast(1)),
+  def('transaction.state.log.min.isr', 'INT', '1', 'min.insync.replicas of __transaction_state (Kafka: 2; Fjord runs on one node by default).', atLeast(1)),
+  def('transaction.state.log.segment.bytes', 'INT', '104857600', 'segment.bytes of __transaction_state.', atLeast(1)),
+  def('transaction.state.log.load.buffer.size', 'INT', '5242880', 'Bytes read at a time when __transaction_state is replayed at start-up.', atLeast(1)),
+  def('transaction.max.timeout.ms', 'INT', '900000', 'Largest transaction.timeout.ms a producer may ask for (InitProducerId answers INVALID_TRANSACTION_TIMEOUT above it).', atLeast(1)),
+  def('transactional.id.expiration.ms', 'INT', '604800000', 'A transactional id with no transaction under way is removed this long after its last update.', atLeast(1)),
+  def('transaction.abort.timed.out.transaction.cleanup.interval.ms', 'INT', '10000', 'How often transactions open longer than their timeout are aborted (their producer is fenced).', atLeast(1)),
+  def('transaction.remove.expired.transaction.cleanup.interval.ms', 'INT', '3600000', 'How often expired transactional ids are removed.', atLeast(1)),
+  def('transaction.partition.verification.enable', 'BOOLEAN', 'true', 'Check with the transaction coordinator that a partition is in the producer\'s transaction before appending a transactional batch to it (KIP-890).'),
   // network
   def('socket.request.max.bytes', 'INT', '104857600', 'Largest request frame accepted.', atLeast(1)),
   def('socket.send.buffer.bytes', 'INT', '102400', 'SO_SNDBUF (-1: OS default).'),

@@ -166,10 +166,12 @@ export class ClassicGroup implements Group {
       const e = this.memberProblem(req.memberId, req.groupInstanceId);
       if (e) return e;
       if (req.generationIdOrMemberEpoch !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
-    } else if (this.state !== 'Empty') {
+    } else if (this.state !== 'Empty' && !req.transactional) {
+      // Without member id and generation, commits are accepted only while empty; not so for
+      // transactional commits, whose older versions carry no member fields.
       return ErrorCode.UNKNOWN_MEMBER_ID;
     }
-    if (this.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (this.state === 'CompletingRebalance' && !req.transactional) return ErrorCode.REBALANCE_IN_PROGRESS;
     return 0;
   }
 

@@ -437,9 +437,11 @@ export class ConsumerGroup implements Group {
   validateOffsetCommit(req: OffsetRequester): number {
     if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (req.generationIdOrMemberEpoch < 0 && this.members.size === 0) return 0;
+    // TxnOffsetCommit needs no member fields; they are checked only when sent.
+    if (req.transactional && req.generationIdOrMemberEpoch === -1 && req.memberId === '' && req.groupInstanceId === null) return 0;
     const m = this.members.get(req.memberId);
     if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (req.apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+    if (req.apiVersion < 9 && !req.transactional) return ErrorCode.UNSUPPORTED_VERSION;
     return req.generationIdOrMemberEpoch === m.memberEpoch ? 0 : ErrorCode.STALE_MEMBER_EPOCH;
   }
 

@@ -5,6 +5,15 @@
  * State lives in memory and is rebuilt at start-up by replaying __consumer_offsets. Changes are
  * appended to the group's partition and answered once durable; offsets become visible to
  * OffsetFetch when their record is durable (Kafka applies a commit when its write completes).
+ *
+ * Transactional offsets (TxnOffsetCommit) are written as Kafka writes them: OffsetCommit records in
+ * a transactional batch carrying the producer's id and epoch. They stay pending, per producer id,
+ * until the transaction coordinator writes the transaction's marker into the group's partition
+ * (completeTransaction): a COMMIT makes them the committed offsets (unless a later plain commit
+ * of the same partition was written after them), an ABORT drops them. Replay does the same with
+ * the markers it reads, so the offsets of a transaction still open at a restart stay pending.
+ * OffsetFetch with requireStable answers UNSTABLE_OFFSET_COMMIT for a partition with pending
+ * offsets.
  */
 import {
   ErrorCode,
@@ -20,7 +29,7 @@ import type { ReplicaManager } from '../partition/replica-manager.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import { ClassicGroup, type ClassicGroupHost, type JoinRequest, type JoinResult, type SyncRequest, type SyncResult } from './classic-group.js';
 import { groupIdProblem, type Group, type OffsetRequester } from './group.js';
-import { CoordinatorWriteError, InternalTopic, offsetsTopicSpec } from './internal-topic.js';
+import { CoordinatorWriteError, InternalTopic, OFFSETS_TOPIC, offsetsTopicSpec, type TransactionalAppend } from './internal-topic.js';
 import { decodeRecord, encodeRecord, RecordType, type CoordinatorRecord } from './records.js';
 import { ConsumerGroups } from './consumer-groups.js';
 import { ShareGroups } from './share-groups.js';
@@ -32,7 +41,15 @@ export interface CommittedOffset {
   commitTimestamp: bigint;
   /** Explicit expiry (OffsetCommit v2-4 retention time), -1n when none. */
   expireTimestamp: bigint;
+  /**
+   * Where its record is in __consumer_offsets: when a transaction commits, its offset replaces a
+   * committed one only if written after it (Kafka keeps the most recent of mixed commits).
+   */
+  recordOffset: bigint;
 }
+
+/** group -> topic -> partition -> offset */
+type OffsetsByGroup = Map<string, Map<string, Map<number, CommittedOffset>>>;
 
 export interface OffsetToCommit {
   topic: string;
@@ -55,7 +72,9 @@ export class GroupCoordinator {
   readonly offsetsTopic: InternalTopic;
   readonly groups = new Map<string, Group>();
   /** group -> topic -> partition -> offset */
-  private readonly offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
+  private readonly offsets: OffsetsByGroup = new Map();
+  /** producer id -> the offsets its open transaction committed (TxnOffsetCommit), not visible yet. */
+  private readonly pendingTxnOffsets = new Map<bigint, OffsetsByGroup>();
   readonly consumer: ConsumerGroups;
   readonly share: ShareGroups;
   private retentionTimer?: NodeJS.Timeout;
@@ -82,9 +101,13 @@ export class GroupCoordinator {
     const started = this.deps.clock.now();
     let records = 0;
     let skipped = 0;
-    for await (const chunk of this.offsetsTopic.readAll()) {
+    for await (const chunk of this.offsetsTopic.readAll({ markers: true })) {
       for (const r of chunk) {
         records++;
+        if (r.marker !== undefined) {
+          this.replayEndTxnMarker(r.producerId, r.marker === 'COMMIT', r.partition);
+          continue;
+        }
         let d;
         try {
           d = decodeRecord(r.key, r.value);
@@ -94,7 +117,7 @@ export class GroupCoordinator {
           continue;
         }
         if (d === undefined) continue;
-        this.replay(r.partition, d.recordType, d.key, d.value);
+        this.replay(r.partition, r.offset, r.transactional ? r.producerId : -1n, d.recordType, d.key, d.value);
       }
     }
     for (const g of this.groups.values()) if (g instanceof ClassicGroup) g.startTimers();
@@ -116,23 +139,31 @@ export class GroupCoordinator {
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private replay(partition: number, recordType: number, key: any, value: any): void {
+  private replay(partition: number, offset: bigint, producerId: bigint, recordType: number, key: any, value: any): void {
     switch (recordType) {
       case 0:
       case RecordType.OFFSET_COMMIT: {
         const { group, topic } = key as { group: string; topic: string; partition: number };
         if (value === null) {
           this.deleteOffset(group, topic, key.partition);
+          // A tombstone also removes what open transactions committed for the partition (as Kafka).
+          for (const pending of this.pendingTxnOffsets.values()) deleteFrom(pending, group, topic, key.partition);
           return;
         }
         const v = value as OffsetCommitValue;
-        this.setOffset(group, topic, key.partition, {
+        const o: CommittedOffset = {
           offset: v.offset,
           leaderEpoch: v.leaderEpoch ?? -1,
           metadata: v.metadata,
           commitTimestamp: v.commitTimestamp,
           expireTimestamp: v.expireTimestamp ?? -1n,
-        });
+          recordOffset: offset,
+        };
+        if (producerId >= 0n) {
+          this.addPendingTxnOffset(producerId, group, topic, key.partition, o);
+          return;
+        }
+        this.setOffset(group, topic, key.partition, o);
         // Offsets without a group belong to a "simple" empty classic group, as in Kafka.
         if (!this.groups.has(group)) this.groups.set(group, new ClassicGroup(group, partition, this.classicHost));
         return;
@@ -163,6 +194,14 @@ export class GroupCoordinator {
     await this.offsetsTopic.append(partition, records);
   }
 
+  /** write(), resolving with the offset of the first record (transactional when `txn` is given). */
+  private async writeAt(partition: number, records: CoordinatorRecord[], txn?: TransactionalAppend): Promise<bigint> {
+    if (!this.offsetsTopic.exists()) await this.offsetsTopic.ensure();
+    const { firstOffset, durable } = this.offsetsTopic.appendNow(partition, records, txn);
+    await durable;
+    return firstOffset;
+  }
+
   partitionFor(groupId: string): number {
     return this.offsetsTopic.partitionFor(groupId);
   }
@@ -179,7 +218,7 @@ export class GroupCoordinator {
   /** Removes a group that has no members and no offsets left (Kafka's Dead). */
   dropGroupIfUnused(groupId: string): void {
     const g = this.groups.get(groupId);
-    if (g && g.isEmpty() && !this.offsets.has(groupId)) {
+    if (g && g.isEmpty() && !this.offsets.has(groupId) && !this.hasPendingTxnOffsets(groupId)) {
       g.close(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       this.groups.delete(groupId);
     }
@@ -270,21 +309,132 @@ export class GroupCoordinator {
         codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
         continue;
       }
-      const value: CommittedOffset = { offset: it.offset, leaderEpoch: it.leaderEpoch, metadata, commitTimestamp: BigInt(now), expireTimestamp: expire };
+      const value: CommittedOffset = { offset: it.offset, leaderEpoch: it.leaderEpoch, metadata, commitTimestamp: BigInt(now), expireTimestamp: expire, recordOffset: -1n };
       records.push(offsetRecord(groupId, it.topic, it.partition, value));
       accepted.push([it, value]);
       codes.push(0);
     }
     if (records.length === 0) return codes;
+    let firstOffset: bigint;
     try {
-      await this.write(group.partition, records);
+      firstOffset = await this.writeAt(group.partition, records);
     } catch (err) {
       const code = writeErrorCode(err);
       this.deps.logger.warn('offset commit not stored', { group: groupId, error: err });
       return codes.map((c) => (c === 0 ? code : c));
     }
-    for (const [it, value] of accepted) this.setOffset(groupId, it.topic, it.partition, value);
+    accepted.forEach(([it, value], i) => this.setOffset(groupId, it.topic, it.partition, { ...value, recordOffset: firstOffset + BigInt(i) }));
     return codes;
+  }
+
+  // ---- transactional offsets ----
+
+  /**
+   * TxnOffsetCommit, once the transaction coordinator has checked the producer's transaction:
+   * validates the group and writes the offsets as a transactional batch of the producer; they stay
+   * pending until the transaction's marker (completeTransaction). One error code per item.
+   * `apiVersion` is TxnOffsetCommit's (v6 may answer GROUP_ID_NOT_FOUND and STALE_MEMBER_EPOCH).
+   */
+  async commitTransactionalOffsets(groupId: string, who: OffsetRequester, producerId: bigint, producerEpoch: number, items: OffsetToCommit[]): Promise<number[]> {
+    if (groupIdProblem(groupId)) return items.map(() => ErrorCode.INVALID_GROUP_ID);
+    const v6 = who.apiVersion >= 6;
+    let group = this.groups.get(groupId);
+    if (!group) {
+      // A commit from outside group management creates a simple group, as for OffsetCommit.
+      if (who.generationIdOrMemberEpoch >= 0) return items.map(() => (v6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION));
+      if (!this.offsetsTopic.exists()) await this.offsetsTopic.ensure();
+      group = this.classicGroup(groupId, true)!;
+    }
+    let problem = group.validateOffsetCommit({ ...who, transactional: true });
+    // TxnOffsetCommit before v6 has no STALE_MEMBER_EPOCH (Kafka answers ILLEGAL_GENERATION).
+    if (problem === ErrorCode.STALE_MEMBER_EPOCH && !v6) problem = ErrorCode.ILLEGAL_GENERATION;
+    if (problem) return items.map(() => problem);
+    const maxMeta = this.deps.config.getInt('offset.metadata.max.bytes');
+    const now = BigInt(this.now());
+    const codes: number[] = [];
+    const records: CoordinatorRecord[] = [];
+    const accepted: Array<[OffsetToCommit, CommittedOffset]> = [];
+    for (const it of items) {
+      const topic = this.deps.metadata.topic(it.topic);
+      if (!topic || it.partition < 0 || it.partition >= topic.partitions.length) {
+        codes.push(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        continue;
+      }
+      const metadata = it.metadata ?? '';
+      if (Buffer.byteLength(metadata) > maxMeta) {
+        codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
+        continue;
+      }
+      const value: CommittedOffset = { offset: it.offset, leaderEpoch: it.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp: -1n, recordOffset: -1n };
+      records.push(offsetRecord(groupId, it.topic, it.partition, value));
+      accepted.push([it, value]);
+      codes.push(0);
+    }
+    if (records.length === 0) return codes;
+    let firstOffset: bigint;
+    try {
+      firstOffset = await this.writeAt(group.partition, records, { producerId, producerEpoch });
+    } catch (err) {
+      const code = writeErrorCode(err);
+      this.deps.logger.warn('transactional offset commit not stored', { group: groupId, producerId, error: err });
+      return codes.map((c) => (c === 0 ? code : c));
+    }
+    accepted.forEach(([it, value], i) => this.addPendingTxnOffset(producerId, groupId, it.topic, it.partition, { ...value, recordOffset: firstOffset + BigInt(i) }));
+    return codes;
+  }
+
+  /**
+   * The transaction coordinator's marker for __consumer_offsets-`partition` (Kafka's
+   * WriteTxnMarkers to a group coordinator partition): appends it, and once it is durable commits
+   * or drops the producer's pending offsets. 0 or an error code.
+   */
+  async completeTransaction(partition: number, m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean; transactionVersion?: number }): Promise<number> {
+    const p = this.deps.replicas.partition(OFFSETS_TOPIC, partition);
+    if (!p) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const code = await this.deps.replicas.writeTxnMarker(p, m);
+    if (code !== 0) return code;
+    this.replayEndTxnMarker(m.producerId, m.commit, partition);
+    return 0;
+  }
+
+  /**
+   * A producer's marker in `partition`: its pending offsets of the groups there become committed,
+   * or are dropped (the transaction's other partitions get their own markers).
+   */
+  private replayEndTxnMarker(producerId: bigint, commit: boolean, partition: number): void {
+    const pending = this.pendingTxnOffsets.get(producerId);
+    if (!pending) return;
+    for (const [groupId, byTopic] of [...pending]) {
+      if (this.partitionFor(groupId) !== partition) continue;
+      pending.delete(groupId);
+      if (!commit) continue;
+      for (const [topic, parts] of byTopic) {
+        for (const [p, o] of parts) {
+          const existing = this.offsets.get(groupId)?.get(topic)?.get(p);
+          // The most recent write wins when transactional and plain commits mix.
+          if (existing === undefined || o.recordOffset > existing.recordOffset) this.setOffset(groupId, topic, p, o);
+        }
+      }
+      if (!this.groups.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId, this.partitionFor(groupId), this.classicHost));
+    }
+    if (pending.size === 0) this.pendingTxnOffsets.delete(producerId);
+  }
+
+  private addPendingTxnOffset(producerId: bigint, group: string, topic: string, partition: number, o: CommittedOffset): void {
+    let byGroup = this.pendingTxnOffsets.get(producerId);
+    if (!byGroup) this.pendingTxnOffsets.set(producerId, (byGroup = new Map()));
+    setIn(byGroup, group, topic, partition, o);
+  }
+
+  /** Whether an open transaction committed offsets for the group (for one partition, or any). */
+  hasPendingTxnOffsets(groupId: string, topic?: string, partition?: number): boolean {
+    for (const byGroup of this.pendingTxnOffsets.values()) {
+      const byTopic = byGroup.get(groupId);
+      if (!byTopic) continue;
+      if (topic === undefined) return true;
+      if (byTopic.get(topic)?.has(partition!)) return true;
+    }
+    return false;
   }
 
   /** Committed offsets of a group: all of them (topics null) or the partitions asked for. */
@@ -369,6 +519,7 @@ export class GroupCoordinator {
           this.groups.delete(groupId);
         }
         this.offsets.delete(groupId);
+        for (const pending of this.pendingTxnOffsets.values()) pending.delete(groupId);
         // Kafka deletes a share group's share-partition state with it (DeleteShareGroupState).
         if (g.type === 'share') await this.share.onGroupDeleted(groupId);
         return { groupId, errorCode: 0 };
@@ -397,6 +548,8 @@ export class GroupCoordinator {
       const gone: Array<[string, number]> = [];
       for (const [topic, parts] of byTopic) {
         for (const [p, o] of parts) {
+          // Kafka keeps an offset an open transaction is about to replace.
+          if (this.hasPendingTxnOffsets(groupId, topic, p)) continue;
           const due = o.expireTimestamp >= 0n ? o.expireTimestamp <= BigInt(now) : BigInt(now) - (emptySince !== undefined && emptySince > o.commitTimestamp ? emptySince : o.commitTimestamp) >= retentionMs;
           if (!due) continue;
           records.push(encodeRecord(OffsetCommitKey, { group: groupId, topic, partition: p }, OffsetCommitValue, 3, null));
@@ -420,7 +573,7 @@ export class GroupCoordinator {
     }
     // Kafka's cleanup also removes groups that are empty and have no offsets at all.
     for (const g of [...this.groups.values()]) {
-      if (g.type === 'share' || !g.isEmpty() || this.offsets.has(g.groupId)) continue;
+      if (g.type === 'share' || !g.isEmpty() || this.offsets.has(g.groupId) || this.hasPendingTxnOffsets(g.groupId)) continue;
       try {
         await this.write(g.partition, g.tombstones());
       } catch (err) {
@@ -435,27 +588,29 @@ export class GroupCoordinator {
   // ---- in-memory offsets ----
 
   private setOffset(group: string, topic: string, partition: number, o: CommittedOffset): void {
-    let byTopic = this.offsets.get(group);
-    if (!byTopic) this.offsets.set(group, (byTopic = new Map()));
-    let parts = byTopic.get(topic);
-    if (!parts) byTopic.set(topic, (parts = new Map()));
-    parts.set(partition, o);
+    setIn(this.offsets, group, topic, partition, o);
   }
 
   private deleteOffset(group: string, topic: string, partition: number): void {
-    const byTopic = this.offsets.get(group);
-    const parts = byTopic?.get(topic);
-    if (!parts) return;
-    parts.delete(partition);
-    if (parts.size === 0) byTopic!.delete(topic);
-    if (byTopic!.size === 0) this.offsets.delete(group);
+    deleteFrom(this.offsets, group, topic, partition);
   }
 
+  /** Tombstones for a group's offsets, and for those its open transactions committed (Kafka's deleteAllOffsets). */
   private offsetTombstones(groupId: string): CoordinatorRecord[] {
+    const keys = new Set<string>();
     const out: CoordinatorRecord[] = [];
-    for (const [topic, parts] of this.offsets.get(groupId) ?? []) {
-      for (const p of parts.keys()) out.push(encodeRecord(OffsetCommitKey, { group: groupId, topic, partition: p }, OffsetCommitValue, 3, null));
-    }
+    const add = (byTopic: Map<string, Map<number, CommittedOffset>> | undefined) => {
+      for (const [topic, parts] of byTopic ?? []) {
+        for (const p of parts.keys()) {
+          const k = `${topic}:${p}`;
+          if (keys.has(k)) continue;
+          keys.add(k);
+          out.push(encodeRecord(OffsetCommitKey, { group: groupId, topic, partition: p }, OffsetCommitValue, 3, null));
+        }
+      }
+    };
+    add(this.offsets.get(groupId));
+    for (const pending of this.pendingTxnOffsets.values()) add(pending.get(groupId));
     return out;
   }
 
@@ -479,6 +634,23 @@ export class GroupCoordinator {
       for (const p of [...parts.keys()]) this.deleteOffset(groupId, topic, p);
     }
   }
+}
+
+function setIn(m: OffsetsByGroup, group: string, topic: string, partition: number, o: CommittedOffset): void {
+  let byTopic = m.get(group);
+  if (!byTopic) m.set(group, (byTopic = new Map()));
+  let parts = byTopic.get(topic);
+  if (!parts) byTopic.set(topic, (parts = new Map()));
+  parts.set(partition, o);
+}
+
+function deleteFrom(m: OffsetsByGroup, group: string, topic: string, partition: number): void {
+  const byTopic = m.get(group);
+  const parts = byTopic?.get(topic);
+  if (!parts) return;
+  parts.delete(partition);
+  if (parts.size === 0) byTopic!.delete(topic);
+  if (byTopic!.size === 0) m.delete(group);
 }
 
 /** The OffsetCommit record: value v1 when it carries an explicit expiry, else v3 (as Kafka 4 writes). */

@@ -15,6 +15,8 @@ export interface OffsetRequester {
   /** OffsetCommit's generationIdOrMemberEpoch; -1 for a commit from outside the group. */
   generationIdOrMemberEpoch: number;
   apiVersion: number;
+  /** TxnOffsetCommit: member fields are optional (v0-2 have none) and a rebalance does not block it. */
+  transactional?: boolean;
 }
 
 export interface Group {

@@ -4,7 +4,7 @@
  * to partition abs(javaHashCode(key)) % partitions, as in Kafka, so that in a cluster a group (or
  * share-partition state) moves with that partition's leadership.
  */
-import { CONTROL_FLAG_MASK, ErrorCode, decodeBatch, encodeBatch, splitBatches } from '@fjord/protocol';
+import { CONTROL_FLAG_MASK, ControlRecordType, ErrorCode, TRANSACTIONAL_FLAG_MASK, decodeBatch, encodeBatch, readControlRecordType, splitBatches } from '@fjord/protocol';
 import type { BrokerConfig } from '../config/broker-configs.js';
 import type { Logger } from '../logger.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -43,6 +43,17 @@ export interface LoadedRecord {
   timestamp: bigint;
   key: Buffer | null;
   value: Buffer | null;
+  /** The batch's producer id (-1 for the coordinator's own records) and transactional flag. */
+  producerId: bigint;
+  transactional: boolean;
+  /** Set on a transaction marker (only returned by readAll({ markers: true })): the transaction's outcome. */
+  marker?: 'COMMIT' | 'ABORT';
+}
+
+/** A transactional append (TxnOffsetCommit): the batch carries the producer's id and epoch. */
+export interface TransactionalAppend {
+  producerId: bigint;
+  producerEpoch: number;
 }
 
 export interface InternalTopicDeps {
@@ -136,12 +147,14 @@ export class InternalTopic {
    * offsets written and a promise that resolves once they are durable (coordinators answer then,
    * like acks=all).
    */
-  appendNow(partition: number, records: readonly CoordinatorRecord[]): { firstOffset: bigint; lastOffset: bigint; durable: Promise<void> } {
+  appendNow(partition: number, records: readonly CoordinatorRecord[], txn?: TransactionalAppend): { firstOffset: bigint; lastOffset: bigint; durable: Promise<void> } {
     const p = this.deps.replicas.partition(this.spec.name, partition);
     if (!p) throw new CoordinatorWriteError(ErrorCode.NOT_COORDINATOR, `${this.spec.name}-${partition} is not hosted here`);
     const now = this.deps.clock.now();
     const ts = BigInt(now);
     const batch = encodeBatch({
+      // As Kafka's coordinators write transactional offset commits: the producer's id and epoch, sequence 0.
+      ...(txn ? { isTransactional: true, producerId: txn.producerId, producerEpoch: txn.producerEpoch, baseSequence: 0 } : {}),
       records: records.map((r, i) => ({ offsetDelta: i, timestamp: ts, key: r.key, value: r.value, headers: [] })),
     });
     const res = this.deps.replicas.append(p, batch, now, 11);
@@ -165,8 +178,10 @@ export class InternalTopic {
   /**
    * Every record of every partition, in offset order per partition, a read chunk at a time (an
    * async step per record would dominate start-up: a busy group leaves millions of commits).
+   * Transaction markers are skipped unless `markers` asks for them (the group coordinator needs
+   * them to settle transactional offset commits).
    */
-  async *readAll(): AsyncGenerator<LoadedRecord[]> {
+  async *readAll(opts: { markers?: boolean } = {}): AsyncGenerator<LoadedRecord[]> {
     for (const p of this.deps.replicas.topicPartitions(this.spec.name)) {
       let offset = p.logStartOffset;
       const end = p.logEndOffset;
@@ -177,9 +192,20 @@ export class InternalTopic {
         for (const chunk of r.chunks) {
           for (const span of splitBatches(chunk)) {
             const b = decodeBatch(chunk, span.pos);
-            if (b.header.attributes & CONTROL_FLAG_MASK) continue;
+            const producerId = b.header.producerId;
+            const transactional = (b.header.attributes & TRANSACTIONAL_FLAG_MASK) !== 0;
+            if (b.header.attributes & CONTROL_FLAG_MASK) {
+              if (!opts.markers || !transactional) continue;
+              for (const rec of b.records) {
+                if (rec.offset < offset) continue;
+                const type = readControlRecordType(rec);
+                if (type !== ControlRecordType.COMMIT && type !== ControlRecordType.ABORT) continue;
+                out.push({ partition: p.index, offset: rec.offset, timestamp: rec.timestamp, key: null, value: null, producerId, transactional, marker: type === ControlRecordType.COMMIT ? 'COMMIT' : 'ABORT' });
+              }
+              continue;
+            }
             for (const rec of b.records) {
-              if (rec.offset >= offset) out.push({ partition: p.index, offset: rec.offset, timestamp: rec.timestamp, key: rec.key, value: rec.value });
+              if (rec.offset >= offset) out.push({ partition: p.index, offset: rec.offset, timestamp: rec.timestamp, key: rec.key, value: rec.value, producerId, transactional });
             }
           }
         }

@@ -7,8 +7,8 @@
  * "groupId:topicId:partition" (Kafka's SharePartitionKey; a malformed key is INVALID_REQUEST): the
  * leader of its partition of __share_group_state, created on first lookup. Clients find a share
  * group's coordinator with key type 0 like any group.
- * The transaction coordinator does not exist yet (issue 4): that key type gets
- * COORDINATOR_NOT_AVAILABLE with a message saying so, rather than an address that would fail later.
+ * Key type 1 locates a transactional id's coordinator: the leader of its partition of
+ * __transaction_state (this broker), created on first lookup as Kafka creates it.
  *
  * Advertising FindCoordinator also matters for producers: librdkafka enables its LZ4 codec only
  * when the broker lists FindCoordinator in ApiVersions.
@@ -31,10 +31,13 @@ interface Answer {
 
 function locate(b: BrokerContext, key: string, keyType: number): Answer {
   const none = (errorCode: number, errorMessage: string): Answer => ({ errorCode, errorMessage, nodeId: -1, host: '', port: -1 });
-  if (keyType === TRANSACTION) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'Fjord does not support transactions yet');
   if (keyType === SHARE) {
     const problem = sharePartitionKeyProblem(key);
     if (problem) return none(ErrorCode.INVALID_REQUEST, problem);
+    const ep = b.endpoint();
+    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: ep.nodeId, host: ep.host, port: ep.port };
+  }
+  if (keyType === TRANSACTION) {
     const ep = b.endpoint();
     return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: ep.nodeId, host: ep.host, port: ep.port };
   }
@@ -61,9 +64,10 @@ export const findCoordinator = defineHandler({
     const keyType = ctx.apiVersion >= 1 ? req.keyType : GROUP;
     const keys = ctx.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
     // The share-state topic is only created for a well-formed key: bad input changes nothing.
-    if (keyType === GROUP || (keyType === SHARE && keys.some((k) => sharePartitionKeyProblem(k) === undefined))) {
+    if (keyType === GROUP || keyType === TRANSACTION || (keyType === SHARE && keys.some((k) => sharePartitionKeyProblem(k) === undefined))) {
       try {
-        await (keyType === GROUP ? ctx.broker.groups.offsetsTopic.ensure() : ctx.broker.groups.share.state.ensureTopic());
+        const b = ctx.broker;
+        await (keyType === GROUP ? b.groups.offsetsTopic.ensure() : keyType === TRANSACTION ? b.txn.topic.ensure() : b.groups.share.state.ensureTopic());
       } catch (err) {
         const e = { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: (err as Error).message, nodeId: -1, host: '', port: -1 };
         if (ctx.apiVersion >= 4) return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators: req.coordinatorKeys.map((key) => ({ key, ...e })) };

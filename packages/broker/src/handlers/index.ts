@@ -33,6 +33,12 @@ import { describeGroups } from './describe-groups.js';
 import { deleteGroups } from './delete-groups.js';
 import { offsetDelete } from './offset-delete.js';
 import { initProducerId } from './init-producer-id.js';
+import { addPartitionsToTxn } from './add-partitions-to-txn.js';
+import { addOffsetsToTxn } from './add-offsets-to-txn.js';
+import { endTxn } from './end-txn.js';
+import { txnOffsetCommit } from './txn-offset-commit.js';
+import { describeTransactions } from './describe-transactions.js';
+import { listTransactions } from './list-transactions.js';
 import { consumerGroupHeartbeat } from './consumer-group-heartbeat.js';
 import { consumerGroupDescribe } from './consumer-group-describe.js';
 import { shareGroupHeartbeat } from './share-group-heartbeat.js';
@@ -61,6 +67,10 @@ export const handlers: readonly Handler[] = [
   deleteGroups,
   initProducerId,
   offsetForLeaderEpoch,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  txnOffsetCommit,
   describeConfigs,
   alterConfigs,
   describeLogDirs,
@@ -68,6 +78,8 @@ export const handlers: readonly Handler[] = [
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
+  describeTransactions,
+  listTransactions,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
   shareGroupHeartbeat,

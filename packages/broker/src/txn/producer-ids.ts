@@ -31,4 +31,21 @@ export class ProducerIdManager {
     }
     return this.next++;
   }
+
+  /**
+   * An id from the current block without waiting, or undefined when the block is used up (a refill
+   * is then started, so a retry soon finds one). For the transaction coordinator's synchronous
+   * transitions, which cannot wait in the middle.
+   */
+  tryGenerateNow(): bigint | undefined {
+    if (this.next < this.end) return this.next++;
+    void this.generate().then(
+      (id) => {
+        // Put it back: the block starts at id, so the next caller takes it.
+        if (id + 1n === this.next) this.next = id;
+      },
+      () => undefined,
+    );
+    return undefined;
+  }
 }
