@@ -106,6 +106,12 @@ export class TxnSession {
     }
   }
 
+  /** SIGKILL the client process (by the PID this harness started): its transaction is left open. */
+  async kill9(): Promise<void> {
+    if (this.exitCode === undefined && this.proc.pid !== undefined) process.kill(this.proc.pid, 'SIGKILL');
+    await withTimeout('txn_session SIGKILL', 10_000, this.exited);
+  }
+
   describe(): string {
     return `--- txn_session (pid ${this.proc.pid}, exit ${this.exitCode}) ---\nlast lines:\n  ${this.lines.slice(-15).join('\n  ')}\nstderr: ${this.stderrText.slice(-3000)}`;
   }

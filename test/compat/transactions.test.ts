@@ -1,0 +1,399 @@
+// Transactions with real clients: confluent-kafka-python 1.7.0 (librdkafka) and KafkaJS 2.2.4.
+// - commit one transaction and abort another: read_uncommitted sees both, read_committed only the
+//   committed one (that half needs read_committed Fetch: the last stable offset and the aborted
+//   transactions, marked READ_COMMITTED below);
+// - consume-transform-produce: offsets sent with send_offsets_to_transaction become visible when
+//   the transaction commits, never for an aborted one; meanwhile OffsetFetch with requireStable
+//   answers UNSTABLE_OFFSET_COMMIT;
+// - a second producer with the same transactional.id fences the first (its open transaction is
+//   aborted, its commit fails);
+// - bad input (wire level): Kafka's codes, and the coordinator's state unchanged;
+// - restarts in the middle of a transaction: clean and kill -9, with the producer carrying on (its
+//   transaction commits) or gone (its transaction times out and is aborted).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AddOffsetsToTxnRequest,
+  AddOffsetsToTxnResponse,
+  AddPartitionsToTxnRequest,
+  AddPartitionsToTxnResponse,
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse,
+  EndTxnRequest,
+  EndTxnResponse,
+  ErrorCode,
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponse,
+} from '@fjord/protocol';
+import { startBroker, type Broker } from '../harness/broker.js';
+import { CodecConnection } from '../harness/codec-connection.js';
+import { consumeCk, createTopics, produceCk } from '../harness/fixtures.js';
+import { makeKafkaJs } from '../harness/kafkajs.js';
+import { TxnSession } from '../harness/txn-session.js';
+import { sleep, topicName } from '../harness/util.js';
+
+/** read_committed Fetch (LSO, aborted transactions) is the storage/fetch side of issue 4. */
+const READ_COMMITTED = process.env['FJORD_TEST_SKIP_READ_COMMITTED'] !== '1';
+
+type ReadValue = { partition: number; offset: number; value: string | null };
+
+async function read(b: Broker, topic: string, partitions: number[], isolation: 'read_committed' | 'read_uncommitted'): Promise<ReadValue[]> {
+  const recs = await consumeCk(b.bootstrap, [{ topic, partitions }], { config: { 'isolation.level': isolation }, maxSeconds: 30 });
+  return recs.map((r) => ({ partition: r.partition, offset: r.offset, value: r.value }));
+}
+
+const values = (rs: ReadValue[]) => rs.map((r) => r.value).sort();
+
+async function describeTxn(conn: CodecConnection, id: string): Promise<DescribeTransactionsResponse['transactionStates'][number]> {
+  const r = await conn.request(DescribeTransactionsRequest, DescribeTransactionsResponse, 0, { transactionalIds: [id] });
+  return r.transactionStates[0]!;
+}
+
+async function waitTxnState(conn: CodecConnection, id: string, states: string[], timeoutMs = 30_000): Promise<DescribeTransactionsResponse['transactionStates'][number]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await describeTxn(conn, id);
+    if (states.includes(d.transactionState)) return d;
+    if (Date.now() > deadline) assert.fail(`${id} is ${d.transactionState} (${d.errorCode}), wanted ${states.join('/')}`);
+    await sleep(100);
+  }
+}
+
+async function offsetFetch(conn: CodecConnection, group: string, topic: string, partition: number, requireStable: boolean): Promise<{ offset: bigint; errorCode: number }> {
+  const r = await conn.request(OffsetFetchRequest, OffsetFetchResponse, 7, { groupId: group, topics: [{ name: topic, partitionIndexes: [partition] }], requireStable });
+  const p = r.topics[0]!.partitions[0]!;
+  return { offset: p.committedOffset, errorCode: p.errorCode };
+}
+
+describe('transactions on one broker', () => {
+  let broker: Broker;
+  let conn: CodecConnection;
+
+  before(async () => {
+    broker = await startBroker({
+      configs: {
+        'group.initial.rebalance.delay.ms': 0,
+        'transaction.abort.timed.out.transaction.cleanup.interval.ms': 500,
+      },
+    });
+    conn = await CodecConnection.open(broker.host, broker.port);
+  }, { timeout: 60_000 });
+
+  after(async () => {
+    conn?.close();
+    await broker?.dispose();
+  }, { timeout: 60_000 });
+
+  test('confluent-kafka: one transaction committed, one aborted; each isolation level sees what it should', { timeout: 120_000 }, async () => {
+    const topic = topicName('txn-ck');
+    await createTopics(broker.bootstrap, [{ name: topic, num_partitions: 2 }]);
+    const s = new TxnSession(broker.bootstrap);
+    try {
+      await s.ok('producer', { name: 'a', transactional_id: `${topic}-tx` });
+      await s.ok('init', { p: 'a' });
+      await s.ok('begin', { p: 'a' });
+      await s.ok('produce', { p: 'a', topic, records: [{ key: 'k1', value: 'c1', partition: 0 }, { key: 'k2', value: 'c2', partition: 1 }, { key: 'k3', value: 'c3', partition: 0 }] });
+      assert.equal((await describeTxn(conn, `${topic}-tx`)).transactionState, 'Ongoing');
+      await s.ok('commit', { p: 'a' });
+      await s.ok('begin', { p: 'a' });
+      await s.ok('produce', { p: 'a', topic, records: [{ key: 'k4', value: 'a1', partition: 0 }, { key: 'k5', value: 'a2', partition: 1 }] });
+      await s.ok('abort', { p: 'a' });
+      await s.ok('begin', { p: 'a' });
+      await s.ok('produce', { p: 'a', topic, records: [{ key: 'k6', value: 'c4', partition: 1 }] });
+      await s.ok('commit', { p: 'a' });
+    } finally {
+      await s.close();
+    }
+    const d = await waitTxnState(conn, `${topic}-tx`, ['CompleteCommit']);
+    assert.deepEqual([d.producerEpoch, d.topics], [0, []]);
+    const all = await read(broker, topic, [0, 1], 'read_uncommitted');
+    assert.deepEqual(values(all), ['a1', 'a2', 'c1', 'c2', 'c3', 'c4'], 'read_uncommitted sees committed and aborted records');
+    // Each transaction left a marker in each of its partitions: offsets skip them.
+    const p0 = all.filter((r) => r.partition === 0).map((r) => r.offset);
+    assert.deepEqual(p0, [0, 1, 3], 'partition 0: c1, c3, COMMIT marker, a1, ABORT marker');
+    if (READ_COMMITTED) {
+      // READ_COMMITTED
+      assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_committed')), ['c1', 'c2', 'c3', 'c4'], 'read_committed: only committed records');
+    }
+  });
+
+  test('confluent-kafka consume-transform-produce: offsets become visible with the commit, never for an abort', { timeout: 120_000 }, async () => {
+    const input = topicName('txn-in');
+    const output = topicName('txn-out');
+    const group = `${input}-g`;
+    await createTopics(broker.bootstrap, [{ name: input }, { name: output }]);
+    await produceCk(broker.bootstrap, input, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `in-${i}`, headers: [], partition: 0 })));
+    const inputRecs = await read(broker, input, [0], 'read_committed');
+    assert.equal(inputRecs.length, 10);
+    const s = new TxnSession(broker.bootstrap);
+    try {
+      await s.ok('producer', { name: 'p', transactional_id: `${group}-tx` });
+      await s.ok('init', { p: 'p' });
+      // Batch 1: records 0-4, transformed, with their offsets; committed.
+      await s.ok('begin', { p: 'p' });
+      await s.ok('produce', { p: 'p', topic: output, records: inputRecs.slice(0, 5).map((r) => ({ key: null, value: r.value!.toUpperCase(), partition: 0 })) });
+      await s.ok('send_offsets', { p: 'p', group, offsets: [{ topic: input, partition: 0, offset: 5 }] });
+      assert.deepEqual(await offsetFetch(conn, group, input, 0, true), { offset: -1n, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }, 'requireStable: pending');
+      assert.deepEqual(await offsetFetch(conn, group, input, 0, false), { offset: -1n, errorCode: 0 }, 'not visible before the commit');
+      const pending = await s.ok('committed', { group, topic: input, partitions: [0], isolation: 'read_uncommitted' });
+      assert.deepEqual(pending['offsets'], { '0': -1001 });
+      await s.ok('commit', { p: 'p' });
+      const committed = await s.ok('committed', { group, topic: input, partitions: [0] });
+      assert.deepEqual(committed['offsets'], { '0': 5 }, 'visible after the commit (read_committed consumer, requireStable)');
+      // Batch 2: records 5-9, aborted: neither the output nor the offsets count.
+      await s.ok('begin', { p: 'p' });
+      await s.ok('produce', { p: 'p', topic: output, records: inputRecs.slice(5).map((r) => ({ key: null, value: r.value!.toUpperCase(), partition: 0 })) });
+      await s.ok('send_offsets', { p: 'p', group, offsets: [{ topic: input, partition: 0, offset: 10 }] });
+      await s.ok('abort', { p: 'p' });
+      assert.deepEqual((await s.ok('committed', { group, topic: input, partitions: [0] }))['offsets'], { '0': 5 });
+      assert.deepEqual(await offsetFetch(conn, group, input, 0, true), { offset: 5n, errorCode: 0 });
+      // Batch 2 again, committed this time.
+      await s.ok('begin', { p: 'p' });
+      await s.ok('produce', { p: 'p', topic: output, records: inputRecs.slice(5).map((r) => ({ key: null, value: r.value!.toUpperCase(), partition: 0 })) });
+      await s.ok('send_offsets', { p: 'p', group, offsets: [{ topic: input, partition: 0, offset: 10 }] });
+      await s.ok('commit', { p: 'p' });
+      assert.deepEqual((await s.ok('committed', { group, topic: input, partitions: [0] }))['offsets'], { '0': 10 });
+    } finally {
+      await s.close();
+    }
+    const want = inputRecs.map((r) => r.value!.toUpperCase()).sort();
+    assert.equal((await read(broker, output, [0], 'read_uncommitted')).length, 15, 'all three batches are stored');
+    if (READ_COMMITTED) {
+      // READ_COMMITTED
+      assert.deepEqual(values(await read(broker, output, [0], 'read_committed')), want, 'each input record exactly once');
+    }
+  });
+
+  test('confluent-kafka: a second producer with the same transactional.id fences the first', { timeout: 120_000 }, async () => {
+    const topic = topicName('txn-fence');
+    const id = `${topic}-tx`;
+    await createTopics(broker.bootstrap, [{ name: topic }]);
+    const s = new TxnSession(broker.bootstrap);
+    try {
+      await s.ok('producer', { name: 'a', transactional_id: id });
+      await s.ok('init', { p: 'a' });
+      await s.ok('begin', { p: 'a' });
+      await s.ok('produce', { p: 'a', topic, records: [{ key: 'a', value: 'from-a', partition: 0 }] });
+      const before = await describeTxn(conn, id);
+      assert.equal(before.transactionState, 'Ongoing');
+      // The new producer's InitProducerId aborts a's transaction (CONCURRENT_TRANSACTIONS meanwhile,
+      // which librdkafka retries) and gets the epoch after the fencing one.
+      await s.ok('producer', { name: 'b', transactional_id: id });
+      await s.ok('init', { p: 'b' });
+      const after = await describeTxn(conn, id);
+      assert.deepEqual([after.transactionState, after.producerId, after.producerEpoch], ['Empty', before.producerId, before.producerEpoch + 2]);
+      const fenced = await s.call('commit', { p: 'a' });
+      assert.ok(fenced.error, 'the fenced producer cannot commit');
+      assert.equal(fenced.error.fatal, true, JSON.stringify(fenced.error));
+      assert.match(fenced.error.name, /FENCED|INVALID_PRODUCER_EPOCH/);
+      await s.ok('begin', { p: 'b' });
+      await s.ok('produce', { p: 'b', topic, records: [{ key: 'b', value: 'from-b', partition: 0 }] });
+      await s.ok('commit', { p: 'b' });
+    } finally {
+      await s.close();
+    }
+    assert.deepEqual(values(await read(broker, topic, [0], 'read_uncommitted')), ['from-a', 'from-b']);
+    if (READ_COMMITTED) {
+      // READ_COMMITTED
+      assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), ['from-b'], 'the fenced transaction was aborted');
+    }
+  });
+
+  test('KafkaJS: commit, abort, sendOffsets, and fencing by a second producer', { timeout: 120_000 }, async () => {
+    const topic = topicName('txn-kjs');
+    const group = `${topic}-g`;
+    const id = `${topic}-tx`;
+    await createTopics(broker.bootstrap, [{ name: topic, num_partitions: 2 }]);
+    const { kafka, log } = makeKafkaJs(broker.bootstrap, 'fjord-txn-kjs');
+    const p1 = kafka.producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true, allowAutoTopicCreation: false });
+    const p2 = kafka.producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true, allowAutoTopicCreation: false });
+    const admin = kafka.admin();
+    await Promise.all([p1.connect(), admin.connect()]);
+    try {
+      const t1 = await p1.transaction();
+      await t1.send({ topic, messages: [{ key: 'k', value: 'kjs-c1', partition: 0 }, { key: 'k', value: 'kjs-c2', partition: 1 }] });
+      await t1.sendOffsets({ consumerGroupId: group, topics: [{ topic, partitions: [{ partition: 0, offset: '7' }] }] });
+      await t1.commit();
+      const t2 = await p1.transaction();
+      await t2.send({ topic, messages: [{ key: 'k', value: 'kjs-a1', partition: 0 }] });
+      await t2.sendOffsets({ consumerGroupId: group, topics: [{ topic, partitions: [{ partition: 0, offset: '9' }] }] });
+      await t2.abort();
+      const offsets = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      assert.deepEqual(offsets[0]!.partitions.find((p) => p.partition === 0)!.offset, '7', 'the aborted transaction\'s offsets are not visible');
+      // Fencing: a transaction of p1 is open when p2 initialises the same transactional id.
+      const t3 = await p1.transaction();
+      await t3.send({ topic, messages: [{ key: 'k', value: 'kjs-fenced', partition: 1 }] });
+      await p2.connect();
+      const t4 = await p2.transaction();
+      await t4.send({ topic, messages: [{ key: 'k', value: 'kjs-c3', partition: 1 }] });
+      await t4.commit();
+      await assert.rejects(t3.commit(), (e: Error & { type?: string }) => /INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/.test(e.type ?? e.message), 'the fenced producer cannot commit');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nKafkaJS log:\n${log.join('\n')}`, { cause: err });
+    } finally {
+      await Promise.allSettled([p1.disconnect(), p2.disconnect(), admin.disconnect()]);
+    }
+    assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_uncommitted')), ['kjs-a1', 'kjs-c1', 'kjs-c2', 'kjs-c3', 'kjs-fenced']);
+    if (READ_COMMITTED) {
+      // READ_COMMITTED
+      assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_committed')), ['kjs-c1', 'kjs-c2', 'kjs-c3']);
+    }
+  });
+
+  test('bad input gets Kafka\'s codes and leaves the coordinator\'s state as it was', { timeout: 60_000 }, async () => {
+    const topic = topicName('txn-bad');
+    await createTopics(broker.bootstrap, [{ name: topic }]);
+    const id = `${topic}-tx`;
+    const init = (v: number, body: Partial<{ transactionalId: string | null; transactionTimeoutMs: number; producerId: bigint; producerEpoch: number }> = {}) =>
+      conn.request(InitProducerIdRequest, InitProducerIdResponse, v, { transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1, ...body });
+    const p = await init(4);
+    assert.equal(p.errorCode, 0);
+    const pid = p.producerId;
+    const epoch = p.producerEpoch;
+    const endTxn = (v: number, body: Partial<{ transactionalId: string; producerId: bigint; producerEpoch: number; committed: boolean }>) =>
+      conn.request(EndTxnRequest, EndTxnResponse, v, { transactionalId: id, producerId: pid, producerEpoch: epoch, committed: true, ...body });
+    const addParts = (topics: Array<{ name: string; partitions: number[] }>, over: Partial<{ pid: bigint; epoch: number; id: string }> = {}) =>
+      conn.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, { v3AndBelowTransactionalId: over.id ?? id, v3AndBelowProducerId: over.pid ?? pid, v3AndBelowProducerEpoch: over.epoch ?? epoch, v3AndBelowTopics: topics });
+    const codes = (r: AddPartitionsToTxnResponse) => r.resultsByTopicV3AndBelow.map((t) => [t.name, t.resultsByPartition.map((x) => [x.partitionIndex, x.partitionErrorCode])]);
+
+    // InitProducerId
+    assert.equal((await init(4, { transactionTimeoutMs: 900_001 })).errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    assert.equal((await init(4, { transactionTimeoutMs: -1 })).errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    assert.equal((await init(4, { transactionalId: '' })).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await init(4, { producerId: pid, producerEpoch: -1 })).errorCode, ErrorCode.INVALID_REQUEST, 'only one of id and epoch');
+    assert.equal((await init(4, { producerId: pid + 500n, producerEpoch: 0 })).errorCode, ErrorCode.PRODUCER_FENCED, 'another producer id (KIP-360)');
+    assert.equal((await init(3, { producerId: pid + 500n, producerEpoch: 0 })).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'v3 has no PRODUCER_FENCED');
+    // EndTxn without a transaction, with wrong epochs, unknown producer ids and ids.
+    assert.equal((await endTxn(3, {})).errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.equal((await endTxn(3, { committed: false })).errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.equal((await endTxn(3, { producerEpoch: epoch + 1 })).errorCode, ErrorCode.PRODUCER_FENCED);
+    assert.equal((await endTxn(1, { producerEpoch: epoch + 1 })).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal((await endTxn(3, { producerId: pid + 12345n })).errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    assert.equal((await endTxn(3, { transactionalId: `${id}-unknown` })).errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    // AddPartitionsToTxn: unknown topics and partitions fail the request; internal topics are not the client's.
+    assert.deepEqual(codes(await addParts([{ name: topic, partitions: [0] }, { name: `${topic}-missing`, partitions: [0] }])), [
+      [topic, [[0, ErrorCode.OPERATION_NOT_ATTEMPTED]]],
+      [`${topic}-missing`, [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]],
+    ]);
+    assert.deepEqual(codes(await addParts([{ name: topic, partitions: [0, 7] }])), [[topic, [[0, ErrorCode.OPERATION_NOT_ATTEMPTED], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]]]);
+    assert.deepEqual(codes(await addParts([{ name: '__consumer_offsets', partitions: [0] }])), [['__consumer_offsets', [[0, ErrorCode.TOPIC_AUTHORIZATION_FAILED]]]]);
+    assert.deepEqual(codes(await addParts([{ name: topic, partitions: [0] }], { epoch: epoch + 3 })), [[topic, [[0, ErrorCode.PRODUCER_FENCED]]]]);
+    assert.deepEqual(codes(await addParts([{ name: topic, partitions: [0] }], { pid: pid + 9n })), [[topic, [[0, ErrorCode.INVALID_PRODUCER_ID_MAPPING]]]]);
+    assert.deepEqual(codes(await addParts([{ name: topic, partitions: [0] }], { id: `${id}-unknown` })), [[topic, [[0, ErrorCode.INVALID_PRODUCER_ID_MAPPING]]]]);
+    // TxnOffsetCommit without AddOffsetsToTxn: the group's partition is not in the transaction.
+    const toc = await conn.request(TxnOffsetCommitRequest, TxnOffsetCommitResponse, 3, {
+      transactionalId: id,
+      groupId: `${topic}-g`,
+      producerId: pid,
+      producerEpoch: epoch,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }, { name: `${topic}-missing`, partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    assert.deepEqual(toc.topics.map((t) => t.partitions[0]!.errorCode), [ErrorCode.INVALID_TXN_STATE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    const aot = await conn.request(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, 3, { transactionalId: id, producerId: pid, producerEpoch: epoch + 1, groupId: `${topic}-g` });
+    assert.equal(aot.errorCode, ErrorCode.PRODUCER_FENCED);
+    // Nothing of that changed the coordinator's state, and the producer still works.
+    const d = await describeTxn(conn, id);
+    assert.deepEqual([d.transactionState, d.producerId, d.producerEpoch, d.topics], ['Empty', pid, epoch, []]);
+    assert.deepEqual(codes(await addParts([{ name: topic, partitions: [0] }])), [[topic, [[0, ErrorCode.NONE]]]]);
+    assert.equal((await endTxn(3, {})).errorCode, ErrorCode.NONE);
+    await waitTxnState(conn, id, ['CompleteCommit']);
+    // ListTransactions: an unknown state filter is reported, not an error.
+    const l = await conn.request(ListTransactionsRequest, ListTransactionsResponse, 1, { stateFilters: ['CompleteCommit', 'Frozen'], producerIdFilters: [pid], durationFilter: -1n });
+    assert.deepEqual([l.errorCode, l.unknownStateFilters, l.transactionStates.map((t) => t.transactionalId)], [0, ['Frozen'], [id]]);
+  });
+});
+
+describe('transactions across broker restarts', () => {
+  let broker: Broker;
+
+  before(async () => {
+    broker = await startBroker({
+      configs: {
+        'transaction.abort.timed.out.transaction.cleanup.interval.ms': 500,
+        'transaction.state.log.num.partitions': 5,
+      },
+    });
+  }, { timeout: 60_000 });
+
+  after(async () => {
+    await broker?.dispose();
+  }, { timeout: 60_000 });
+
+  for (const how of ['clean', 'kill -9'] as const) {
+    test(`${how}: the producer carries on after the restart and its transaction commits`, { timeout: 180_000 }, async () => {
+      const topic = topicName(`txn-restart-${how === 'clean' ? 'clean' : 'kill'}`);
+      const id = `${topic}-tx`;
+      await createTopics(broker.bootstrap, [{ name: topic, num_partitions: 2 }]);
+      const s = new TxnSession(broker.bootstrap);
+      try {
+        await s.ok('producer', { name: 'a', transactional_id: id, config: { 'transaction.timeout.ms': 60_000, 'reconnect.backoff.ms': 50, 'reconnect.backoff.max.ms': 500 } });
+        await s.ok('init', { p: 'a' });
+        await s.ok('begin', { p: 'a' });
+        await s.ok('produce', { p: 'a', topic, records: [{ key: 'x', value: 'before-1', partition: 0 }, { key: 'y', value: 'before-2', partition: 1 }] });
+        if (how === 'clean') await broker.restart({ clean: true });
+        else {
+          await broker.kill9();
+          await broker.restart();
+        }
+        const conn = await CodecConnection.open(broker.host, broker.port);
+        try {
+          const d = await describeTxn(conn, id);
+          assert.deepEqual([d.transactionState, d.topics.map((t) => t.partitions.sort())], ['Ongoing', [[0, 1]]], 'the open transaction was replayed');
+          await s.ok('produce', { p: 'a', topic, records: [{ key: 'z', value: 'after', partition: 0 }] }, 120_000);
+          await s.ok('commit', { p: 'a' }, 120_000);
+          await waitTxnState(conn, id, ['CompleteCommit']);
+        } finally {
+          conn.close();
+        }
+      } finally {
+        await s.close();
+      }
+      assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_uncommitted')), ['after', 'before-1', 'before-2']);
+      if (READ_COMMITTED) {
+        // READ_COMMITTED
+        assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_committed')), ['after', 'before-1', 'before-2']);
+      }
+    });
+  }
+
+  test('kill -9 with the producer gone: the open transaction times out after the restart and is aborted', { timeout: 120_000 }, async () => {
+    const topic = topicName('txn-restart-abandoned');
+    const id = `${topic}-tx`;
+    await createTopics(broker.bootstrap, [{ name: topic }]);
+    const s = new TxnSession(broker.bootstrap);
+    try {
+      await s.ok('producer', { name: 'a', transactional_id: id, config: { 'transaction.timeout.ms': 4_000, 'message.timeout.ms': 4_000 } });
+      await s.ok('init', { p: 'a' });
+      await s.ok('begin', { p: 'a' });
+      await s.ok('produce', { p: 'a', topic, records: [{ key: 'x', value: 'abandoned', partition: 0 }] });
+      await s.ok('send_offsets', { p: 'a', group: `${topic}-g`, offsets: [{ topic, partition: 0, offset: 1 }] });
+    } finally {
+      // The producer goes away with its transaction open.
+      await s.kill9();
+    }
+    await broker.kill9();
+    await broker.restart();
+    const conn = await CodecConnection.open(broker.host, broker.port);
+    try {
+      const d = await waitTxnState(conn, id, ['CompleteAbort'], 30_000);
+      assert.equal(d.producerEpoch, 1, 'aborting a timed-out transaction fences its producer epoch');
+      assert.deepEqual(await offsetFetch(conn, `${topic}-g`, topic, 0, true), { offset: -1n, errorCode: 0 }, 'its offsets were dropped');
+    } finally {
+      conn.close();
+    }
+    assert.deepEqual(values(await read(broker, topic, [0], 'read_uncommitted')), ['abandoned']);
+    if (READ_COMMITTED) {
+      // READ_COMMITTED: the last stable offset moved past the aborted transaction.
+      assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), []);
+    }
+  });
+});
