@@ -16,7 +16,7 @@ import { silentLogger } from '../logger.js';
 import { OFFSETS_TOPIC } from '../group/internal-topic.js';
 import { TransactionCoordinator } from './transaction-coordinator.js';
 import { TRANSACTION_STATE_TOPIC, transitRecord } from './transaction-log.js';
-import { tpKey } from './transaction-metadata.js';
+import { EPOCH_MAX, tpKey } from './transaction-metadata.js';
 import { TV_0, TV_2 } from './transaction-state.js';
 
 let dir: string;
@@ -402,6 +402,46 @@ test('transactions v2: every EndTxn bumps the epoch, a produce adds its partitio
     assert.ok(txn.describe(id).topics.some((t) => t.topic === OFFSETS_TOPIC && t.partitions.includes(gp)));
     assert.equal((await txn.endTxn(id, e2.producerId, e2.producerEpoch, false, TV_2)).errorCode, 0);
     await txn.settled();
+  } finally {
+    txn.shutdown();
+  }
+});
+
+test('an exhausted epoch: InitProducerId moves to a new producer id; a retry of that call is recognised (KIP-360)', async () => {
+  const id = 'exhaust-1';
+  const p = await initOk(id);
+  // As if the id had been through 32,766 epochs.
+  broker.txn.metadataOf(id)!.producerEpoch = EPOCH_MAX - 1;
+  const r = await init(id, 60_000, { producerId: p.pid, producerEpoch: EPOCH_MAX - 1 });
+  assert.equal(r.errorCode, 0);
+  assert.notEqual(r.producerId, p.pid);
+  assert.equal(r.producerEpoch, 0);
+  // The producer never heard the answer and asks again with its old id and epoch: same answer.
+  const again = await init(id, 60_000, { producerId: p.pid, producerEpoch: EPOCH_MAX - 1 });
+  assert.deepEqual([again.errorCode, again.producerId, again.producerEpoch], [0, r.producerId, 0]);
+  assert.equal((await init(id, 60_000, { producerId: p.pid, producerEpoch: 5 })).errorCode, ErrorCode.PRODUCER_FENCED);
+});
+
+test('transactions v2: EndTxn at an exhausted epoch moves to a new producer id; its retry is recognised', async () => {
+  const b = broker;
+  const txn = new TransactionCoordinator({ config: b.config, topics: b.topics, replicas: b.replicas, metadata: b.metadata, groups: b.groups, clock, logger: silentLogger, transactionVersion: TV_2 });
+  await txn.load();
+  try {
+    const id = 'tv2-overflow';
+    const r0 = await txn.initProducerId({ transactionalId: id, transactionTimeoutMs: 60_000, expected: undefined });
+    assert.equal(await txn.verifyTransactionalProduce(id, r0.producerId, r0.producerEpoch, TOPIC, 1, 12), 0);
+    produce(r0.producerId, r0.producerEpoch, 1, 'overflow');
+    txn.metadataOf(id)!.producerEpoch = EPOCH_MAX - 1;
+    const e = await txn.endTxn(id, r0.producerId, EPOCH_MAX - 1, true, TV_2);
+    await txn.settled();
+    assert.equal(e.errorCode, 0);
+    assert.notEqual(e.producerId, r0.producerId);
+    assert.equal(e.producerEpoch, 0);
+    assert.deepEqual(await markersOf(1, r0.producerId), [['COMMIT', EPOCH_MAX]], 'the last marker of the old id carries the maximum epoch');
+    const d = txn.describe(id);
+    assert.deepEqual([d.transactionState, d.producerId, d.producerEpoch], ['CompleteCommit', e.producerId, 0]);
+    const retry = await txn.endTxn(id, r0.producerId, EPOCH_MAX - 1, true, TV_2);
+    assert.deepEqual([retry.errorCode, retry.producerId, retry.producerEpoch], [0, e.producerId, 0]);
   } finally {
     txn.shutdown();
   }
