@@ -74,7 +74,7 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def('transaction.state.log.replication.factor', 'SHORT', '1', 'Replication factor of __transaction_state (Kafka: 3; Fjord runs on one node by default).', atLeast(1)),
   def('transaction.state.log.min.isr', 'INT', '1', 'min.insync.replicas of __transaction_state (Kafka: 2; Fjord runs on one node by default).', atLeast(1)),
   def('transaction.state.log.segment.bytes', 'INT', '104857600', 'segment.bytes of __transaction_state.', atLeast(1)),
-  def('transaction.state.log.load.buffer.size', 'INT', '5242880', 'Bytes read at a time when __transaction_state is replayed at start-up.', atLeast(1)),
+  def('transaction.state.log.load.buffer.size', 'INT', '5242880', 'Accepted for compatibility; start-up reads __transaction_state in 8 MiB chunks.', atLeast(1)),
   def('transaction.max.timeout.ms', 'INT', '900000', 'Largest transaction.timeout.ms a producer may ask for (InitProducerId answers INVALID_TRANSACTION_TIMEOUT above it).', atLeast(1)),
   def('transactional.id.expiration.ms', 'INT', '604800000', 'A transactional id with no transaction under way is removed this long after its last update.', atLeast(1)),
   def('transaction.abort.timed.out.transaction.cleanup.interval.ms', 'INT', '10000', 'How often transactions open longer than their timeout are aborted (their producer is fenced).', atLeast(1)),
