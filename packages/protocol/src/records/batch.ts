@@ -167,6 +167,14 @@ export function computeBatchCrc(buf: Buffer, pos: number, size: number): number 
   return crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + size)) >>> 0;
 }
 
+/**
+ * CRC-32C (Castagnoli), unsigned, of `data`: the checksum of Kafka's on-disk formats besides
+ * batches (producer state snapshots). One native pass.
+ */
+export function crc32cOf(data: Buffer): number {
+  return crc32c(data) >>> 0;
+}
+
 /** True when the stored CRC matches. A span that does not fit in `buf` is simply not valid. */
 export function batchCrcValid(buf: Buffer, pos: number, size: number): boolean {
   if (!Number.isInteger(pos) || !Number.isInteger(size) || pos < 0 || size < BATCH_HEADER_BYTES || pos + size > buf.length) return false;
