@@ -31,7 +31,7 @@ async function openLog(config: Partial<LogConfig> = compact, dir?: string, clean
 }
 
 /** Appends one batch per call; keeps the high watermark at the log end (one node). */
-async function put(log: PartitionLog, clock: ManualClock, records: TestRecord[], opts: { compression?: number; producerId?: bigint } = {}): Promise<void> {
+async function put(log: PartitionLog, clock: ManualClock, records: TestRecord[], opts: { compression?: number; producerId?: bigint; baseSequence?: number } = {}): Promise<void> {
   const { buf, spans } = requestOf([batchOf(records.map((r) => ({ timestamp: BigInt(clock.now()), ...r })), opts)]);
   const res = log.append(buf, spans, { leaderEpoch: 0, now: clock.now() });
   await log.waitForDurable(res.lastOffset);
@@ -85,6 +85,7 @@ describe('compaction', () => {
       await put(log, clock, [{ key: 'a', value: `a${round}` }, { key: `u${round}`, value: 'unique' }, { key: 'b', value: `b${round}` }], {
         compression: CompressionType.gzip,
         producerId: 77n,
+        baseSequence: round * 3, // an idempotent producer's sequences (a repeat would be a duplicate)
       });
     }
     const segsBefore = log.segmentCount;

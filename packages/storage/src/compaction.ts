@@ -43,12 +43,13 @@ import {
   type Record as KafkaRecord,
 } from '@fjord/protocol';
 import { LogOfflineError, StorageError } from './errors.js';
-import { writeFully } from './fs-port.js';
+import { replaceFile, writeFully } from './fs-port.js';
 import { cleanerKeyInlineBytesMax, cleanerOffsetMapKeysMax, cleanerWriteBufferBytes, cleanerYieldBytes, relativeOffsetMax } from './limits.js';
 import type { CleanerAccess, PartitionLog } from './partition-log.js';
 import { scanFile } from './scan.js';
-import { CLEANED_SUFFIX, Segment, segmentFileName, SWAP_SUFFIX, LOG_SUFFIX } from './segment.js';
-import { writeSegmentIndexes } from './segment-io.js';
+import { CLEANED_SUFFIX, Segment, segmentFileName, SWAP_SUFFIX, LOG_SUFFIX, TXN_INDEX_SUFFIX } from './segment.js';
+import { loadTxnIndex, writeSegmentIndexes } from './segment-io.js';
+import { TxnIndex } from './txn-index.js';
 
 export interface CleanableState {
   /** Segments the cleaner may touch, oldest first (never the active one). */
@@ -473,16 +474,29 @@ async function swapIn(a: CleanerAccess, group: Segment[], sizes: number[], trunc
     // Hold the old fds so reads from older snapshots never reopen a renamed path.
     for (const g of group) await a.ctx.resources.acquire(g);
     try {
+      // The group's aborted transactions move to the new segment (markers are always kept). Their
+      // index is written before the commit point, so startup can finish an interrupted swap.
+      const merged = new TxnIndex();
+      for (const g of group) for (const t of (await loadTxnIndex(a.ctx, g)).all()) merged.append(t);
+      const txnSwapPath = `${dir}/${segmentFileName(seg.baseOffset, TXN_INDEX_SUFFIX + SWAP_SUFFIX)}`;
+      if (merged.entries > 0) await replaceFile(fsys, txnSwapPath, Buffer.from(merged.bytes()));
+      seg.txnIndex = merged;
+      seg.txnIndexDirty = false;
       await fsys.rename(cleanedPath, swapPath);
       await fsys.fsyncDir(dir);
       if (!a.replace(group, seg)) {
         // Cannot happen under the lock; undo rather than leave a swap that startup would apply.
         await fsys.unlink(swapPath);
+        await fsys.unlink(txnSwapPath);
         await fsys.fsyncDir(dir);
         return false;
       }
       try {
         await a.retire(group);
+        if (merged.entries > 0) {
+          await fsys.rename(txnSwapPath, seg.txnIndexPath);
+          seg.txnIndexOnDisk = true;
+        }
         await writeSegmentIndexes(fsys, seg);
         await fsys.rename(swapPath, seg.logPath);
         await fsys.fsyncDir(dir);

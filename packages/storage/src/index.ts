@@ -1,9 +1,11 @@
 /** @fjord/storage: the partition log on disk. See README.md for files, guarantees and recovery rules. */
-export { PartitionLog } from './partition-log.js';
+export { PartitionLog, AppendRejectedError, producerIdExpirationMsDefault } from './partition-log.js';
 export type {
   PartitionLogOptions,
   AppendOptions,
   AppendResult,
+  AppendRejection,
+  ActiveProducer,
   ReadOptions,
   ReadResult,
   TimestampAndOffset,
@@ -18,6 +20,8 @@ export type { CleanStats, CleanableState, CleanerOptions } from './compaction.js
 export { retentionDecision } from './retention.js';
 export type { RetentionDecision, RetentionInput, RetentionSegment } from './retention.js';
 export { UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from './leader-epoch-cache.js';
+export type { AppendOrigin, ProducerErrorName } from './producer-state.js';
+export type { AbortedTxn } from './txn-index.js';
 export {
   StorageError,
   LogOfflineError,

@@ -58,3 +58,10 @@ export const neverMs = Number.MAX_SAFE_INTEGER;
  * and filled libuv's thread pool with fdatasyncs that delayed fetch reads (bench/README.md).
  */
 export const unwaitedSyncDelayMs = 10;
+
+/**
+ * Batches remembered per producer id for duplicate detection (Kafka's NUM_BATCHES_TO_RETAIN): an
+ * idempotent producer keeps at most 5 requests in flight per partition, so a retry is always one
+ * of its last 5 batches.
+ */
+export const producerBatchesRetained = 5;

@@ -65,6 +65,10 @@ export interface LogManagerOptions {
   onLogDurable?: (log: PartitionLog, durableOffset: bigint) => void;
   /** Start the periodic tasks (default true). */
   background?: boolean;
+  /** producer.id.expiration.ms (default 86400000): idle producer ids are forgotten after this long. */
+  producerIdExpirationMs?: number;
+  /** producer.id.expiration.check.interval.ms (default 600000). */
+  producerIdExpirationCheckIntervalMs?: number;
 }
 
 /** A partition directory that could not be loaded; the rest of the broker keeps running. */
@@ -248,6 +252,7 @@ export class LogManager {
       ...(this.opts.onLogDurable ? { onDurable: this.opts.onLogDurable } : {}),
       ...(this.opts.highWatermark ? { highWatermark: this.opts.highWatermark } : {}),
       onLogStartOffsetChanged: () => this.writeLogStartCheckpoint(),
+      ...(this.opts.producerIdExpirationMs !== undefined ? { producerIdExpirationMs: this.opts.producerIdExpirationMs } : {}),
       ...extra,
     });
   }
@@ -330,6 +335,9 @@ export class LogManager {
     every(this.opts.retentionCheckIntervalMs ?? 300_000, () => this.runRetentionOnce());
     every(this.opts.checkpointIntervalMs ?? 60_000, () => this.checkpoint());
     every(this.opts.flushCheckIntervalMs ?? 1_000, () => this.flushDueLogs());
+    every(this.opts.producerIdExpirationCheckIntervalMs ?? 600_000, () => {
+      this.expireProducersOnce();
+    });
     if (this.opts.cleanerEnabled ?? true) every(this.opts.cleanerBackoffMs ?? 15_000, () => this.runCleanerUntilIdle());
   }
 
@@ -344,6 +352,16 @@ export class LogManager {
       }
     }
     if (n > 0) await this.checkpoint();
+    return n;
+  }
+
+  /**
+   * Kafka's periodic producer expiration check: every log forgets the producer ids idle for
+   * producer.id.expiration.ms that have no open transaction. Returns how many went.
+   */
+  expireProducersOnce(now = this.clock.now()): number {
+    let n = 0;
+    for (const log of this.logs.values()) if (!log.isClosed) n += log.removeExpiredProducers(now);
     return n;
   }
 

@@ -9,13 +9,20 @@
  *
  * Reads return whole batches straight from the file (async, into a buffer allocated for that
  * response), bounded by the segment sizes at the moment the read started.
+ *
+ * Idempotent and transactional producers (producer-state.ts) are checked in the ordered phase from
+ * batch headers: a duplicate is answered with the original batch's offsets and not written, a
+ * refused append writes nothing. The state is snapshotted at every roll and at close, and the
+ * last stable offset (read_committed) and the per-segment transaction indexes come from it.
  */
 import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_OFFSET,
+  CONTROL_FLAG_MASK,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
   TIMESTAMP_TYPE_MASK,
+  TRANSACTIONAL_FLAG_MASK,
   decodeBatch,
   setBaseOffset,
   setLogAppendTime,
@@ -35,7 +42,7 @@ import {
   StorageError,
   assert,
 } from './errors.js';
-import { nodeFileSystem, readFully, writeFullySync, type FileSystem } from './fs-port.js';
+import { nodeFileSystem, readFully, replaceFile, writeFullySync, type FileSystem } from './fs-port.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { indexCacheBytesMax, inactiveSegmentFdsMax, readRetriesMax, relativeOffsetMax, unwaitedSyncDelayMs } from './limits.js';
 import { Mutex } from './mutex.js';
@@ -45,6 +52,20 @@ import { findBatch, scanFile } from './scan.js';
 import { DELETED_SUFFIX, Segment, SegmentResources } from './segment.js';
 import { loadSegmentIndexes, readFirstBatchMaxTimestamp, verifyMaxTimestamp, writeSegmentIndexes, type SegmentContext } from './segment-io.js';
 import { newStats, type StorageStats } from './stats.js';
+import {
+  ProducerStateManager,
+  firstOffsetOf,
+  type AnalyzeResult,
+  type AppendOrigin,
+  type ProducerBatch,
+  type ProducerErrorName,
+} from './producer-state.js';
+import { loadLatestSnapshot, readMarker, replaySegments, snapshotPath } from './producer-state-io.js';
+import { loadTxnIndex } from './segment-io.js';
+import type { AbortedTxn } from './txn-index.js';
+
+/** Kafka's producer.id.expiration.ms default: one day. */
+export const producerIdExpirationMsDefault = 86_400_000;
 
 /**
  * Who moves the high watermark: 'log-end' (default, one node as Kafka: it follows the log end
@@ -86,6 +107,8 @@ export interface PartitionLogOptions {
   onDurable?: (log: PartitionLog, durableOffset: bigint) => void;
   /** Persists the log start offset (LogManager writes log-start-offset-checkpoint). */
   onLogStartOffsetChanged?: (log: PartitionLog) => Promise<void>;
+  /** producer.id.expiration.ms (default one day): idle producers are forgotten after this long. */
+  producerIdExpirationMs?: number;
 }
 
 export interface AppendOptions {
@@ -93,14 +116,53 @@ export interface AppendOptions {
   leaderEpoch: number;
   /** The broker's clock, ms: LogAppendTime and time-based rolling. */
   now: number;
+  /**
+   * Who appends (default 'client'): client batches get duplicate detection and sequence checks,
+   * coordinator appends (transaction markers) epoch and coordinator-epoch checks, replication none.
+   */
+  origin?: AppendOrigin;
+  /** For markers: 2 when the transaction uses KIP-890's epoch bump (TV2). Default 0. */
+  transactionVersion?: number;
 }
 
 export interface AppendResult {
   firstOffset: bigint;
   lastOffset: bigint;
-  /** The append time written into the batches, -1n for CreateTime topics. */
+  /**
+   * The append time written into the batches, -1n for CreateTime topics; for a duplicate, the
+   * original batch's max timestamp (what Kafka answers).
+   */
   logAppendTime: bigint;
   logStartOffset: bigint;
+  /** The append repeated one of the producer's last batches: nothing was written, the offsets are the original's. */
+  duplicate: boolean;
+}
+
+/** An append the producer state refused: nothing was written. */
+export interface AppendRejection {
+  error: ProducerErrorName;
+  message: string;
+  /** Index of the batch that was refused. */
+  batchIndex: number;
+}
+
+/** Thrown by append() (not tryAppend) when the producer state refuses the append. */
+export class AppendRejectedError extends Error {
+  override readonly name = 'AppendRejectedError';
+  constructor(readonly rejection: AppendRejection) {
+    super(`${rejection.error}: ${rejection.message}`);
+  }
+}
+
+/** One producer of DescribeProducers. */
+export interface ActiveProducer {
+  producerId: bigint;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: bigint;
+  coordinatorEpoch: number;
+  /** -1n when no transaction is open. */
+  currentTxnStartOffset: bigint;
 }
 
 export interface ReadOptions {
@@ -108,6 +170,8 @@ export interface ReadOptions {
   maxOffset?: bigint;
   /** Return the first batch whole even when it is larger than maxBytes (Kafka's minOneMessage). */
   minOneBatch: boolean;
+  /** Also list the aborted transactions overlapping what is returned (read_committed). */
+  abortedTransactions?: boolean;
 }
 
 export interface ReadResult {
@@ -119,6 +183,8 @@ export interface ReadResult {
   logStartOffset: bigint;
   logEndOffset: bigint;
   highWatermark: bigint;
+  /** With `abortedTransactions`: those overlapping [startOffset, nextOffset), by marker offset. */
+  abortedTransactions?: AbortedTxn[];
 }
 
 export interface TimestampAndOffset {
@@ -186,7 +252,13 @@ export class PartitionLog {
   /** Cleaner state: where the dirty (never cleaned) part of the log starts; null = log start. */
   firstDirtyOffset: bigint | null = null;
   /** Counters for tests and metrics. */
-  readonly counters = { appends: 0, syncs: 0, rolls: 0, segmentsDeleted: 0 };
+  readonly counters = { appends: 0, syncs: 0, rolls: 0, segmentsDeleted: 0, duplicates: 0, producerSnapshots: 0 };
+  /** Idempotent/transactional producers of this partition. */
+  private readonly producers: ProducerStateManager;
+  /** Offsets of the producer state snapshot files on disk, ascending. */
+  private snapshotOffsets: bigint[] = [];
+  /** Snapshots taken at rolls, written by the sync loop before the recovery point passes them. */
+  private pendingSnapshots: Array<{ offset: bigint; data: Buffer }> = [];
 
   private constructor(o: PartitionLogOptions, cfg: LogConfig, resources: SegmentResources, stats: StorageStats) {
     this.dir = o.dir;
@@ -205,6 +277,7 @@ export class PartitionLog {
     this.onLogStartOffsetChanged = o.onLogStartOffsetChanged;
     this.onDurable = o.onDurable;
     this.hwPolicy = o.highWatermark ?? 'log-end';
+    this.producers = new ProducerStateManager({ name: `${o.topic}-${o.partition}`, expirationMs: o.producerIdExpirationMs ?? producerIdExpirationMsDefault });
     this.lastSyncMs = o.clock.now();
     this.ctx = {
       fs: this.fs,
@@ -232,6 +305,7 @@ export class PartitionLog {
         hadCleanShutdown: o.hadCleanShutdown,
         recoveryPoint: o.recoveryPoint,
         logStartOffset: o.logStartOffset,
+        producerState: log.producers,
       });
     } catch (err) {
       if (err instanceof StorageError) throw err;
@@ -245,6 +319,7 @@ export class PartitionLog {
     log.hw = loaded.nextOffset;
     log.rp = loaded.recoveryPoint;
     log.durable = loaded.nextOffset;
+    log.snapshotOffsets = loaded.snapshotOffsets;
     if (loaded.repaired) {
       // Recovered data may still be only in the page cache (kill -9): make it and the rebuilt
       // indexes durable before the recovery point moves past them.
@@ -314,6 +389,56 @@ export class PartitionLog {
     return this.segments.map((s) => s.baseOffset);
   }
 
+  /**
+   * The last stable offset (Kafka's fetchLastStableOffsetMetadata): the first offset of an open
+   * transaction, or of an ended one whose marker is not yet below the high watermark, if that is
+   * below the high watermark; else the high watermark. read_committed reads stop here.
+   */
+  get lastStableOffset(): bigint {
+    this.producers.onHighWatermark(this.hw);
+    let first = this.producers.firstUnstableOffset();
+    if (first < 0n) return this.hw;
+    if (first < this.startOffset) first = this.startOffset;
+    return first < this.hw ? first : this.hw;
+  }
+
+  /** The producers this partition remembers (DescribeProducers). */
+  activeProducers(): ActiveProducer[] {
+    const out: ActiveProducer[] = [];
+    for (const e of this.producers.entries()) {
+      out.push({
+        producerId: e.producerId,
+        producerEpoch: e.epoch,
+        lastSequence: e.lastSeq,
+        lastTimestamp: e.lastTimestamp,
+        coordinatorEpoch: e.coordinatorEpoch,
+        currentTxnStartOffset: e.currentTxnFirstOffset,
+      });
+    }
+    return out;
+  }
+
+  get producerCount(): number {
+    return this.producers.size;
+  }
+
+  /** Offsets of the producer state snapshots on disk (tests, tools). */
+  get producerSnapshotOffsets(): bigint[] {
+    return [...this.snapshotOffsets];
+  }
+
+  /**
+   * Forgets producers idle for producer.id.expiration.ms with no open transaction (Kafka's
+   * periodic producer expiration check). Returns how many went.
+   */
+  removeExpiredProducers(now: number): number {
+    return this.producers.removeExpired(now);
+  }
+
+  set producerIdExpirationMs(ms: number) {
+    this.producers.expirationMs = ms;
+  }
+
   private get active(): Segment {
     return this.segments[this.segments.length - 1]!;
   }
@@ -338,12 +463,29 @@ export class PartitionLog {
   // Ordered phase
 
   /**
-   * Appends already-validated batches lying in `buf`: assigns offsets from the log end offset by
-   * rewriting each header in place, stamps the leader epoch (and LogAppendTime when configured),
-   * and writes the bytes with one positional write per contiguous run (one for a normal produce
-   * request). Rolls first when the segment is full, too old, or its index is full. Synchronous.
+   * append() for callers that handle the producer state's refusals as data (the broker): returns
+   * an AppendRejection instead of throwing.
+   */
+  tryAppend(buf: Buffer, batches: readonly BatchSpan[], opts: AppendOptions): AppendResult | AppendRejection {
+    return this.appendInternal(buf, batches, opts);
+  }
+
+  /**
+   * Appends already-validated batches lying in `buf`: checks them against the producer state
+   * (headers only), assigns offsets from the log end offset by rewriting each header in place,
+   * stamps the leader epoch (and LogAppendTime when configured), and writes the bytes with one
+   * positional write per contiguous run (one for a normal produce request). Rolls first when the
+   * segment is full, too old, or its index is full. Synchronous. A duplicate of one of a
+   * producer's last batches returns the original's offsets (`duplicate`) and writes nothing; a
+   * refusal throws AppendRejectedError (tryAppend returns it instead).
    */
   append(buf: Buffer, batches: readonly BatchSpan[], opts: AppendOptions): AppendResult {
+    const r = this.appendInternal(buf, batches, opts);
+    if ('error' in r) throw new AppendRejectedError(r);
+    return r;
+  }
+
+  private appendInternal(buf: Buffer, batches: readonly BatchSpan[], opts: AppendOptions): AppendResult | AppendRejection {
     this.checkWritable();
     if (batches.length === 0) throw new StorageError('append called without batches');
     let total = 0;
@@ -364,6 +506,13 @@ export class PartitionLog {
     const logAppendTime = this.cfg.messageTimestampType === 'LogAppendTime' ? BigInt(opts.now) : -1n;
     const firstOffset = this.nextOffset;
     const lastOffset = firstOffset + offsetCount - 1n;
+    const analysis = this.analyzeProducers(buf, batches, opts, logAppendTime);
+    if (analysis.kind === 'error') return { error: analysis.error, message: analysis.message, batchIndex: analysis.batchIndex };
+    if (analysis.kind === 'duplicate') {
+      this.counters.duplicates++;
+      const d = analysis.batch;
+      return { firstOffset: firstOffsetOf(d), lastOffset: d.lastOffset, logAppendTime: d.timestamp, logStartOffset: this.startOffset, duplicate: true };
+    }
     this.maybeRoll(total, lastOffset, logAppendTime >= 0n ? logAppendTime : maxTs, opts.now);
 
     const seg = this.active;
@@ -392,14 +541,52 @@ export class PartitionLog {
     seg.lastModifiedMs = opts.now;
     this.nextOffset = next;
     this.counters.appends++;
+    if (analysis.staged.length > 0) this.producers.apply(analysis, (t) => this.recordAbort(seg, t));
     if (this.epochs.assign(opts.leaderEpoch, firstOffset)) this.persistEpochs();
     this.recordsSinceSync += records;
     if (this.hwPolicy === 'log-end') this.hw = next;
+    if (analysis.completed.length > 0) this.producers.onHighWatermark(this.hw);
     // flush.messages=1 syncs every append: at once when an acks=all waiter asks (waitForDurable),
     // else within unwaitedSyncDelayMs, group-committed with whatever else arrives meanwhile.
     if (this.groupCommit) this.scheduleUnwaitedSync();
     else if (this.recordsSinceSync >= this.cfg.flushMessages) this.kickSync();
-    return { firstOffset, lastOffset, logAppendTime, logStartOffset: this.startOffset };
+    return { firstOffset, lastOffset, logAppendTime, logStartOffset: this.startOffset, duplicate: false };
+  }
+
+  /**
+   * The producer-state check of an append, from the batch headers (a control batch's one record
+   * is decoded for its marker): offsets as the append will assign them, max timestamps as stored.
+   */
+  private analyzeProducers(buf: Buffer, batches: readonly BatchSpan[], opts: AppendOptions, logAppendTime: bigint): AnalyzeResult {
+    let pbs: ProducerBatch[] | null = null;
+    let next = this.nextOffset;
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i]!;
+      const h = b.header;
+      if (h.producerId >= 0n) {
+        pbs ??= [];
+        const pb: ProducerBatch = {
+          producerId: h.producerId,
+          producerEpoch: h.producerEpoch,
+          baseSequence: h.baseSequence,
+          lastOffsetDelta: h.lastOffsetDelta,
+          firstOffset: next,
+          maxTimestamp: logAppendTime >= 0n ? logAppendTime : h.maxTimestamp,
+          isTransactional: (h.attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
+        };
+        if ((h.attributes & CONTROL_FLAG_MASK) !== 0) pb.marker = readMarker(buf, b.pos);
+        pbs.push(pb);
+      }
+      next += BigInt(h.lastOffsetDelta) + 1n;
+    }
+    return this.producers.analyze(pbs ?? [], opts.origin ?? 'client', opts.transactionVersion ?? 0);
+  }
+
+  /** An ABORT marker was appended to `seg`: read_committed fetches must list the transaction. */
+  private recordAbort(seg: Segment, t: AbortedTxn): void {
+    assert(seg.txnIndex !== null, 'the active segment has no transaction index loaded');
+    seg.txnIndex.append(t);
+    seg.txnIndexDirty = true;
   }
 
   private checkWritable(): void {
@@ -480,6 +667,8 @@ export class PartitionLog {
     this.resources.adoptFd(seg, fd, true);
     this.segments = [...this.segments, seg];
     this.pendingFinalize.push(old);
+    // Kafka snapshots the producer state at every roll: a restart replays from the newest segment.
+    this.pendingSnapshots.push({ offset: seg.baseOffset, data: this.producers.encodeSnapshot() });
     this.dirDirty = true;
     this.counters.rolls++;
     this.logger.debug('rolled segment', { log: this.ctx.name, baseOffset: seg.baseOffset, reason });
@@ -515,7 +704,7 @@ export class PartitionLog {
   async flush(): Promise<void> {
     if (this.offlineError) throw this.offlineError;
     if (this.nextOffset > this.durable) await this.enqueueWaiter(this.nextOffset - 1n);
-    if (this.pendingFinalize.length > 0 || this.syncRunning) {
+    if (this.pendingFinalize.length > 0 || this.pendingSnapshots.length > 0 || this.syncRunning) {
       this.kickSync();
       await this.syncIdle();
     }
@@ -564,7 +753,7 @@ export class PartitionLog {
       do {
         this.syncAgain = false;
         await this.syncOnce();
-      } while (!this.offlineError && (this.syncAgain || this.waiters.length > 0 || this.pendingFinalize.length > 0));
+      } while (!this.offlineError && (this.syncAgain || this.waiters.length > 0 || this.pendingFinalize.length > 0 || this.pendingSnapshots.length > 0));
     } catch (err) {
       this.goOffline(err instanceof LogOfflineError ? err : new LogOfflineError('fdatasync failed', this.active.logPath, { cause: err }));
     } finally {
@@ -600,6 +789,10 @@ export class PartitionLog {
       }
       this.resources.unpin(seg);
     }
+    for (const snap of this.pendingSnapshots.splice(0)) {
+      await this.writeSnapshot(snap.offset, snap.data);
+      dirty = true;
+    }
     if (active.unsyncedBytes > 0 && active.fd !== null && !active.retired) {
       active.unsyncedBytes = 0;
       await this.fs.fdatasync(active.fd);
@@ -611,7 +804,7 @@ export class PartitionLog {
     const reached = target < this.nextOffset ? target : this.nextOffset;
     const moved = reached > this.durable;
     if (moved) this.durable = reached;
-    if (this.pendingFinalize.length === 0 && this.durable > this.rp) this.rp = this.durable;
+    if (this.pendingFinalize.length === 0 && this.pendingSnapshots.length === 0 && this.durable > this.rp) this.rp = this.durable;
     this.recordsSinceSync = Math.max(0, this.recordsSinceSync - records);
     this.lastSyncMs = this.clock.now();
     if (this.waiters.length > 0) {
@@ -624,6 +817,24 @@ export class PartitionLog {
     }
     if (moved && this.hwPolicy === 'durable' && this.durable > this.hw) this.hw = this.durable;
     if (moved) this.onDurable?.(this, this.durable);
+  }
+
+  /** Writes a producer state snapshot file (atomic; the caller fsyncs the directory). */
+  private async writeSnapshot(offset: bigint, data: Buffer): Promise<void> {
+    await replaceFile(this.fs, snapshotPath(this.dir, offset), data);
+    this.counters.producerSnapshots++;
+    if (!this.snapshotOffsets.includes(offset)) {
+      this.snapshotOffsets.push(offset);
+      this.snapshotOffsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    }
+  }
+
+  /** Deletes snapshot files below `offset` (their segments are gone) or above it (`above`: truncated away). */
+  private async deleteSnapshots(pred: (offset: bigint) => boolean): Promise<void> {
+    const gone = this.snapshotOffsets.filter(pred);
+    if (gone.length === 0) return;
+    this.snapshotOffsets = this.snapshotOffsets.filter((o) => !pred(o));
+    for (const o of gone) await this.fs.unlink(snapshotPath(this.dir, o));
   }
 
   private goOffline(err: LogOfflineError): void {
@@ -690,6 +901,7 @@ export class PartitionLog {
       highWatermark: this.hw,
     };
     if (startOffset < lso || startOffset > leo) throw new OffsetOutOfRangeError(startOffset, lso, leo);
+    if (opts.abortedTransactions) result.abortedTransactions = [];
     const upper = opts.maxOffset !== undefined && opts.maxOffset < leo ? opts.maxOffset : leo;
     if (startOffset >= upper) return result;
     const segs = this.segments;
@@ -759,7 +971,23 @@ export class PartitionLog {
     result.chunks = chunks;
     result.bytes = bytes;
     result.nextOffset = next;
+    if (opts.abortedTransactions && bytes > 0) result.abortedTransactions = await this.collectAbortedTransactions(segs, startOffset, next);
     return result;
+  }
+
+  /**
+   * Kafka's collectAbortedTransactions: the aborted transactions overlapping [startOffset,
+   * upperBoundOffset), from the transaction indexes of the segment holding startOffset onwards,
+   * until an entry shows that no later one can overlap.
+   */
+  private async collectAbortedTransactions(segs: readonly Segment[], startOffset: bigint, upperBoundOffset: bigint): Promise<AbortedTxn[]> {
+    const out: AbortedTxn[] = [];
+    for (let i = this.floorSegmentIndex(segs, startOffset); i < segs.length; i++) {
+      const seg = segs[i]!;
+      const idx = seg.txnIndex ?? (await loadTxnIndex(this.ctx, seg));
+      if (idx.collect(startOffset, upperBoundOffset, out)) break;
+    }
+    return out;
   }
 
   /** Index of the last segment whose base offset <= offset (0 when offset is below them all). */
@@ -993,6 +1221,10 @@ export class PartitionLog {
     });
     if (moved) await this.onLogStartOffsetChanged?.(this);
     await this.retireSegmentFiles(victims);
+    // A snapshot serves only as a start for replaying the segments after it: those below the
+    // first segment have none left. The producers' state itself stays until they expire (Kafka).
+    const first = this.segments[0]!.baseOffset;
+    await this.deleteSnapshots((o) => o < first);
     return n;
   }
 
@@ -1004,7 +1236,7 @@ export class PartitionLog {
     const renamed: string[] = [];
     for (const seg of victims) {
       this.resources.retire(seg);
-      for (const key of ['logPath', 'indexPath', 'timeIndexPath'] as const) {
+      for (const key of ['logPath', 'indexPath', 'timeIndexPath', 'txnIndexPath'] as const) {
         const from = seg[key];
         const to = from + DELETED_SUFFIX;
         try {
@@ -1067,6 +1299,7 @@ export class PartitionLog {
         }
         const removed = segs.slice(i + 1);
         const wasActive = seg === this.active;
+        const txnIndex = await loadTxnIndex(this.ctx, seg);
         // Synchronous switch: from here on nothing reads or appends past the cut.
         if (!wasActive) {
           const wfd = this.fs.openSync(seg.logPath, 'r+');
@@ -1079,6 +1312,8 @@ export class PartitionLog {
         seg.offsetIndex?.truncate(newEnd, cutPos);
         seg.timeIndex?.truncate(newEnd);
         seg.indexesDirty = true;
+        // Transactions whose marker went are open again (the reloaded producer state says so too).
+        if (txnIndex.truncate(newEnd)) seg.txnIndexDirty = true;
         seg.unsyncedBytes = 1; // the new size must reach the disk
         this.segments = segs.slice(0, i + 1);
         this.pendingFinalize = this.pendingFinalize.filter((s) => !removed.includes(s));
@@ -1100,6 +1335,7 @@ export class PartitionLog {
         await this.fs.fdatasync(seg.fd!);
         seg.unsyncedBytes = 0;
         await this.flushEpochs();
+        await this.reloadProducerState(newEnd);
         this.logger.info('truncated log', { log: this.ctx.name, logEndOffset: newEnd });
       } catch (err) {
         if (err instanceof LogOfflineError) throw err;
@@ -1110,6 +1346,18 @@ export class PartitionLog {
         this.truncating = false;
       }
     });
+  }
+
+  /**
+   * Kafka's truncateAndReload: the producer state at `end` from the latest snapshot at or below
+   * it (later ones are deleted) and the batch headers after that snapshot.
+   */
+  private async reloadProducerState(end: bigint): Promise<void> {
+    this.pendingSnapshots = this.pendingSnapshots.filter((s) => s.offset <= end);
+    await this.deleteSnapshots((o) => o > end);
+    const first = this.segments[0]!.baseOffset;
+    const from = (await loadLatestSnapshot(this.ctx, this.dir, this.producers, this.snapshotOffsets, first, end, this.clock.now())) ?? first;
+    await replaySegments(this.ctx, this.segments, this.producers, from, end);
   }
 
   /** Empties the log and restarts it at `offset` (a follower far behind the leader's log start). */
@@ -1142,6 +1390,9 @@ export class PartitionLog {
       this.durable = offset;
       this.firstDirtyOffset = null;
       this.truncations++;
+      this.producers.clear();
+      this.pendingSnapshots = [];
+      await this.deleteSnapshots(() => true);
       const err = new LogTruncatedError(`${this.ctx.name} was emptied and restarted at ${offset}`);
       for (const w of this.waiters.splice(0)) w.reject(err);
       this.epochs.truncateFromEnd(0n);
@@ -1196,6 +1447,8 @@ export class PartitionLog {
         active.sealTimeIndex();
         await this.syncIdle();
         await writeSegmentIndexes(this.fs, active);
+        // Kafka snapshots at close so the next start replays nothing.
+        await this.writeSnapshot(this.nextOffset, this.producers.encodeSnapshot());
         await this.fs.fsyncDir(this.dir);
         await this.flushEpochs();
         this.rp = this.nextOffset;

@@ -16,6 +16,10 @@
  *     segment is always checked from its last index entry to its end (a bounded scan).
  *  5. The first torn or corrupt batch ends the log: the file is truncated there (logged with file
  *     and byte position) and every later segment is deleted.
+ *  6. Producer state: the latest readable snapshot at or below the first segment to scan (any
+ *     one up to the log end after a clean shutdown), then every batch after it replayed from its
+ *     header: in the recovery scan itself for scanned segments, by a header walk for the others.
+ *     A scanned segment whose whole range the replay covers gets its transaction index rebuilt.
  */
 import { BATCH_HEADER_BYTES } from '@fjord/protocol';
 import { LEADER_EPOCH_CHECKPOINT, parseEpochEntries, readSmallFile, type EpochEntry } from './checkpoint.js';
@@ -36,6 +40,12 @@ import {
 import { readFirstBatchMaxTimestamp, readLastIndexEntry, scanSegment, type SegmentContext } from './segment-io.js';
 import { TimeIndex, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 import { scanFile, walkToEnd } from './scan.js';
+import { replaceFile } from './fs-port.js';
+import type { ProducerStateManager } from './producer-state.js';
+import { loadLatestSnapshot, producerBatchOf, replayBatch, replayFile, replaySegments, snapshotOffsets, snapshotPath } from './producer-state-io.js';
+import { TXN_INDEX_SUFFIX } from './segment.js';
+import { loadTxnIndex } from './segment-io.js';
+import { TxnIndex, type AbortedTxn } from './txn-index.js';
 
 export interface LoadParams {
   dir: string;
@@ -44,6 +54,8 @@ export interface LoadParams {
   hadCleanShutdown: boolean;
   recoveryPoint: bigint | undefined;
   logStartOffset: bigint | undefined;
+  /** Filled with the partition's producer state (empty on entry). */
+  producerState: ProducerStateManager;
 }
 
 export interface LoadedLog {
@@ -58,6 +70,8 @@ export interface LoadedLog {
   rebuilt: Segment[];
   /** Anything was scanned or repaired (the caller syncs before trusting the recovery point). */
   repaired: boolean;
+  /** Offsets of the producer state snapshot files left on disk, ascending. */
+  snapshotOffsets: bigint[];
 }
 
 const LEFTOVER_SUFFIXES = ['.tmp', DELETED_SUFFIX, CLEANED_SUFFIX];
@@ -83,6 +97,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
   // 2. interrupted swaps
   const forceScan = new Set<bigint>();
   for (const name of await fsys.readdir(dir)) {
+    if (name.endsWith(TXN_INDEX_SUFFIX + SWAP_SUFFIX)) continue; // completeSwap installs it
     if (name.endsWith(INDEX_SUFFIX + SWAP_SUFFIX) || name.endsWith(TIME_INDEX_SUFFIX + SWAP_SUFFIX)) {
       await fsys.unlink(`${dir}/${name}`);
       continue;
@@ -92,6 +107,10 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     await completeSwap(p, base);
     forceScan.add(base);
     repaired = true;
+  }
+  // A transaction index written for a cleaning that crashed before its commit point.
+  for (const name of await fsys.readdir(dir)) {
+    if (name.endsWith(TXN_INDEX_SUFFIX + SWAP_SUFFIX)) await fsys.unlink(`${dir}/${name}`);
   }
   // 3. segments, and index files without a log
   const names = await fsys.readdir(dir);
@@ -105,7 +124,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     }
   }
   for (const name of names) {
-    for (const suffix of [INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+    for (const suffix of [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) {
       const b = parseSegmentFileName(name, suffix);
       if (b !== null && !logNames.has(segmentFileName(b, LOG_SUFFIX))) await fsys.unlink(`${dir}/${name}`);
     }
@@ -120,6 +139,10 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     seg.sizeBytes = st.size;
     seg.lastModifiedMs = st.mtimeMs;
     seg.createdMs = st.mtimeMs;
+    if (names.includes(segmentFileName(b, TXN_INDEX_SUFFIX))) {
+      seg.txnIndexOnDisk = true;
+      seg.txnIndex = null; // loaded when first needed
+    }
     segments.push(seg);
   }
 
@@ -147,6 +170,21 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     if (rp < 0n) scanFrom = 0;
   }
 
+  // 6. producer state: the snapshot to start from, and from which offset batches are replayed
+  const ps = p.producerState;
+  const snapshots = snapshotOffsets(names);
+  const firstBase = segments[0]?.baseOffset ?? p.logStartOffset ?? 0n;
+  const bound = rp === null || scanFrom >= segments.length ? MAX_OFFSET : segments[scanFrom]!.baseOffset;
+  let psFrom: bigint | null = await loadLatestSnapshot(ctx, dir, ps, snapshots, firstBase, bound, now);
+  if (psFrom === null) {
+    // Kafka's upgrade path: a clean shutdown that left no snapshot at all was written before
+    // producer state existed (or holds none), so it starts empty instead of reading the whole log.
+    psFrom = p.hadCleanShutdown && snapshots.length === 0 ? null : firstBase;
+  }
+  const replayFrom = psFrom;
+  const replayInto = (seg: Segment | null) => (b: ReturnType<typeof producerBatchOf>) =>
+    replayBatch(ps, b, seg ? (t) => appendRebuiltAbort(seg, t) : undefined);
+
   let nextOffset: bigint | null = null;
   const rebuilt: Segment[] = [];
   for (let i = 0; i < segments.length; i++) {
@@ -168,11 +206,20 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     if (mustScan) {
       repaired = true;
       seg.resetIndexes(ctx.config().segmentIndexBytes);
+      // The replay covers the whole segment: its transaction index is rebuilt with it.
+      const rebuildTxn = replayFrom !== null && replayFrom <= seg.baseOffset;
+      if (rebuildTxn) {
+        seg.txnIndex = new TxnIndex();
+        seg.txnIndexDirty = true;
+      }
+      const replay = replayInto(rebuildTxn ? seg : null);
       const fd = await fsys.open(seg.logPath, 'r');
       try {
-        const s = await scanSegment(ctx, seg, fd, 0, prevLast < seg.baseOffset - 1n ? seg.baseOffset - 1n : prevLast, nextBase, (epoch, base) =>
-          epochCache.assign(epoch, base),
-        );
+        const s = await scanSegment(ctx, seg, fd, 0, prevLast < seg.baseOffset - 1n ? seg.baseOffset - 1n : prevLast, nextBase, (b) => {
+          const h = b.header;
+          epochCache.assign(h.partitionLeaderEpoch, h.baseOffset);
+          if (replayFrom !== null && h.producerId >= 0n && h.baseOffset >= replayFrom) replay(producerBatchOf(h, b.chunk, b.chunkPos));
+        });
         outcome = s;
         ctx.stats.recoveredSegments++;
         ctx.stats.bytesScannedAtStartup += s.bytesRead;
@@ -184,6 +231,16 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
       outcome = await tailCheck(p, seg);
     } else {
       outcome = { validEnd: seg.sizeBytes, stop: 'end', nextOffset: nextBase ?? seg.baseOffset };
+    }
+    if (!mustScan && replayFrom !== null && outcome.nextOffset > replayFrom && outcome.validEnd > 0) {
+      // A segment after the snapshot that recovery did not scan: replay its headers.
+      const from = replayFrom > seg.baseOffset && seg.offsetIndex ? seg.offsetIndex.lookup(replayFrom).position : 0;
+      const fd = await fsys.open(seg.logPath, 'r');
+      try {
+        await replayFile(fsys, fd, seg.logPath, from, outcome.validEnd, replayFrom, replayInto(null));
+      } finally {
+        await fsys.close(fd);
+      }
     }
     // Offsets must run on into the next segment: a gap means data in between was lost (a file cut
     // exactly at a batch boundary), and serving what follows would break offset contiguity.
@@ -229,6 +286,8 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
         seg.offsetIndex.truncate(outcome.nextOffset, outcome.validEnd);
         seg.timeIndex?.truncate(outcome.nextOffset);
       }
+      // Transactions whose marker was cut off are open again.
+      if ((await loadTxnIndex(ctx, seg)).truncate(outcome.nextOffset)) seg.txnIndexDirty = true;
       const dropped = segments.slice(i + 1);
       for (const d of dropped) {
         ctx.stats.truncatedSegments++;
@@ -236,6 +295,7 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
         await fsys.unlink(d.logPath);
         await fsys.unlink(d.indexPath);
         await fsys.unlink(d.timeIndexPath);
+        await fsys.unlink(d.txnIndexPath);
       }
       segments = segments.slice(0, i + 1);
       const idx = rebuilt.indexOf(seg);
@@ -266,11 +326,15 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
       await fsys.unlink(s.logPath);
       await fsys.unlink(s.indexPath);
       await fsys.unlink(s.timeIndexPath);
+      await fsys.unlink(s.txnIndexPath);
     }
     rebuilt.length = 0;
     segments = [await createSegmentFile(p, logStartOffset)];
     leo = logStartOffset;
     repaired = true;
+    ps.clear();
+    psFrom = logStartOffset;
+    for (const o of snapshots.splice(0)) await fsys.unlink(snapshotPath(dir, o));
   }
   const first = segments[0]!;
   if (logStartOffset < first.baseOffset) logStartOffset = first.baseOffset;
@@ -285,8 +349,54 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
 
   epochCache.truncateFromEnd(leo);
   epochCache.truncateFromStart(logStartOffset);
+
+  // The snapshot was past what survived (the log was cut below it): reload from an older one.
+  if (psFrom !== null && psFrom > leo) {
+    ctx.logger.warn('producer state snapshot is past the recovered log end; rebuilding from an older one', { log: ctx.name, snapshotOffset: psFrom, logEndOffset: leo });
+    const older = await loadLatestSnapshot(ctx, dir, ps, snapshots, segments[0]!.baseOffset, leo, now);
+    const from = older ?? segments[0]!.baseOffset;
+    await replaySegments(ctx, segments, ps, from, leo);
+    psFrom = from;
+  }
+  if (!active.txnIndex) await loadTxnIndex(ctx, active);
+  const kept = await tidySnapshots(p, snapshots, segments, leo);
+  // Kafka writes a snapshot at the log end after loading, so the next start need not replay again.
+  if (psFrom !== null && psFrom !== leo && kept[kept.length - 1] !== leo) {
+    await writeSnapshotFile(p, leo);
+    kept.push(leo);
+  }
   const recoveryPoint = p.hadCleanShutdown && !repaired ? leo : minBig(p.recoveryPoint ?? 0n, leo);
-  return { segments, nextOffset: leo, logStartOffset, recoveryPoint, epochCache, activeFd, rebuilt, repaired };
+  return { segments, nextOffset: leo, logStartOffset, recoveryPoint, epochCache, activeFd, rebuilt, repaired, snapshotOffsets: kept };
+}
+
+const MAX_OFFSET = 0x7fff_ffff_ffff_ffffn;
+
+function appendRebuiltAbort(seg: Segment, t: AbortedTxn): void {
+  const idx = seg.txnIndex!;
+  if (t.lastOffset > idx.lastOffset) idx.append(t);
+}
+
+async function writeSnapshotFile(p: LoadParams, offset: bigint): Promise<void> {
+  await replaceFile(p.ctx.fs, snapshotPath(p.dir, offset), p.producerState.encodeSnapshot());
+  await p.ctx.fs.fsyncDir(p.dir);
+}
+
+/**
+ * Deletes snapshots that can no longer serve (past the log end, below the first segment) and
+ * stray ones (not at a segment base) except the latest, as Kafka's removeStraySnapshots. Returns
+ * the offsets kept, ascending.
+ */
+async function tidySnapshots(p: LoadParams, offsets: readonly bigint[], segments: readonly Segment[], leo: bigint): Promise<bigint[]> {
+  const bases = new Set(segments.map((s) => s.baseOffset));
+  const first = segments[0]!.baseOffset;
+  const inRange = offsets.filter((o) => o >= first && o <= leo);
+  const latest = inRange[inRange.length - 1];
+  const kept: bigint[] = [];
+  for (const o of offsets) {
+    if (o >= first && o <= leo && (bases.has(o) || o === latest)) kept.push(o);
+    else await p.ctx.fs.unlink(snapshotPath(p.dir, o));
+  }
+  return kept;
 }
 
 function minBig(a: bigint, b: bigint): bigint {
@@ -465,9 +575,14 @@ async function completeSwap(p: LoadParams, base: bigint): Promise<void> {
     await fsys.unlink(`${dir}/${name}`);
     await fsys.unlink(`${dir}/${segmentFileName(b, INDEX_SUFFIX)}`);
     await fsys.unlink(`${dir}/${segmentFileName(b, TIME_INDEX_SUFFIX)}`);
+    await fsys.unlink(`${dir}/${segmentFileName(b, TXN_INDEX_SUFFIX)}`);
   }
   await fsys.unlink(`${dir}/${segmentFileName(base, INDEX_SUFFIX)}`);
   await fsys.unlink(`${dir}/${segmentFileName(base, TIME_INDEX_SUFFIX)}`);
+  await fsys.unlink(`${dir}/${segmentFileName(base, TXN_INDEX_SUFFIX)}`);
+  // The cleaner wrote the merged transaction index before its commit point.
+  const txnSwap = `${dir}/${segmentFileName(base, TXN_INDEX_SUFFIX + SWAP_SUFFIX)}`;
+  if (await fsys.stat(txnSwap)) await fsys.rename(txnSwap, `${dir}/${segmentFileName(base, TXN_INDEX_SUFFIX)}`);
   await fsys.rename(swapPath, `${dir}/${segmentFileName(base, LOG_SUFFIX)}`);
   await fsys.fsyncDir(dir);
   ctx.stats.swapsCompleted++;

@@ -9,10 +9,11 @@ import { StorageError } from './errors.js';
 import { readFully, replaceFile, type FileSystem } from './fs-port.js';
 import { relativeOffsetMax } from './limits.js';
 import { OffsetIndex } from './offset-index.js';
-import { findBatch, scanFile, type FileScanResult } from './scan.js';
+import { findBatch, scanFile, type FileBatch, type FileScanResult } from './scan.js';
 import type { Segment, SegmentResources } from './segment.js';
 import type { StorageStats } from './stats.js';
 import { TimeIndex } from './time-index.js';
+import { TxnIndex } from './txn-index.js';
 
 export interface SegmentContext {
   fs: FileSystem;
@@ -33,7 +34,7 @@ export interface SegmentScan extends FileScanResult {
  * Scans the segment's file from `from` (a batch boundary; 0 rebuilds everything) with CRC
  * verification, feeding each valid batch to its indexes. Batches must have increasing offsets
  * inside [segment base, nextSegmentBase); the first that does not is reported as corrupt.
- * `onBatch` sees each accepted batch (the leader-epoch cache uses it).
+ * `onBatch` sees each accepted batch (the leader-epoch cache and the producer state use it).
  */
 export async function scanSegment(
   ctx: SegmentContext,
@@ -42,7 +43,7 @@ export async function scanSegment(
   from: number,
   prevLastOffset: bigint,
   nextSegmentBase: bigint | null,
-  onBatch?: (epoch: number, baseOffset: bigint) => void,
+  onBatch?: (b: FileBatch) => void,
 ): Promise<SegmentScan> {
   const interval = ctx.config().indexIntervalBytes;
   let prevLast = prevLastOffset;
@@ -56,21 +57,63 @@ export async function scanSegment(
     if (nextSegmentBase !== null && last >= nextSegmentBase) return `offset ${last} overlaps the next segment at ${nextSegmentBase}`;
     const maxTs = h.maxTimestamp;
     seg.indexBatch(last, b.position, b.size, maxTs, interval);
-    onBatch?.(h.partitionLeaderEpoch, h.baseOffset);
+    onBatch?.(b);
     prevLast = last;
     return undefined;
   });
   return { ...res, nextOffset: prevLast + 1n };
 }
 
-/** Writes both index files from memory (whole-file, atomic). The caller fsyncs the directory. */
+/** Writes the index files from memory (whole-file, atomic). The caller fsyncs the directory. */
 export async function writeSegmentIndexes(fsys: FileSystem, seg: Segment): Promise<void> {
+  await writeTxnIndex(fsys, seg);
   const oi = seg.offsetIndex;
   const ti = seg.timeIndex;
   if (!oi || !ti) return;
   await replaceFile(fsys, seg.indexPath, Buffer.from(oi.bytes()));
   await replaceFile(fsys, seg.timeIndexPath, Buffer.from(ti.bytes()));
   seg.indexesDirty = false;
+}
+
+/**
+ * Writes the segment's transaction index when it changed: the whole file (atomic) when it has
+ * entries, no file when it has none (Kafka creates `.txnindex` files only for aborted transactions).
+ */
+export async function writeTxnIndex(fsys: FileSystem, seg: Segment): Promise<void> {
+  const t = seg.txnIndex;
+  if (!t || !seg.txnIndexDirty) return;
+  if (t.entries > 0) {
+    await replaceFile(fsys, seg.txnIndexPath, Buffer.from(t.bytes()));
+    seg.txnIndexOnDisk = true;
+  } else if (seg.txnIndexOnDisk) {
+    await fsys.unlink(seg.txnIndexPath);
+    seg.txnIndexOnDisk = false;
+  }
+  seg.txnIndexDirty = false;
+}
+
+/**
+ * The segment's transaction index, loaded from its file on first use. A file that does not
+ * parse keeps its valid prefix (logged): the entries cannot be rebuilt without the producer
+ * state that preceded the segment.
+ */
+export async function loadTxnIndex(ctx: SegmentContext, seg: Segment): Promise<TxnIndex> {
+  if (seg.txnIndex) return seg.txnIndex;
+  let content: Buffer | null = null;
+  try {
+    content = await ctx.fs.readFile(seg.txnIndexPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StorageError('cannot read transaction index', seg.txnIndexPath, { cause: err });
+  }
+  if (seg.txnIndex) return seg.txnIndex; // loaded meanwhile
+  let index = new TxnIndex();
+  if (content) {
+    const parsed = TxnIndex.parse(content);
+    if (parsed.problem) ctx.logger.error('transaction index is damaged; using its valid entries', { log: ctx.name, file: seg.txnIndexPath, reason: parsed.problem });
+    index = parsed.index;
+  }
+  seg.txnIndex = index;
+  return index;
 }
 
 /** Reads the last `entryBytes` of an index file: null when the file is absent, empty, or not whole entries. */

@@ -10,10 +10,12 @@ import { StorageError } from './errors.js';
 import type { FileSystem } from './fs-port.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
+import { TxnIndex } from './txn-index.js';
 
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
+export const TXN_INDEX_SUFFIX = '.txnindex';
 export const DELETED_SUFFIX = '.deleted';
 export const CLEANED_SUFFIX = '.cleaned';
 export const SWAP_SUFFIX = '.swap';
@@ -35,6 +37,7 @@ export class Segment {
   logPath: string;
   indexPath: string;
   timeIndexPath: string;
+  txnIndexPath: string;
   /** Bytes of whole, valid batches; reads never go past it. */
   sizeBytes: number;
   /** Largest batch maxTimestamp in the segment, -1n when unknown or none. */
@@ -53,6 +56,16 @@ export class Segment {
   timeIndex: TimeIndex | null = null;
   /** The in-memory indexes hold entries the files do not. */
   indexesDirty = false;
+  /**
+   * Aborted transactions whose marker is in this segment (Kafka's .txnindex); null while only on
+   * disk (loaded on the first read_committed fetch that needs it). A segment without a
+   * `.txnindex` file has none.
+   */
+  txnIndex: TxnIndex | null = new TxnIndex();
+  /** The `.txnindex` file exists. */
+  txnIndexOnDisk = false;
+  /** The in-memory transaction index holds entries its file does not. */
+  txnIndexDirty = false;
   /** Bytes appended since the last fdatasync of this file. */
   unsyncedBytes = 0;
 
@@ -78,6 +91,7 @@ export class Segment {
     this.logPath = `${dir}/${segmentFileName(baseOffset, LOG_SUFFIX)}`;
     this.indexPath = `${dir}/${segmentFileName(baseOffset, INDEX_SUFFIX)}`;
     this.timeIndexPath = `${dir}/${segmentFileName(baseOffset, TIME_INDEX_SUFFIX)}`;
+    this.txnIndexPath = `${dir}/${segmentFileName(baseOffset, TXN_INDEX_SUFFIX)}`;
     this.sizeBytes = sizeBytes;
     this.createdMs = nowMs;
     this.lastModifiedMs = nowMs;

@@ -142,10 +142,13 @@ export interface TestRecord {
 }
 
 /** One batch (baseOffset 0, as a producer sends it). */
-export function batchOf(records: TestRecord[], opts: { compression?: number; producerId?: bigint; transactional?: boolean } = {}): Buffer {
+export function batchOf(
+  records: TestRecord[],
+  opts: { compression?: number; producerId?: bigint; producerEpoch?: number; baseSequence?: number; transactional?: boolean } = {},
+): Buffer {
   return encodeBatch({
     ...(opts.compression !== undefined ? { compression: opts.compression } : {}),
-    ...(opts.producerId !== undefined ? { producerId: opts.producerId, producerEpoch: 0, baseSequence: 0 } : {}),
+    ...(opts.producerId !== undefined ? { producerId: opts.producerId, producerEpoch: opts.producerEpoch ?? 0, baseSequence: opts.baseSequence ?? 0 } : {}),
     ...(opts.transactional ? { isTransactional: true } : {}),
     records: records.map(
       (r): EncodeRecordInput => ({
