@@ -130,6 +130,9 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def('log.cleaner.backoff.ms', 'LONG', '15000', 'Sleep between cleaner runs when there is nothing to clean.', atLeast(0)),
   def('log.flush.offset.checkpoint.interval.ms', 'INT', '60000', 'How often the recovery point is checkpointed.', atLeast(0)),
   def('log.flush.start.offset.checkpoint.interval.ms', 'INT', '60000', 'How often the log start offset is checkpointed.', atLeast(0)),
+  // idempotent producers: the producer state each partition keeps
+  def('producer.id.expiration.ms', 'INT', '86400000', 'A partition forgets a producer id this long after its last write, unless it has a transaction open.', atLeast(1)),
+  def('producer.id.expiration.check.interval.ms', 'INT', '600000', 'How often partitions look for expired producer ids.', atLeast(1)),
 ];
 
 export const brokerConfigByName: ReadonlyMap<string, ConfigDef> = new Map(brokerConfigDefs.map((d) => [d.name, d]));

@@ -8,8 +8,11 @@
  *   broker's fetch.max.bytes); the first partition with data may exceed both by one batch so a
  *   consumer always makes progress (KIP-74).
  * - Fetch sessions (KIP-227): see partition/fetch-sessions.ts.
- * - isolation_level read_committed: bounded by the last stable offset, which equals the high
- *   watermark until transactions exist (issue 4); abortedTransactions is then an empty list.
+ * - isolation_level read_committed (v4+): bounded by the last stable offset (the first offset of
+ *   an open transaction, else the high watermark), with the aborted transactions that overlap the
+ *   returned batches (from the segments' transaction indexes) so the client drops their records;
+ *   control batches are returned as stored, clients skip them. lastStableOffset is reported at
+ *   every isolation level, as Kafka does.
  * - v13+ addresses topics by id (UNKNOWN_TOPIC_ID); currentLeaderEpoch is checked (KIP-320);
  *   lastFetchedEpoch yields divergingEpoch when the log diverged (KIP-595).
  * Not yet: follower fetches (replicaId >= 0) are served like consumers; preferred read replica (KIP-392).
@@ -33,6 +36,8 @@ interface Result {
   errorCode: number;
   highWatermark: bigint;
   lastStableOffset: bigint;
+  /** read_committed: the aborted transactions overlapping `records` (null on an error, as Kafka). */
+  abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }> | null;
   logStartOffset: bigint;
   divergingEpoch: { epoch: number; endOffset: bigint };
   records: Buffer[];
@@ -61,13 +66,13 @@ export const fetch = defineHandler({
     // The log end offsets seen before each read: an append that lands while the (async) read is
     // in flight has already fired its wake-up, so it is caught here instead of waiting max.wait.ms.
     let ends = logEnds(b, entries);
-    let results = await readAll(b, entries, responseMax);
+    let results = await readAll(b, entries, responseMax, readCommitted);
     while (!satisfied(results, req.minBytes) && !ctx.closed.aborted) {
       const left = deadline - b.clock.now();
       if (left <= 0) break;
       if (sameEnds(ends, logEnds(b, entries))) await waitForAppend(b, entries, left, ctx.closed);
       ends = logEnds(b, entries);
-      results = await readAll(b, entries, responseMax);
+      results = await readAll(b, entries, responseMax, readCommitted);
     }
 
     // Group by topic, keeping request order; an incremental session answers only partitions with news.
@@ -98,7 +103,7 @@ export const fetch = defineHandler({
         divergingEpoch: r.divergingEpoch,
         currentLeader: { leaderId: -1, leaderEpoch: -1 },
         snapshotId: { endOffset: -1n, epoch: -1 },
-        abortedTransactions: readCommitted ? [] : null,
+        abortedTransactions: readCommitted ? r.abortedTransactions : null,
         preferredReadReplica: -1,
         records: r.records,
       };
@@ -239,7 +244,8 @@ function errorResult(errorCode: number, p?: Partition): Result {
   return {
     errorCode,
     highWatermark: hw,
-    lastStableOffset: hw,
+    lastStableOffset: p ? p.lastStableOffset : -1n,
+    abortedTransactions: errorCode === ErrorCode.NONE ? [] : null,
     logStartOffset: p ? p.logStartOffset : -1n,
     divergingEpoch: NO_DIVERGENCE,
     records: [],
@@ -247,7 +253,7 @@ function errorResult(errorCode: number, p?: Partition): Result {
   };
 }
 
-async function readAll(b: BrokerContext, entries: Entry[], responseMax: number): Promise<Result[]> {
+async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, readCommitted: boolean): Promise<Result[]> {
   const results: Result[] = [];
   let budget = responseMax;
   let first = true;
@@ -275,13 +281,19 @@ async function readAll(b: BrokerContext, entries: Entry[], responseMax: number):
       continue;
     }
     const limit = Math.max(0, Math.min(e.maxBytes, budget));
+    const lso = p.lastStableOffset;
+    const upper = readCommitted ? lso : hw;
     let records: Buffer[] = [];
     let bytes = 0;
-    if (e.fetchOffset < hw && (limit > 0 || first)) {
+    let aborted: Result['abortedTransactions'] = [];
+    if (e.fetchOffset < upper && (limit > 0 || first)) {
       try {
-        const read = await p.log.read(e.fetchOffset, limit, { maxOffset: hw, minOneBatch: first });
+        const read = await p.log.read(e.fetchOffset, limit, { maxOffset: upper, minOneBatch: first, abortedTransactions: readCommitted });
         records = read.chunks;
         bytes = read.bytes;
+        if (read.abortedTransactions && read.abortedTransactions.length > 0) {
+          aborted = read.abortedTransactions.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset }));
+        }
       } catch (err) {
         if ((err as { name?: string }).name === 'OffsetOutOfRangeError') {
           results.push(errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p));
@@ -297,7 +309,8 @@ async function readAll(b: BrokerContext, entries: Entry[], responseMax: number):
     results.push({
       errorCode: ErrorCode.NONE,
       highWatermark: hw,
-      lastStableOffset: hw,
+      lastStableOffset: lso,
+      abortedTransactions: aborted,
       logStartOffset: p.logStartOffset,
       divergingEpoch: NO_DIVERGENCE,
       records,

@@ -15,6 +15,7 @@ import { deleteTopics } from './delete-topics.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { describeLogDirs } from './describe-log-dirs.js';
+import { describeProducers } from './describe-producers.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
 import { incrementalAlterConfigs } from './incremental-alter-configs.js';
@@ -78,6 +79,7 @@ export const handlers: readonly Handler[] = [
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
+  describeProducers,
   describeTransactions,
   listTransactions,
   consumerGroupHeartbeat,

@@ -5,6 +5,9 @@
  * v8+: the log start offset, as Fjord has no tiered storage), -5 latest tiered (v9+) and
  * -6 earliest pending upload (v11+): offset -1 without tiered storage, as Kafka answers then.
  * A timestamp >= 0 finds the first record whose timestamp is at or after it (offset -1 if none).
+ * isolation_level (v2+) read_committed makes "latest" the last stable offset; a by-timestamp or
+ * max-timestamp answer at or past the last fetchable offset (LSO for read_committed, else the
+ * high watermark) is withheld (offset -1), as Kafka's Partition.fetchOffsetForTimestamp does.
  * v0 answers with a one-element offsets list; its old by-timestamp meaning ("segment offsets
  * before a time", up to maxNumOffsets of them) is not reproduced: v0 uses the v1+ lookup.
  */
@@ -26,6 +29,7 @@ export const listOffsets = defineHandler({
   async handle(ctx, req) {
     const b = ctx.broker;
     const v = ctx.apiVersion;
+    const readCommitted = v >= 2 && req.isolationLevel === 1;
     const topics: ListOffsetsResponse['topics'] = [];
     for (const t of req.topics) {
       const partitions: PartitionResult[] = [];
@@ -58,13 +62,14 @@ export const listOffsets = defineHandler({
             out.offset = p.logStartOffset;
             out.leaderEpoch = p.leaderEpoch;
           } else if (ts === LATEST) {
-            out.offset = p.highWatermark; // == last stable offset until transactions exist
+            out.offset = readCommitted ? p.lastStableOffset : p.highWatermark;
             out.leaderEpoch = p.leaderEpoch;
           } else if (ts === LATEST_TIERED || ts === EARLIEST_PENDING_UPLOAD) {
             out.offset = -1n;
           } else {
             const found = ts === MAX_TIMESTAMP ? await p.log.offsetOfMaxTimestamp() : await p.log.offsetForTimestamp(ts);
-            if (found) {
+            const lastFetchable = readCommitted ? p.lastStableOffset : p.highWatermark;
+            if (found && found.offset < lastFetchable) {
               out.offset = found.offset;
               out.timestamp = found.timestamp;
               out.leaderEpoch = found.leaderEpoch;

@@ -8,7 +8,11 @@
  * phase (group-committed fdatasync per the topic's flush policy), bounded by timeoutMs.
  * acks=0 sends no response; on an error it closes the connection, as Kafka does, so the client
  * notices. v13 addresses topics by id (KIP-516).
- * Not yet: idempotent/transactional producer state (issue 4) — such batches are stored as sent.
+ * Idempotent and transactional batches are checked against the partition's producer state in the
+ * ordered phase (ReplicaManager.append): a retried batch is answered NONE with its original base
+ * offset and not stored again; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH and
+ * INVALID_TXN_STATE refuse the partition's append without writing anything. With acks=all a
+ * duplicate still waits for its original to be durable.
  */
 import { ErrorCode, ProduceRequest, ProduceResponse, ZERO_UUID } from '@fjord/protocol';
 import { limits } from '../limits.js';

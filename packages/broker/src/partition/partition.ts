@@ -25,6 +25,11 @@ export class Partition {
     return this.log.highWatermark;
   }
 
+  /** The last stable offset: read_committed consumers read below it (= the high watermark without open transactions). */
+  get lastStableOffset(): bigint {
+    return this.log.lastStableOffset;
+  }
+
   get logStartOffset(): bigint {
     return this.log.logStartOffset;
   }

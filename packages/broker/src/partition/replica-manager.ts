@@ -4,6 +4,11 @@
  * the page cache) runs synchronously in request order; the durable phase (group-committed fsync,
  * for acks=all) is awaited afterwards, so a connection can pipeline and still answer in order.
  * Neither path touches individual records unless a topic's compression.type forces a rewrite.
+ *
+ * Idempotent and transactional producers are checked by the log's producer state (storage,
+ * producer-state.ts) in the ordered phase, from batch headers: a duplicate of one of a producer's
+ * last 5 batches is answered with the original's offsets and error NONE (as Kafka answers since
+ * DUPLICATE_SEQUENCE_NUMBER stopped being sent), a refused append writes nothing.
  */
 import {
   CompressionType,
@@ -19,7 +24,7 @@ import {
   validateBatchForAppend,
   type BatchSpan,
 } from '@fjord/protocol';
-import { LogManager, type PartitionLog } from '@fjord/storage';
+import { LogManager, type AppendOrigin, type AppendRejection, type PartitionLog } from '@fjord/storage';
 import type { BrokerConfig } from '../config/broker-configs.js';
 import type { PartitionState, TopicState } from '../metadata/metadata-store.js';
 import type { Logger } from '../logger.js';
@@ -36,6 +41,14 @@ export interface AppendResult {
   /** Offset the durable phase waits for (acks=all); -1n when nothing was written. */
   lastOffset: bigint;
   recordErrors: Array<{ batchIndex: number; batchIndexErrorMessage: string | null }>;
+}
+
+/**
+ * A refusal by the producer state: Kafka's code for it. No recordErrors: Kafka lists them only
+ * for record validation failures (INVALID_RECORD, INVALID_TIMESTAMP).
+ */
+function rejected(r: AppendRejection, logStartOffset: bigint): AppendResult {
+  return failed(ErrorCode[r.error], r.message, logStartOffset);
 }
 
 const failed = (errorCode: number, errorMessage: string | null, logStartOffset = -1n): AppendResult => ({
@@ -76,6 +89,8 @@ export class ReplicaManager {
       cleanerEnabled: opts.config.getBool('log.cleaner.enable'),
       cleanerBackoffMs: opts.config.getInt('log.cleaner.backoff.ms'),
       checkpointIntervalMs: opts.config.getInt('log.flush.offset.checkpoint.interval.ms'),
+      producerIdExpirationMs: opts.config.getInt('producer.id.expiration.ms'),
+      producerIdExpirationCheckIntervalMs: opts.config.getInt('producer.id.expiration.check.interval.ms'),
     });
     const rm = new ReplicaManager(logs, opts.nodeId, opts.logger, opts.clock);
     const known = new Set<string>();
@@ -149,9 +164,11 @@ export class ReplicaManager {
 
   /**
    * The ordered phase of a produce to one partition: validate every batch (header and CRC only),
-   * then append. Synchronous, so appends from one connection land in request order.
+   * then append. Synchronous, so appends from one connection land in request order. `origin`
+   * 'coordinator' is for batches a coordinator writes (Kafka's AppendOrigin.COORDINATOR: producer
+   * epochs are checked, sequences are not, no duplicate detection).
    */
-  append(partition: Partition, records: Buffer | null, now: number, produceVersion: number): AppendResult {
+  append(partition: Partition, records: Buffer | null, now: number, produceVersion: number, origin: AppendOrigin = 'client'): AppendResult {
     if (records === null || records.length === 0) return failed(ErrorCode.CORRUPT_MESSAGE, 'Produce request has no record batches');
     let batches: BatchSpan[];
     try {
@@ -162,7 +179,9 @@ export class ReplicaManager {
     const settings = partition.settings;
     for (let i = 0; i < batches.length; i++) {
       const span = batches[i]!;
-      const v = validateBatchForAppend(records, span, { maxMessageBytes: settings.maxMessageBytes });
+      // Kafka's LogValidator makes the producer-only checks (no control batches, a sequence with a
+      // producer id, ...) for client appends only.
+      const v = validateBatchForAppend(records, span, { maxMessageBytes: settings.maxMessageBytes, origin: origin === 'client' ? 'client' : 'replication' });
       if (!v.ok) {
         const r = failed(ErrorCode[v.error], v.message, partition.logStartOffset);
         r.recordErrors.push({ batchIndex: i, batchIndexErrorMessage: v.message });
@@ -197,12 +216,14 @@ export class ReplicaManager {
     }
     let res;
     try {
-      res = partition.log.append(buf, batches, { leaderEpoch: partition.leaderEpoch, now });
+      res = partition.log.tryAppend(buf, batches, { leaderEpoch: partition.leaderEpoch, now, origin });
     } catch (err) {
       this.logger.error('append failed', { partition: partition.key, error: err });
       return failed(ErrorCode.KAFKA_STORAGE_ERROR, `Append to ${partition.key} failed: ${(err as Error).message}`, partition.logStartOffset);
     }
-    partition.notifyAppend();
+    if ('error' in res) return rejected(res, partition.logStartOffset);
+    if (res.duplicate) this.logger.debug('duplicate batch answered with its original offsets', { partition: partition.key, baseOffset: res.firstOffset });
+    else partition.notifyAppend();
     return {
       errorCode: 0,
       errorMessage: null,
@@ -220,7 +241,17 @@ export class ReplicaManager {
    * 0 or an error code. The marker ends the producer's transaction in this partition: the last
    * stable offset may move past it, and an ABORT is recorded for read_committed readers.
    */
-  async writeTxnMarker(partition: Partition, m: { producerId: bigint; producerEpoch: number; coordinatorEpoch: number; commit: boolean }): Promise<number> {
+  async writeTxnMarker(
+    partition: Partition,
+    m: {
+      producerId: bigint;
+      producerEpoch: number;
+      coordinatorEpoch: number;
+      commit: boolean;
+      /** 2 when the transaction bumped the epoch for its marker (KIP-890 TV2); default 0. */
+      transactionVersion?: number;
+    },
+  ): Promise<number> {
     const now = this.clock.now();
     const batch = encodeControlBatch({
       type: m.commit ? 'COMMIT' : 'ABORT',
@@ -233,11 +264,19 @@ export class ReplicaManager {
     });
     let res;
     try {
-      res = partition.log.append(batch, splitBatches(batch), { leaderEpoch: partition.leaderEpoch, now });
+      res = partition.log.tryAppend(batch, splitBatches(batch), {
+        leaderEpoch: partition.leaderEpoch,
+        now,
+        origin: 'coordinator',
+        transactionVersion: m.transactionVersion ?? 0,
+      });
     } catch (err) {
       this.logger.error('transaction marker append failed', { partition: partition.key, error: err });
       return ErrorCode.KAFKA_STORAGE_ERROR;
     }
+    // A stale producer epoch (INVALID_PRODUCER_EPOCH) or coordinator epoch
+    // (TRANSACTION_COORDINATOR_FENCED): nothing was written.
+    if ('error' in res) return ErrorCode[res.error];
     partition.notifyAppend();
     await partition.log.waitForDurable(res.lastOffset);
     return 0;
