@@ -62,6 +62,8 @@ import {
   DescribeConfigsResponse,
   DescribeLogDirsRequest,
   DescribeLogDirsResponse,
+  DescribeProducersRequest,
+  DescribeProducersResponse,
   encodeBatch,
   ErrorCode,
   FetchRequest,
@@ -271,6 +273,9 @@ async function commit(w: World, group: string, offset: bigint): Promise<void> {
 const joins = new Map<string, Joined>();
 const producerIds = new Set<bigint>();
 const txns = new Map<string, TxnProducer>();
+/** DescribeProducers: one idempotent batch of this producer in `idemTopic`. */
+const idemTopic = 'matrix-idem';
+const idempotent = { producerId: -1n, timestamp: BigInt(Date.now()) };
 
 // ------------------------------------------------------------------ share groups (KIP-932)
 
@@ -921,6 +926,44 @@ const cases: Case[] = [
       assert.ok(res.producerId >= 0n);
       assert.ok(!producerIds.has(res.producerId), `producer id ${res.producerId} handed out twice`);
       producerIds.add(res.producerId);
+    },
+  }),
+  exchange({
+    request: DescribeProducersRequest,
+    response: DescribeProducersResponse,
+    async prepare(w) {
+      if (idempotent.producerId >= 0n) return;
+      assert.equal((await createTopic(w, idemTopic, 1)).errorCode, ErrorCode.NONE);
+      const init = await w.conn.request(InitProducerIdRequest, InitProducerIdResponse, latest(w, InitProducerIdRequest), {
+        transactionalId: null,
+        transactionTimeoutMs: 60_000,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+      assert.equal(init.errorCode, ErrorCode.NONE);
+      idempotent.producerId = init.producerId;
+      const records = encodeBatch({
+        producerId: init.producerId,
+        producerEpoch: init.producerEpoch,
+        baseSequence: 0,
+        baseTimestamp: idempotent.timestamp,
+        records: [0, 1, 2].map((i) => ({ value: `idempotent ${i}`, timestamp: idempotent.timestamp })),
+      });
+      const pv = Math.min(latest(w, ProduceRequest), 12);
+      const res = await w.conn.request(ProduceRequest, ProduceResponse, pv, { acks: -1, timeoutMs: 10_000, topicData: [{ name: idemTopic, partitionData: [{ index: 0, records }] }] });
+      assert.equal(res.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+    },
+    build: () => ({ topics: [{ name: idemTopic, partitionIndexes: [0, 7] }] }),
+    check(res) {
+      const bigints = (_k: string, x: unknown) => (typeof x === 'bigint' ? String(x) : x);
+      assert.equal(res.topics.length, 1);
+      const [p0, p7] = res.topics[0]!.partitions;
+      assert.deepEqual(
+        [p0!.partitionIndex, p0!.errorCode, p0!.activeProducers.map((a) => [a.producerId, a.producerEpoch, a.lastSequence, a.lastTimestamp, a.coordinatorEpoch, a.currentTxnStartOffset])],
+        [0, ErrorCode.NONE, [[idempotent.producerId, 0, 2, idempotent.timestamp, -1, -1n]]],
+        JSON.stringify(p0, bigints),
+      );
+      assert.deepEqual([p7!.partitionIndex, p7!.errorCode, p7!.activeProducers], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []]);
     },
   }),
   exchange({
