@@ -17,6 +17,8 @@ import {
   AddOffsetsToTxnResponse,
   AddPartitionsToTxnRequest,
   AddPartitionsToTxnResponse,
+  ApiVersionsRequest,
+  ApiVersionsResponse,
   DescribeTransactionsRequest,
   DescribeTransactionsResponse,
   EndTxnRequest,
@@ -28,6 +30,9 @@ import {
   ListTransactionsResponse,
   OffsetFetchRequest,
   OffsetFetchResponse,
+  ProduceRequest,
+  ProduceResponse,
+  encodeBatch,
   TxnOffsetCommitRequest,
   TxnOffsetCommitResponse,
 } from '@fjord/protocol';
@@ -309,6 +314,65 @@ describe('transactions on one broker', () => {
     // ListTransactions: an unknown state filter is reported, not an error.
     const l = await conn.request(ListTransactionsRequest, ListTransactionsResponse, 1, { stateFilters: ['CompleteCommit', 'Frozen'], producerIdFilters: [pid], durationFilter: -1n });
     assert.deepEqual([l.errorCode, l.unknownStateFilters, l.transactionStates.map((t) => t.transactionalId)], [0, ['Frozen'], [id]]);
+  });
+
+  test('transactions v2 (KIP-890 part 2) spoken directly, when transaction.version 2 is finalized', { timeout: 60_000 }, async (t) => {
+    const av = await conn.request(ApiVersionsRequest, ApiVersionsResponse, 3, { clientSoftwareName: 'fjord-test', clientSoftwareVersion: '1' });
+    const tv = av.finalizedFeatures.find((f) => f.name === 'transaction.version')?.maxVersionLevel ?? 0;
+    const max = (key: number) => av.apiKeys.find((k) => k.apiKey === key)?.maxVersion ?? -1;
+    if (tv < 2) {
+      // Not finalized: the versions only TV2 clients send must not be advertised either.
+      assert.ok(max(EndTxnRequest.apiKey) <= 4 && max(TxnOffsetCommitRequest.apiKey) <= 4 && max(AddPartitionsToTxnRequest.apiKey) <= 4);
+      t.skip('transaction.version 2 is not finalized');
+      return;
+    }
+    assert.deepEqual([max(EndTxnRequest.apiKey), max(AddPartitionsToTxnRequest.apiKey)], [5, 5]);
+    const topic = topicName('txn-tv2');
+    const id = `${topic}-tx`;
+    const group = `${topic}-g`;
+    await createTopics(broker.bootstrap, [{ name: topic }]);
+    const ip = await conn.request(InitProducerIdRequest, InitProducerIdResponse, 5, { transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+    assert.equal(ip.errorCode, 0);
+    let epoch = ip.producerEpoch;
+    const pid = ip.producerId;
+    const seq = new Map<number, number>();
+    const produce = async (value: string, e = epoch) => {
+      const s0 = e === epoch ? (seq.get(e) ?? 0) : 0;
+      const r = await conn.request(ProduceRequest, ProduceResponse, 12, {
+        transactionalId: id,
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeBatch({ isTransactional: true, producerId: pid, producerEpoch: e, baseSequence: s0, records: [{ key: null, value, timestamp: BigInt(Date.now()) }] }) }] }],
+      });
+      const code = r.responses[0]!.partitionResponses[0]!.errorCode;
+      if (code === 0) seq.set(e, s0 + 1);
+      return code;
+    };
+    // The produce adds its partition; TxnOffsetCommit v5 adds the group's (no AddOffsetsToTxn).
+    assert.equal(await produce('tv2-committed'), 0);
+    assert.deepEqual((await describeTxn(conn, id)).topics, [{ topic, partitions: [0] }]);
+    const toc = await conn.request(TxnOffsetCommitRequest, TxnOffsetCommitResponse, 5, {
+      transactionalId: id, groupId: group, producerId: pid, producerEpoch: epoch, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    assert.equal(toc.topics[0]!.partitions[0]!.errorCode, 0);
+    assert.equal((await offsetFetch(conn, group, topic, 0, true)).errorCode, ErrorCode.UNSTABLE_OFFSET_COMMIT);
+    // EndTxn v5 bumps the epoch and answers it.
+    const e1 = await conn.request(EndTxnRequest, EndTxnResponse, 5, { transactionalId: id, producerId: pid, producerEpoch: epoch, committed: true });
+    assert.deepEqual([e1.errorCode, e1.producerId, e1.producerEpoch], [0, pid, epoch + 1]);
+    await waitTxnState(conn, id, ['CompleteCommit']);
+    assert.deepEqual(await offsetFetch(conn, group, topic, 0, true), { offset: 1n, errorCode: 0 });
+    // The old epoch is fenced by the bump; the new one starts the next transaction, aborted here.
+    assert.equal(await produce('late', epoch), ErrorCode.INVALID_PRODUCER_EPOCH);
+    epoch = e1.producerEpoch;
+    assert.equal(await produce('tv2-aborted'), 0);
+    const e2 = await conn.request(EndTxnRequest, EndTxnResponse, 5, { transactionalId: id, producerId: pid, producerEpoch: epoch, committed: false });
+    assert.deepEqual([e2.errorCode, e2.producerEpoch], [0, epoch + 1]);
+    await waitTxnState(conn, id, ['CompleteAbort']);
+    if (READ_COMMITTED) {
+      // READ_COMMITTED
+      assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), ['tv2-committed']);
+    }
   });
 });
 
