@@ -157,7 +157,8 @@ export class InternalTopic {
       ...(txn ? { isTransactional: true, producerId: txn.producerId, producerEpoch: txn.producerEpoch, baseSequence: 0 } : {}),
       records: records.map((r, i) => ({ offsetDelta: i, timestamp: ts, key: r.key, value: r.value, headers: [] })),
     });
-    const res = this.deps.replicas.append(p, batch, now, 11);
+    // Kafka's AppendOrigin.COORDINATOR: producer epochs are checked, sequences are not.
+    const res = this.deps.replicas.append(p, batch, now, 11, 'coordinator');
     if (res.errorCode !== 0) {
       const tooLarge = res.errorCode === ErrorCode.MESSAGE_TOO_LARGE || res.errorCode === ErrorCode.RECORD_LIST_TOO_LARGE;
       throw new CoordinatorWriteError(tooLarge ? res.errorCode : ErrorCode.COORDINATOR_NOT_AVAILABLE, res.errorMessage ?? 'append failed');
