@@ -259,6 +259,8 @@ export class PartitionLog {
   private snapshotOffsets: bigint[] = [];
   /** Snapshots taken at rolls, written by the sync loop before the recovery point passes them. */
   private pendingSnapshots: Array<{ offset: bigint; data: Buffer }> = [];
+  /** The log end offset at which a snapshot (written or pending) holds the current state; -1n when none does. */
+  private snapshotEnd = -1n;
 
   private constructor(o: PartitionLogOptions, cfg: LogConfig, resources: SegmentResources, stats: StorageStats) {
     this.dir = o.dir;
@@ -320,6 +322,7 @@ export class PartitionLog {
     log.rp = loaded.recoveryPoint;
     log.durable = loaded.nextOffset;
     log.snapshotOffsets = loaded.snapshotOffsets;
+    if (loaded.snapshotAtEnd) log.snapshotEnd = loaded.nextOffset;
     if (loaded.repaired) {
       // Recovered data may still be only in the page cache (kill -9): make it and the rebuilt
       // indexes durable before the recovery point moves past them.
@@ -432,7 +435,9 @@ export class PartitionLog {
    * periodic producer expiration check). Returns how many went.
    */
   removeExpiredProducers(now: number): number {
-    return this.producers.removeExpired(now);
+    const n = this.producers.removeExpired(now);
+    if (n > 0) this.snapshotEnd = -1n;
+    return n;
   }
 
   set producerIdExpirationMs(ms: number) {
@@ -669,6 +674,7 @@ export class PartitionLog {
     this.pendingFinalize.push(old);
     // Kafka snapshots the producer state at every roll: a restart replays from the newest segment.
     this.pendingSnapshots.push({ offset: seg.baseOffset, data: this.producers.encodeSnapshot() });
+    this.snapshotEnd = seg.baseOffset;
     this.dirDirty = true;
     this.counters.rolls++;
     this.logger.debug('rolled segment', { log: this.ctx.name, baseOffset: seg.baseOffset, reason });
@@ -1353,6 +1359,7 @@ export class PartitionLog {
    * it (later ones are deleted) and the batch headers after that snapshot.
    */
   private async reloadProducerState(end: bigint): Promise<void> {
+    this.snapshotEnd = -1n;
     this.pendingSnapshots = this.pendingSnapshots.filter((s) => s.offset <= end);
     await this.deleteSnapshots((o) => o > end);
     const first = this.segments[0]!.baseOffset;
@@ -1392,6 +1399,7 @@ export class PartitionLog {
       this.truncations++;
       this.producers.clear();
       this.pendingSnapshots = [];
+      this.snapshotEnd = -1n;
       await this.deleteSnapshots(() => true);
       const err = new LogTruncatedError(`${this.ctx.name} was emptied and restarted at ${offset}`);
       for (const w of this.waiters.splice(0)) w.reject(err);
@@ -1447,8 +1455,8 @@ export class PartitionLog {
         active.sealTimeIndex();
         await this.syncIdle();
         await writeSegmentIndexes(this.fs, active);
-        // Kafka snapshots at close so the next start replays nothing.
-        await this.writeSnapshot(this.nextOffset, this.producers.encodeSnapshot());
+        // Kafka snapshots at close so the next start replays nothing (unless one there holds this state).
+        if (this.snapshotEnd !== this.nextOffset) await this.writeSnapshot(this.nextOffset, this.producers.encodeSnapshot());
         await this.fs.fsyncDir(this.dir);
         await this.flushEpochs();
         this.rp = this.nextOffset;

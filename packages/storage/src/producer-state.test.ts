@@ -314,6 +314,21 @@ describe('producer state: snapshots, recovery, expiry', () => {
     await re.close();
   });
 
+  it('a log closed with the state its snapshot at the log end already holds does not write it again', async () => {
+    const dir = newDir();
+    const { log } = await open(dir, { clean: true });
+    ok(send(log, [batch({ seq: 0 })]));
+    await log.close();
+    assert.equal(log.counters.producerSnapshots, 1);
+    const { log: idle } = await open(dir, { clean: true });
+    await idle.close();
+    assert.equal(idle.counters.producerSnapshots, 0);
+    const { log: busy } = await open(dir, { clean: true });
+    ok(send(busy, [batch({ seq: 1 })]));
+    await busy.close();
+    assert.equal(busy.counters.producerSnapshots, 1);
+  });
+
   it('a crash (no close) replays the active segment: its last 5 batches are duplicates again, its transaction index is rebuilt', async () => {
     const dir = newDir();
     const { log } = await open(dir, { clean: true });
@@ -384,6 +399,9 @@ describe('producer state: snapshots, recovery, expiry', () => {
     const { log: crashed } = await open(dir, { clean: false, recoveryPoint: 12n, config });
     assert.equal(crashed.producerCount, 1);
     assert.equal(ok(send(crashed, [batch({ seq: 9 })])).duplicate, true);
+    const activeBase = crashed.segmentBaseOffsets.at(-1)!;
+    assert.ok(activeBase > 0n);
+    assert.deepEqual(crashed.producerSnapshotOffsets, [activeBase], 'the state at the active segment base is written, so the next crash replays only that segment');
     await crashed.close();
   });
 

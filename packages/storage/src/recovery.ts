@@ -20,6 +20,8 @@
  *     one up to the log end after a clean shutdown), then every batch after it replayed from its
  *     header: in the recovery scan itself for scanned segments, by a header walk for the others.
  *     A scanned segment whose whole range the replay covers gets its transaction index rebuilt.
+ *     When the replay started before the active segment and no snapshot is at its base, one is
+ *     written there.
  */
 import { BATCH_HEADER_BYTES } from '@fjord/protocol';
 import { LEADER_EPOCH_CHECKPOINT, parseEpochEntries, readSmallFile, type EpochEntry } from './checkpoint.js';
@@ -72,6 +74,8 @@ export interface LoadedLog {
   repaired: boolean;
   /** Offsets of the producer state snapshot files left on disk, ascending. */
   snapshotOffsets: bigint[];
+  /** The snapshot file at the log end holds exactly the loaded state (nothing replayed after it). */
+  snapshotAtEnd: boolean;
 }
 
 const LEFTOVER_SUFFIXES = ['.tmp', DELETED_SUFFIX, CLEANED_SUFFIX];
@@ -187,11 +191,16 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
 
   let nextOffset: bigint | null = null;
   const rebuilt: Segment[] = [];
+  /** The state at the last segment's base, when the replay had to start before it and no snapshot is there. */
+  let activeBaseSnapshot: { offset: bigint; data: Buffer } | null = null;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     const next = segments[i + 1] ?? null;
     const nextBase = next ? next.baseOffset : null;
     const isLast = next === null;
+    if (isLast && replayFrom !== null && replayFrom < seg.baseOffset && !snapshots.includes(seg.baseOffset)) {
+      activeBaseSnapshot = { offset: seg.baseOffset, data: ps.encodeSnapshot() };
+    }
     let mustScan = i >= scanFrom || forceScan.has(seg.baseOffset);
     if (!mustScan) {
       const problem = await cheapCheck(p, seg, nextBase, isLast);
@@ -359,14 +368,18 @@ export async function loadLog(p: LoadParams): Promise<LoadedLog> {
     psFrom = from;
   }
   if (!active.txnIndex) await loadTxnIndex(ctx, active);
-  const kept = await tidySnapshots(p, snapshots, segments, leo);
-  // Kafka writes a snapshot at the log end after loading, so the next start need not replay again.
-  if (psFrom !== null && psFrom !== leo && kept[kept.length - 1] !== leo) {
-    await writeSnapshotFile(p, leo);
-    kept.push(leo);
+  // The replay had to start before the active segment (no snapshot there: a log from before
+  // producer state, or a lost snapshot): write the state at its base, so the next crash replays
+  // only the active segment. (A clean shutdown writes one at the log end.)
+  if (activeBaseSnapshot && activeBaseSnapshot.offset === active.baseOffset && psFrom !== null && psFrom <= active.baseOffset) {
+    await writeSnapshotFile(p, activeBaseSnapshot.offset, activeBaseSnapshot.data);
+    snapshots.push(activeBaseSnapshot.offset);
+    snapshots.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
+  const kept = await tidySnapshots(p, snapshots, segments, leo);
   const recoveryPoint = p.hadCleanShutdown && !repaired ? leo : minBig(p.recoveryPoint ?? 0n, leo);
-  return { segments, nextOffset: leo, logStartOffset, recoveryPoint, epochCache, activeFd, rebuilt, repaired, snapshotOffsets: kept };
+  const snapshotAtEnd = psFrom === leo && kept.includes(leo);
+  return { segments, nextOffset: leo, logStartOffset, recoveryPoint, epochCache, activeFd, rebuilt, repaired, snapshotOffsets: kept, snapshotAtEnd };
 }
 
 const MAX_OFFSET = 0x7fff_ffff_ffff_ffffn;
@@ -376,8 +389,8 @@ function appendRebuiltAbort(seg: Segment, t: AbortedTxn): void {
   if (t.lastOffset > idx.lastOffset) idx.append(t);
 }
 
-async function writeSnapshotFile(p: LoadParams, offset: bigint): Promise<void> {
-  await replaceFile(p.ctx.fs, snapshotPath(p.dir, offset), p.producerState.encodeSnapshot());
+async function writeSnapshotFile(p: LoadParams, offset: bigint, data: Buffer): Promise<void> {
+  await replaceFile(p.ctx.fs, snapshotPath(p.dir, offset), data);
   await p.ctx.fs.fsyncDir(p.dir);
 }
 
