@@ -316,6 +316,47 @@ describe('transactions on one broker', () => {
     assert.deepEqual([l.errorCode, l.unknownStateFilters, l.transactionStates.map((t) => t.transactionalId)], [0, ['Frozen'], [id]]);
   });
 
+  test('KIP-890 verification: a transactional batch goes only into a partition of the producer\'s ongoing transaction', { timeout: 60_000 }, async () => {
+    const topic = topicName('txn-verify');
+    const id = `${topic}-tx`;
+    await createTopics(broker.bootstrap, [{ name: topic, num_partitions: 2 }]);
+    const ip = await conn.request(InitProducerIdRequest, InitProducerIdResponse, 4, { transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+    const pid = ip.producerId;
+    const epoch = ip.producerEpoch;
+    const seq = [0, 0];
+    const produce = async (v: number, partition: number, over: { transactionalId?: string | null; epoch?: number } = {}) => {
+      const r = await conn.request(ProduceRequest, ProduceResponse, v, {
+        transactionalId: over.transactionalId === undefined ? id : over.transactionalId,
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [{ name: topic, partitionData: [{ index: partition, records: encodeBatch({ isTransactional: true, producerId: pid, producerEpoch: over.epoch ?? epoch, baseSequence: seq[partition]!, records: [{ key: null, value: `v${v}-p${partition}-s${seq[partition]}`, timestamp: BigInt(Date.now()) }] }) }] }],
+      });
+      const code = r.responses[0]!.partitionResponses[0]!.errorCode;
+      if (code === 0) seq[partition]!++;
+      return code;
+    };
+    const highWatermark = async () => (await read(broker, topic, [0, 1], 'read_uncommitted')).length;
+    assert.equal(await produce(9, 0), ErrorCode.INVALID_TXN_STATE, 'no transaction yet (Produce v9)');
+    assert.equal(await produce(11, 0), ErrorCode.TRANSACTION_ABORTABLE, 'no transaction yet (Produce v11)');
+    assert.equal(await produce(9, 0, { transactionalId: null }), ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    const add = await conn.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, { v3AndBelowTransactionalId: id, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: topic, partitions: [0] }] });
+    assert.equal(add.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode, 0);
+    assert.equal(await produce(9, 0), 0);
+    assert.equal(await produce(9, 1), ErrorCode.INVALID_TXN_STATE, 'partition 1 was not added');
+    assert.equal(await produce(9, 0, { epoch: epoch + 1 }), ErrorCode.INVALID_PRODUCER_EPOCH);
+    const end = await conn.request(EndTxnRequest, EndTxnResponse, 3, { transactionalId: id, producerId: pid, producerEpoch: epoch, committed: true });
+    assert.equal(end.errorCode, 0);
+    await waitTxnState(conn, id, ['CompleteCommit']);
+    // A late batch of the ended transaction would start a transaction no coordinator knows of (a
+    // hanging transaction, holding back the last stable offset forever): refused.
+    assert.equal(await produce(9, 0), ErrorCode.INVALID_TXN_STATE);
+    assert.equal(await highWatermark(), 1, 'only the verified batch was stored');
+    if (READ_COMMITTED) {
+      // READ_COMMITTED: nothing holds the last stable offset back.
+      assert.equal((await read(broker, topic, [0, 1], 'read_committed')).length, 1);
+    }
+  });
+
   test('transactions v2 (KIP-890 part 2) spoken directly, when transaction.version 2 is finalized', { timeout: 60_000 }, async (t) => {
     const av = await conn.request(ApiVersionsRequest, ApiVersionsResponse, 3, { clientSoftwareName: 'fjord-test', clientSoftwareVersion: '1' });
     const tv = av.finalizedFeatures.find((f) => f.name === 'transaction.version')?.maxVersionLevel ?? 0;
@@ -348,8 +389,16 @@ describe('transactions on one broker', () => {
       if (code === 0) seq.set(e, s0 + 1);
       return code;
     };
-    // The produce adds its partition; TxnOffsetCommit v5 adds the group's (no AddOffsetsToTxn).
-    assert.equal(await produce('tv2-committed'), 0);
+    // The produce adds its partition (answered NOT_ENOUGH_REPLICAS, retriable, until that is
+    // written down); TxnOffsetCommit v5 adds the group's (no AddOffsetsToTxn).
+    const produceRetrying = async (value: string) => {
+      for (let i = 0; ; i++) {
+        const code = await produce(value);
+        if (code !== ErrorCode.NOT_ENOUGH_REPLICAS || i >= 50) return code;
+        await sleep(20);
+      }
+    };
+    assert.equal(await produceRetrying('tv2-committed'), 0);
     assert.deepEqual((await describeTxn(conn, id)).topics, [{ topic, partitions: [0] }]);
     const toc = await conn.request(TxnOffsetCommitRequest, TxnOffsetCommitResponse, 5, {
       transactionalId: id, groupId: group, producerId: pid, producerEpoch: epoch, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null,
@@ -365,7 +414,7 @@ describe('transactions on one broker', () => {
     // The old epoch is fenced by the bump; the new one starts the next transaction, aborted here.
     assert.equal(await produce('late', epoch), ErrorCode.INVALID_PRODUCER_EPOCH);
     epoch = e1.producerEpoch;
-    assert.equal(await produce('tv2-aborted'), 0);
+    assert.equal(await produceRetrying('tv2-aborted'), 0);
     const e2 = await conn.request(EndTxnRequest, EndTxnResponse, 5, { transactionalId: id, producerId: pid, producerEpoch: epoch, committed: false });
     assert.deepEqual([e2.errorCode, e2.producerEpoch], [0, epoch + 1]);
     await waitTxnState(conn, id, ['CompleteAbort']);

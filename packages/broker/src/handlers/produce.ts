@@ -13,8 +13,15 @@
  * offset and not stored again; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH and
  * INVALID_TXN_STATE refuse the partition's append without writing anything. With acks=all a
  * duplicate still waits for its original to be durable.
+ * A transactional batch is first checked with the transaction coordinator (KIP-890 part 1,
+ * TransactionCoordinator.verifyTransactionalProduce): its partition must be in the producer's
+ * ongoing transaction. With transactions v2 the produce adds the partition itself; the coordinator
+ * must write that down before the batch may be appended, so (unlike Kafka, which holds the request)
+ * the first produce to a new partition is answered NOT_ENOUGH_REPLICAS, which clients retry, and
+ * the retry finds the partition added: the ordered phase stays synchronous.
  */
-import { ErrorCode, ProduceRequest, ProduceResponse, ZERO_UUID } from '@fjord/protocol';
+import { ATTRIBUTES_OFFSET, BATCH_HEADER_BYTES, ErrorCode, MAGIC_OFFSET, PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, ProduceRequest, ProduceResponse, TRANSACTIONAL_FLAG_MASK, ZERO_UUID } from '@fjord/protocol';
+import type { BrokerContext } from '../broker-context.js';
 import { limits } from '../limits.js';
 import { INTERNAL_TOPICS } from '../topics/topic-names.js';
 import type { AppendResult } from '../partition/replica-manager.js';
@@ -43,7 +50,10 @@ export const produce = defineHandler({
         else if (!partition) result = failure(byId && !state ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         // The coordinators own their topics: a client's records there would be replayed as state.
         else if (INTERNAL_TOPICS.has(partition.topic)) result = failure(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${partition.topic}`);
-        else result = b.replicas.append(partition, pd.records as Buffer | null, now, ctx.apiVersion);
+        else {
+          const txnError = verifyTransactional(b, req.transactionalId, partition, pd.records as Buffer | null, ctx.apiVersion);
+          result = txnError !== ErrorCode.NONE ? failure(txnError) : b.replicas.append(partition, pd.records as Buffer | null, now, ctx.apiVersion);
+        }
         if (result.errorCode !== ErrorCode.NONE) anyError = true;
         const out = toResponse(pd.index, result);
         if (partition && result.errorCode === ErrorCode.NONE && req.acks === -1) waits.push({ partition, result, out });
@@ -57,6 +67,21 @@ export const produce = defineHandler({
     return awaitDurable(ctx.broker.replicas, waits, Math.min(Math.max(req.timeoutMs, 0), limits.produceTimeoutMsMax)).then(() => response);
   },
 });
+
+/**
+ * The transaction coordinator's check of a transactional batch (read from the first batch's header:
+ * a partition's batches share their producer, which the producer state enforces). 0 for anything
+ * else, including bytes the append will refuse anyway.
+ */
+function verifyTransactional(b: BrokerContext, transactionalId: string | null, p: Partition, records: Buffer | null, produceVersion: number): number {
+  if (records === null || records.length < BATCH_HEADER_BYTES || records.readInt8(MAGIC_OFFSET) !== 2) return ErrorCode.NONE;
+  if ((records.readInt16BE(ATTRIBUTES_OFFSET) & TRANSACTIONAL_FLAG_MASK) === 0) return ErrorCode.NONE;
+  const r = b.txn.verifyTransactionalProduce(transactionalId, records.readBigInt64BE(PRODUCER_ID_OFFSET), records.readInt16BE(PRODUCER_EPOCH_OFFSET), p.topic, p.index, produceVersion);
+  if (typeof r === 'number') return r;
+  // Transactions v2 adding the partition: retriable until the addition is durable (see above).
+  r.catch(() => undefined);
+  return ErrorCode.NOT_ENOUGH_REPLICAS;
+}
 
 function failure(errorCode: number, errorMessage: string | null = null): AppendResult {
   return { errorCode, errorMessage, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, lastOffset: -1n, recordErrors: [] };
