@@ -70,6 +70,16 @@ async function waitTxnState(conn: CodecConnection, id: string, states: string[],
   }
 }
 
+/**
+ * How far fencing (InitProducerId over an open transaction, or a timeout) moves the epoch before
+ * the abort: one bump, one more when the broker has transactions v2 finalized (its own aborts use
+ * the finalized transaction.version, as Kafka's do).
+ */
+async function fenceBump(conn: CodecConnection): Promise<number> {
+  const av = await conn.request(ApiVersionsRequest, ApiVersionsResponse, 3, { clientSoftwareName: 'fjord-test', clientSoftwareVersion: '1' });
+  return (av.finalizedFeatures.find((f) => f.name === 'transaction.version')?.maxVersionLevel ?? 0) >= 2 ? 2 : 1;
+}
+
 async function offsetFetch(conn: CodecConnection, group: string, topic: string, partition: number, requireStable: boolean): Promise<{ offset: bigint; errorCode: number }> {
   const r = await conn.request(OffsetFetchRequest, OffsetFetchResponse, 7, { groupId: group, topics: [{ name: topic, partitionIndexes: [partition] }], requireStable });
   const p = r.topics[0]!.partitions[0]!;
@@ -192,7 +202,7 @@ describe('transactions on one broker', () => {
       await s.ok('producer', { name: 'b', transactional_id: id });
       await s.ok('init', { p: 'b' });
       const after = await describeTxn(conn, id);
-      assert.deepEqual([after.transactionState, after.producerId, after.producerEpoch], ['Empty', before.producerId, before.producerEpoch + 2]);
+      assert.deepEqual([after.transactionState, after.producerId, after.producerEpoch], ['Empty', before.producerId, before.producerEpoch + (await fenceBump(conn)) + 1]);
       const fenced = await s.call('commit', { p: 'a' });
       assert.ok(fenced.error, 'the fenced producer cannot commit');
       assert.equal(fenced.error.fatal, true, JSON.stringify(fenced.error));
@@ -368,6 +378,11 @@ describe('transactions on one broker', () => {
       return;
     }
     assert.deepEqual([max(EndTxnRequest.apiKey), max(AddPartitionsToTxnRequest.apiKey)], [5, 5]);
+    // The feature as Kafka lists it: supported 0-2 (1-2 before ApiVersions v4, KAFKA-17011), finalized 2.
+    const feature = (r: ApiVersionsResponse) => [r.supportedFeatures.filter((f) => f.name === 'transaction.version').map((f) => [f.minVersion, f.maxVersion]), r.finalizedFeatures.map((f) => [f.name, f.minVersionLevel, f.maxVersionLevel]), r.finalizedFeaturesEpoch];
+    assert.deepEqual(feature(av), [[[1, 2]], [['transaction.version', 2, 2]], 0n]);
+    const av4 = await conn.request(ApiVersionsRequest, ApiVersionsResponse, 4, { clientSoftwareName: 'fjord-test', clientSoftwareVersion: '1' });
+    assert.deepEqual(feature(av4)[0], [[0, 2]]);
     const topic = topicName('txn-tv2');
     const id = `${topic}-tx`;
     const group = `${topic}-g`;
@@ -498,7 +513,7 @@ describe('transactions across broker restarts', () => {
     const conn = await CodecConnection.open(broker.host, broker.port);
     try {
       const d = await waitTxnState(conn, id, ['CompleteAbort'], 30_000);
-      assert.equal(d.producerEpoch, 1, 'aborting a timed-out transaction fences its producer epoch');
+      assert.equal(d.producerEpoch, await fenceBump(conn), 'aborting a timed-out transaction fences its producer epoch');
       assert.deepEqual(await offsetFetch(conn, `${topic}-g`, topic, 0, true), { offset: -1n, errorCode: 0 }, 'its offsets were dropped');
     } finally {
       conn.close();

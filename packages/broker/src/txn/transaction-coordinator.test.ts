@@ -18,6 +18,14 @@ import { TransactionCoordinator } from './transaction-coordinator.js';
 import { TRANSACTION_STATE_TOPIC, transitRecord } from './transaction-log.js';
 import { EPOCH_MAX, tpKey } from './transaction-metadata.js';
 import { TV_0, TV_2 } from './transaction-state.js';
+import { TRANSACTION_VERSION_FINALIZED } from './transaction-version.js';
+
+/**
+ * How far fencing (InitProducerId over an open transaction, or a timeout) moves the epoch before
+ * the abort is written: one bump, and with transactions v2 finalized (the coordinator's own aborts
+ * use the finalized version, as in Kafka) one more for the abort itself.
+ */
+const FENCE_BUMP = TRANSACTION_VERSION_FINALIZED >= 2 ? 2 : 1;
 
 let dir: string;
 let now = Date.UTC(2026, 0, 1);
@@ -193,9 +201,9 @@ test('a second producer fences the first: its open transaction is aborted with a
   const first = await init(id);
   assert.equal(first.errorCode, ErrorCode.CONCURRENT_TRANSACTIONS, 'the producer retries while the abort completes');
   await broker.txn.settled();
-  assert.deepEqual(await markersOf(0, a.pid), [['ABORT', a.epoch + 1]]);
+  assert.deepEqual(await markersOf(0, a.pid), [['ABORT', a.epoch + FENCE_BUMP]]);
   const b = await initOk(id);
-  assert.deepEqual([b.pid, b.epoch], [a.pid, a.epoch + 2]);
+  assert.deepEqual([b.pid, b.epoch], [a.pid, a.epoch + FENCE_BUMP + 1]);
   assert.equal((await end(id, a, true)).errorCode, ErrorCode.PRODUCER_FENCED);
   assert.equal(await add(id, a, 1), ErrorCode.PRODUCER_FENCED);
   assert.equal(broker.txn.verifyTransactionalProduce(id, a.pid, a.epoch, TOPIC, 0, 9), ErrorCode.INVALID_PRODUCER_EPOCH);
@@ -237,12 +245,12 @@ test('a transaction open longer than its timeout is aborted and its producer fen
   now += 6_000;
   assert.equal(broker.txn.abortTimedOutTransactions(), 1);
   await broker.txn.settled();
-  assert.deepEqual(await markersOf(1, p.pid), [['ABORT', p.epoch + 1]]);
+  assert.deepEqual(await markersOf(1, p.pid), [['ABORT', p.epoch + FENCE_BUMP]]);
   const d = broker.txn.describe(id);
-  assert.deepEqual([d.transactionState, d.producerEpoch], ['CompleteAbort', p.epoch + 1]);
+  assert.deepEqual([d.transactionState, d.producerEpoch], ['CompleteAbort', p.epoch + FENCE_BUMP]);
   assert.equal((await end(id, p, true)).errorCode, ErrorCode.PRODUCER_FENCED, 'the old epoch is fenced');
   const again = await initOk(id, 10_000);
-  assert.equal(again.epoch, p.epoch + 2);
+  assert.equal(again.epoch, p.epoch + FENCE_BUMP + 1);
 });
 
 test('transactional ids expire after transactional.id.expiration.ms without updates, never while a transaction is open', async () => {
@@ -289,7 +297,7 @@ test('restart: an open transaction stays open (and times out later); a completin
   now += 31_000;
   assert.equal(broker.txn.abortTimedOutTransactions(), 1);
   await broker.txn.settled();
-  assert.deepEqual(await markersOf(0, o.pid), [['ABORT', o.epoch + 1]]);
+  assert.deepEqual(await markersOf(0, o.pid), [['ABORT', o.epoch + FENCE_BUMP]]);
 });
 
 test('transactional offsets: pending until the marker; a commit makes them visible, an abort drops them; pending survives a restart', async () => {

@@ -5,4 +5,4 @@
  */
 export const TRANSACTION_VERSION_FEATURE = 'transaction.version';
 export const TRANSACTION_VERSION_SUPPORTED = { minVersion: 0, maxVersion: 2 } as const;
-export const TRANSACTION_VERSION_FINALIZED: number = 0;
+export const TRANSACTION_VERSION_FINALIZED: number = 2;
