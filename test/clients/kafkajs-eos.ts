@@ -11,9 +11,11 @@
 //   the producer is replaced (a new InitProducerId for the same transactional id fences the old one).
 // - reader: a KafkaJS group consumer (KafkaJS has no group-less consumer), read_committed (its
 //   default), subscribed to every topic from the beginning; every record to the log as
-//   [topic, partition, offset, value].
+//   [topic, partition, offset, value]. Its aborted-transaction filter is replaced by the Java
+//   client's (kafkajs-aborted-order.ts says why).
 //
 // Every KafkaJS call is bounded: its retries are limited and each transactional step has a timeout.
+import './kafkajs-aborted-order.js'; // first: it must patch KafkaJS before KafkaJS loads
 import { appendFileSync, openSync, closeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import kafkajs from 'kafkajs';
