@@ -8,7 +8,7 @@
  *   npm run bench                          every workload, full sizes
  *   npm run bench -- --quick               small sizes (a smoke run, ~2 minutes)
  *   npm run bench -- --record              full run, then update bench/RESULTS.md
- *   npm run bench -- --only produce,consume,e2e,memory,startup,rdkafka,groups
+ *   npm run bench -- --only produce,consume,e2e,memory,startup,rdkafka,groups,txn
  *   npm run bench -- --profile             run the broker under node --cpu-prof and print, per
  *                                          workload, the functions with the most self time
  *
@@ -24,12 +24,12 @@ import { parseArgs } from 'node:util';
 import { cpuSecondsOf, killBroker, memoryOf, probeMemory, rssBreakdownOf, startBroker, startedFields, stopBroker } from './lib/broker.mjs';
 import { freeBytes, gitInfo, loadAverage, machineInfo, systemCpuSeconds } from './lib/machine.mjs';
 import { buildRdkafkaBench, rdkafkaSourceDefault, runRdkafkaBench } from './lib/rdkafka.mjs';
-import { consoleTable, groupRows, markdownTable, summaryRows, writeResults } from './lib/report.mjs';
+import { consoleTable, groupRows, markdownTable, summaryRows, txnRows, txnTargets, writeResults } from './lib/report.mjs';
 import { formatProfile, summarizeProfile } from './profile-top.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
-const WORKLOADS = ['produce', 'consume', 'e2e', 'rdkafka', 'memory', 'startup', 'groups'];
+const WORKLOADS = ['produce', 'consume', 'e2e', 'rdkafka', 'memory', 'startup', 'groups', 'txn'];
 const MB = 1e6;
 const GB = 1e9;
 
@@ -102,6 +102,10 @@ const sizes = flags.quick
       restarts: 1,
       rounds: Number(flags.rounds ?? 1),
       groupRounds: 2,
+      idempotentRecords: 100_000,
+      idempotentRounds: 1,
+      txnSeconds: 5,
+      txnRatedSeconds: 5,
       commitSeconds: 2,
       commitsMax: 200_000,
       offsetGroups: 200,
@@ -123,6 +127,10 @@ const sizes = flags.quick
       restarts: 3,
       rounds: Number(flags.rounds ?? 3),
       groupRounds: 5, // fresh 10-member groups per rebalance variant
+      idempotentRecords: 524_288, // 512 MiB per run, acks=all, idempotent and plain alternately
+      idempotentRounds: 3,
+      txnSeconds: 10, // 1 producer as fast as it goes; then N producers as fast as they go
+      txnRatedSeconds: 20, // N producers paced to 1,000 transactions/s
       commitSeconds: 5, // per commit mode
       commitsMax: 1_000_000, // per commit mode: the count bound
       offsetGroups: 1000, // x 100 partitions = 100,000 committed offsets for the start-up test
@@ -326,6 +334,8 @@ function oneLine(r) {
   if (r.workload === 'rebalance') return `stable after the last join: median ${r.stabiliseMs.median} max ${r.stabiliseMs.max} ms over ${r.stabiliseMs.n} groups${r.extraJoinMs ? `; one more member: median ${r.extraJoinMs.median} max ${r.extraJoinMs.max} ms` : ''}`;
   if (r.workload === 'commits') return `${r.commitsPerSec} commits/s, ${r.requestsPerSec} requests/s (${r.inflight} in flight per client), request p50 ${r.requestLatencyMs.p50} p99 ${r.requestLatencyMs.p99} ms; ${r.verifiedPartitions} partitions read back correctly (broker CPU ${r.brokerCpuPct}%)`;
   if (r.workload === 'offsets-fill') return `${r.commits} offsets committed in ${r.secs} s (${r.commitsPerSec}/s)`;
+  if (r.workload === 'idempotent') return `${r.mode}: ${r.mbPerSec} MB/s, ${r.recordsPerSec} records/s, ${r.records} records in ${r.secs} s, request p99 ${r.requestLatencyMs?.p99} ms (broker CPU ${r.brokerCpuPct}%)`;
+  if (r.workload === 'txn') return `${r.txnsPerSec} transactions/s (${r.committed} committed in ${r.secs} s, ${r.producers} producers${r.rate ? ` paced to ${r.rate}/s` : ''}), latency p50 ${r.latencyMs?.p50} p99 ${r.latencyMs?.p99} max ${r.latencyMs?.max} ms (broker CPU ${r.brokerCpuPct}%)`;
   if (r.workload === 'offsets-verify') return `${r.matched}/${r.checked} offsets read back as committed (${r.wrong} wrong, ${r.missing} missing) in ${r.secs} s`;
   if (r.result) return Object.entries(r.result).map(([k, v]) => `${k}=${v}`).join(' ');
   return JSON.stringify(r).slice(0, 300);
@@ -700,6 +710,56 @@ async function groupsPhase() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Phase 4: exactly-once producers (issue 4)
+
+/**
+ * One broker, default settings. (a) acks=all produce with and without a producer id, alternately
+ * (the order flips every round, so drift and neighbours' noise hit both alike); the median of each
+ * is compared. (b) Small transactions: one producer as fast as it goes, which says how many
+ * producers 1,000 transactions/s needs; that many producers as fast as they go (the ceiling); and
+ * that many paced to 1,000/s together (the sustained-rate figure and its latencies).
+ */
+async function txnPhase() {
+  const phaseStart = Date.now();
+  const x = { idempotent: [], plain: [] };
+  ctx.results.txn = x;
+  const dataDir = path.join(tmpRoot, 'data-txn');
+  const broker = await launchBroker('txn', dataDir);
+  x.brokerCommand = broker.commandLine;
+  const b = ['--bootstrap', broker.bootstrap];
+  const timeoutS = 180;
+  try {
+    for (let i = 1; i <= sizes.idempotentRounds; i++) {
+      const tag = sizes.idempotentRounds > 1 ? ` [round ${i}/${sizes.idempotentRounds}]` : '';
+      const modes = i % 2 === 1 ? ['plain', 'idempotent'] : ['idempotent', 'plain'];
+      for (const mode of modes) {
+        await settle();
+        const args = ['idempotent', ...b, ...lgTopic(`lg-${mode}-${i}`), '--create', '--records', String(sizes.idempotentRecords), '--seconds', '90', '--progress', ...(mode === 'plain' ? ['--plain'] : [])];
+        x[mode].push(await measure(broker, `produce acks=all, ${mode === 'plain' ? 'no producer id' : 'idempotent'}, 5 in flight (loadgen)${tag}`, () => loadgen(args, timeoutS)));
+      }
+    }
+    x.idempotentMedian = median(x.idempotent, (r) => r.mbPerSec);
+    x.plainMedian = median(x.plain, (r) => r.mbPerSec);
+    const txnArgs = (topic, producers, seconds, rate) => ['txn', ...b, '--topic', topic, '--partitions', '8', '--producers', String(producers), '--seconds', String(seconds), ...(rate ? ['--rate', String(rate)] : [])];
+    await settle();
+    x.single = await measure(broker, 'transactions: 1 producer as fast as it goes, 10 records over 2 partitions each (loadgen)', () => loadgen(txnArgs('lg-txn-single', 1, sizes.txnSeconds), timeoutS));
+    // Enough producers that each runs at no more than half what one alone reaches: a producer's
+    // transactions are serial, so one paced near its own ceiling starts late whenever one is slow.
+    const single = x.single.ok !== false ? x.single.txnsPerSec : null;
+    x.producersForTarget = single ? Math.min(32, Math.max(1, Math.ceil((txnTargets.txnsPerSec * 2) / single))) : 8;
+    const n = x.producersForTarget;
+    await settle();
+    x.ceiling = await measure(broker, `transactions: ${n} producers as fast as they go (loadgen)`, () => loadgen(txnArgs('lg-txn-ceiling', n, sizes.txnSeconds), timeoutS));
+    await settle();
+    x.rated = await measure(broker, `transactions: ${n} producers paced to ${txnTargets.txnsPerSec}/s together (loadgen)`, () => loadgen(txnArgs('lg-txn-rated', n, sizes.txnRatedSeconds, txnTargets.txnsPerSec), timeoutS));
+  } finally {
+    await haltBroker(broker);
+    rmSync(dataDir, { recursive: true, force: true });
+    x.phaseS = round((Date.now() - phaseStart) / 1000, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report
 
 function commandLine() {
@@ -772,6 +832,7 @@ function details(machine) {
   }
   if (ctx.brokerInfo.freshStartMs !== undefined) lines.push(`- broker start-up on an empty data dir: ${ctx.brokerInfo.freshStartMs} ms`);
   if (R.groups) lines.push(...groupDetails(R.groups));
+  if (R.txn) lines.push(...txnDetails(R.txn));
   void machine;
   return lines.join('\n');
 }
@@ -815,6 +876,34 @@ function groupDetails(g) {
       const v = x.verify;
       lines.push(`  - restart ${label}: spawn → ready ${x.readyMs} ms; broker: startupMs ${st.startupMs}, groupLoadMs ${st.groupLoadMs}, groups ${st.groups}, committedOffsets ${st.committedOffsets}, cleanShutdown ${st.cleanShutdown}, recoveredSegments ${st.recoveredSegments}; read back ${v ? (v.ok === false ? fail(v) : `${v.matched}/${v.checked} as committed (${v.wrong} wrong, ${v.missing} missing) in ${v.secs} s`) : '–'}`);
     }
+  }
+  return lines;
+}
+
+function txnDetails(x) {
+  const lines = [`- exactly-once producers (${x.phaseS ?? '–'} s in all; broker \`${x.brokerCommand ?? '–'}\`):`];
+  const fail = (r) => `FAILED — ${r.error ?? r.firstError}`;
+  for (const mode of ['plain', 'idempotent']) {
+    const runs = x[mode] ?? [];
+    if (!runs.length) continue;
+    const per = runs.map((r) => (r.ok === false ? fail(r) : `${r.mbPerSec} MB/s (request p50 ${r.requestLatencyMs?.p50} / p99 ${r.requestLatencyMs?.p99} ms; ${cpuNote(r)})`)).join('; ');
+    const r = runs.find((y) => y.ok !== false) ?? {};
+    lines.push(`  - produce acks=all, ${mode === 'plain' ? 'no producer id' : 'idempotent (producer id, epoch, sequence per partition)'}: ${runs.length} run(s) of ${r.records ?? '–'} records of ${r.recordBytes ?? '–'} bytes, ${r.recordsPerBatch ?? '–'} per batch, ${r.partitionsPerRequest ?? '–'} partitions per request, ${r.inflight ?? '–'} requests in flight, Produce v${r.produceVersion ?? '–'}: ${per}`);
+  }
+  for (const [k, label] of [['single', '1 producer, as fast as it goes'], ['ceiling', `${x.producersForTarget} producers, as fast as they go`], ['rated', `${x.producersForTarget} producers paced to ${txnTargets.txnsPerSec}/s together`]]) {
+    const r = x[k];
+    if (!r) continue;
+    if (r.ok === false) {
+      lines.push(`  - transactions, ${label}: ${fail(r)}`);
+      continue;
+    }
+    const s = r.stepMs ?? {};
+    const log = r.check ? `${r.check.offsetsAdded} offsets added, ${r.check.expected} expected (records + markers); ${r.check.hanging.length ? `open transactions: ${r.check.hanging.join(', ')}` : 'last stable offset = high watermark everywhere'}` : '–';
+    lines.push(
+      `  - transactions, ${label}: ${r.txnsPerSec} txns/s, ${r.committed} committed in ${r.secs} s; ${r.recordsPerTxn} records of ${r.recordBytes} bytes over ${r.partitionsPerTxn} partitions each (AddPartitionsToTxn v${r.versions?.AddPartitionsToTxn}, Produce v${r.versions?.Produce} acks=all, EndTxn v${r.versions?.EndTxn}); ` +
+        `latency p50 ${r.latencyMs?.p50} / p95 ${r.latencyMs?.p95} / p99 ${r.latencyMs?.p99} / max ${r.latencyMs?.max} ms, of which AddPartitionsToTxn p50 ${s.addPartitions?.p50}, Produce p50 ${s.produce?.p50}, EndTxn p50 ${s.endTxn?.p50} ms; ` +
+        `CONCURRENT_TRANSACTIONS retries: AddPartitionsToTxn ${r.retries?.addPartitions}, EndTxn ${r.retries?.endTxn}${r.rate ? `; start lag behind the schedule p50 ${r.startLagMs?.p50} / p99 ${r.startLagMs?.p99} / max ${r.startLagMs?.max} ms, ${r.lateStarts} transactions started more than one interval (${round((r.producers / r.rate) * 1000, 1)} ms) late` : ''}; log afterwards: ${log}; ${cpuNote(r)}`,
+    );
   }
   return lines;
 }
@@ -891,6 +980,7 @@ async function main() {
   try {
     // Groups first: small writes and fsyncs, measured on the same machine state as `--only groups`.
     if (only.has('groups')) await groupsPhase();
+    if (only.has('txn')) await txnPhase();
     if (['produce', 'consume', 'e2e', 'rdkafka'].some((w) => only.has(w))) await throughputPhase();
     if (only.has('memory') || only.has('startup')) await memoryPhase();
   } catch (err) {
@@ -916,7 +1006,8 @@ async function main() {
   if (!only.has('startup')) delete ctx.results.startup;
   const issue2Rows = summaryRows(ctx.results);
   const groupsRows = groupRows(ctx.results.groups);
-  const rows = [...issue2Rows, ...groupsRows];
+  const txnsRows = txnRows(ctx.results.txn);
+  const rows = [...issue2Rows, ...groupsRows, ...txnsRows];
   process.stdout.write(`\n${consoleTable(rows)}\n\n${details(machine)}\n`);
   if (ctx.notes.length) process.stdout.write(`\nNotes:\n${ctx.notes.map((n) => `- ${n}`).join('\n')}\n`);
   if (ctx.anomalies.length) process.stdout.write(`\nProblems seen:\n${ctx.anomalies.map((a) => `- ${a}`).join('\n')}\n`);
@@ -924,10 +1015,10 @@ async function main() {
   if (profileDir) printProfiles();
   if (flags.record) {
     const latest = (r) => (r.length ? [`Latest: ${new Date().toISOString().slice(0, 10)}, commit ${git.commit}, \`${commandLine()}\` (details under Runs).`, '', markdownTable(r)].join('\n') : undefined);
-    writeResults(flags['results-file'], { latest: latest(issue2Rows), 'latest-groups': latest(groupsRows) }, runMarkdown(machine, git, rows));
+    writeResults(flags['results-file'], { latest: latest(issue2Rows), 'latest-groups': latest(groupsRows), 'latest-txn': latest(txnsRows) }, runMarkdown(machine, git, rows));
     log(`recorded in ${path.relative(process.cwd(), flags['results-file'])}`);
   }
-  const workloadFailed = Object.values(ctx.results).some((r) => r && (r.ok === false || (r === ctx.results.groups && Object.values(r).some((x) => x && x.ok === false))));
+  const workloadFailed = Object.values(ctx.results).some((r) => r && (r.ok === false || ((r === ctx.results.groups || r === ctx.results.txn) && Object.values(r).some((x) => x && x.ok === false))));
   process.exitCode = failed || workloadFailed || ctx.anomalies.some((a) => a.includes('died')) ? 1 : 0;
 }
 

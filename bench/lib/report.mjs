@@ -25,6 +25,14 @@ export const groupTargets = {
   offsetLoadCount: 100_000,
 };
 
+/** Issue 4's targets (exactly-once producers, this 2-core machine). */
+export const txnTargets = {
+  /** Idempotent acks=all produce within this fraction of the same produce without a producer id. */
+  idempotentGapMax: 0.1,
+  /** Small transactions (10 records over 2 partitions) committed per second, sustained. */
+  txnsPerSec: 1000,
+};
+
 const fmt = (x, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 const krec = (x) => (x === null || x === undefined ? '–' : `${(x / 1000).toFixed(0)}k rec/s`);
 
@@ -199,6 +207,46 @@ export function groupRows(g) {
   return rows;
 }
 
+/** Rows for the exactly-once workloads (issue 4; Fjord's load generator only). */
+export function txnRows(x) {
+  const rows = [];
+  if (!x) return rows;
+  const failed = (r) => !r || r.ok === false;
+  const failCell = (r) => `FAILED: ${(r?.error ?? r?.firstError ?? 'not run').slice(0, 120)}`;
+  const idem = x.idempotentMedian;
+  const plain = x.plainMedian;
+  if (idem || plain) {
+    const ok = !failed(idem) && !failed(plain) && Number.isFinite(idem.mbPerSec) && Number.isFinite(plain.mbPerSec);
+    const gap = ok ? (plain.mbPerSec - idem.mbPerSec) / plain.mbPerSec : null;
+    const n = Math.max(idem?.rounds?.length ?? 1, plain?.rounds?.length ?? 1);
+    rows.push({
+      workload: `produce acks=all, idempotent vs no producer id, 1 KiB records, 8 partitions, 5 in flight${n > 1 ? ` (median of ${n} runs each)` : ''}`,
+      loadgen: ok
+        ? `idempotent ${fmt(idem.mbPerSec)} MB/s · plain ${fmt(plain.mbPerSec)} MB/s · ${gap >= 0 ? `${fmt(gap * 100)}% slower` : `${fmt(-gap * 100)}% faster`}`
+        : failCell(failed(idem) ? idem : plain),
+      rdkafka: '',
+      target: `within ${fmt(txnTargets.idempotentGapMax * 100, 0)}% of plain`,
+      status: status(gap, (v) => v <= txnTargets.idempotentGapMax),
+    });
+  }
+  const latency = (l) => (l ? `p50 ${fmt(l.p50, 2)} · p95 ${fmt(l.p95, 2)} · p99 ${fmt(l.p99, 2)} · max ${fmt(l.max, 2)} ms` : '–');
+  const txnCell = (r) => (failed(r) ? failCell(r) : `${int(r.txnsPerSec)} txns/s · ${latency(r.latencyMs)}`);
+  if (x.single) rows.push({ workload: 'transactions (10 records over 2 partitions, commit), 1 producer, as fast as it goes', loadgen: txnCell(x.single), rdkafka: '', target: 'none (how many producers 1,000/s needs)', status: 'note' });
+  const n = x.producersForTarget;
+  if (x.ceiling) rows.push({ workload: `transactions, ${n} producers (connections), as fast as they go`, loadgen: txnCell(x.ceiling), rdkafka: '', target: 'none (the ceiling)', status: 'note' });
+  if (x.rated) {
+    const r = x.rated;
+    rows.push({
+      workload: `transactions, ${n} producers (connections) paced to ${int(txnTargets.txnsPerSec)}/s together`,
+      loadgen: failed(r) ? failCell(r) : `${int(r.txnsPerSec)} txns/s sustained over ${fmt(r.secs, 0)} s · ${latency(r.latencyMs)}${r.startLagMs ? ` · start lag p99 ${fmt(r.startLagMs.p99, 2)} ms` : ''}`,
+      rdkafka: '',
+      target: `>= ${int(txnTargets.txnsPerSec)} txns/s sustained`,
+      status: status(failed(r) ? null : r.txnsPerSec, (v) => v >= txnTargets.txnsPerSec * 0.99),
+    });
+  }
+  return rows;
+}
+
 export function consoleTable(rows) {
   const head = { workload: 'workload', loadgen: 'Fjord loadgen', rdkafka: 'librdkafka (rdkafka_bench)', target: 'target', status: 'status' };
   const cols = Object.keys(head);
@@ -231,13 +279,23 @@ Consumer groups (classic protocol; Fjord's load generator only):
 <!-- latest-groups:begin -->
 <!-- latest-groups:end -->
 
+Exactly-once producers (issue 4; Fjord's load generator only):
+
+<!-- latest-txn:begin -->
+<!-- latest-txn:end -->
+
 ## Runs
 `;
 
+/** The summary blocks, in the order the header has them. */
+const blockNames = ['latest', 'latest-groups', 'latest-txn'];
+
 /**
- * Replaces the "latest" summary blocks this run has figures for ({ latest, 'latest-groups' }: a run
- * of only the group workloads leaves issue 2's summary as it was) and appends the run's section.
+ * Replaces the "latest" summary blocks this run has figures for ({ latest, 'latest-groups',
+ * 'latest-txn' }: a run of only the group workloads leaves the others as they were) and appends the
+ * run's section.
  */
+
 export function writeResults(file, latestBlocks, runMarkdown) {
   let text = existsSync(file) ? readFileSync(file, 'utf8') : header;
   for (const [name, markdown] of Object.entries(latestBlocks)) {
@@ -245,10 +303,12 @@ export function writeResults(file, latestBlocks, runMarkdown) {
     const begin = `<!-- ${name}:begin -->`;
     const end = `<!-- ${name}:end -->`;
     if (!text.includes(begin)) {
-      // A file written before this block existed: add it (with the header's words) after the first block.
-      const blockInHeader = header.slice(header.indexOf('<!-- latest:end -->') + '<!-- latest:end -->'.length, header.indexOf(end) + end.length);
-      const at = text.indexOf('<!-- latest:end -->');
-      text = at >= 0 ? `${text.slice(0, at + '<!-- latest:end -->'.length)}${blockInHeader}${text.slice(at + '<!-- latest:end -->'.length)}` : `${header}\n${text}`;
+      // A file written before this block existed: add it (with the header's words) after the
+      // block that precedes it in the header.
+      const previousEnd = `<!-- ${blockNames[blockNames.indexOf(name) - 1] ?? 'latest'}:end -->`;
+      const blockInHeader = header.slice(header.indexOf(previousEnd) + previousEnd.length, header.indexOf(end) + end.length);
+      const at = text.indexOf(previousEnd);
+      text = at >= 0 ? `${text.slice(0, at + previousEnd.length)}${blockInHeader}${text.slice(at + previousEnd.length)}` : `${header}\n${text}`;
     }
     const i = text.indexOf(begin);
     const j = text.indexOf(end);

@@ -2,19 +2,23 @@
  * The few admin steps the load generator needs: version negotiation (ApiVersions), CreateTopics,
  * and waiting in Metadata until every partition has a leader. Topics are addressed by name, so
  * Produce and Fetch stay at or below the last versions that carry names (12), OffsetCommit and
- * OffsetFetch at 9. The group APIs are optional: a broker without them still runs the other
- * workloads (their version is then undefined, and the group workloads refuse to start).
+ * OffsetFetch at 9. The group and transaction APIs are optional: a broker without them still runs
+ * the other workloads (their version is then undefined, and the workloads that need them refuse to
+ * start).
  */
 import {
+  AddPartitionsToTxnRequest,
   ApiVersionsRequest,
   ApiVersionsResponse,
   CreateTopicsRequest,
   CreateTopicsResponse,
+  EndTxnRequest,
   ErrorCode,
   FetchRequest,
   FindCoordinatorRequest,
   FindCoordinatorResponse,
   HeartbeatRequest,
+  InitProducerIdRequest,
   JoinGroupRequest,
   LeaveGroupRequest,
   ListOffsetsRequest,
@@ -43,6 +47,12 @@ const versionsMax = {
   LeaveGroup: 5,
   OffsetCommit: 9,
   OffsetFetch: 9,
+  // Transactions as a client before KIP-890 part 2 does them (explicit AddPartitionsToTxn, no epoch
+  // bump per EndTxn): InitProducerId v5 and EndTxn v5 opt in to "transaction version 2", and
+  // AddPartitionsToTxn v4+ is broker-to-broker.
+  InitProducerId: 4,
+  AddPartitionsToTxn: 3,
+  EndTxn: 4,
 };
 const codecs = {
   Produce: ProduceRequest,
@@ -57,9 +67,12 @@ const codecs = {
   LeaveGroup: LeaveGroupRequest,
   OffsetCommit: OffsetCommitRequest,
   OffsetFetch: OffsetFetchRequest,
+  InitProducerId: InitProducerIdRequest,
+  AddPartitionsToTxn: AddPartitionsToTxnRequest,
+  EndTxn: EndTxnRequest,
 };
 /** APIs a broker may lack: the workloads that need them check `versions` themselves. */
-const optional = new Set(['FindCoordinator', 'JoinGroup', 'SyncGroup', 'Heartbeat', 'LeaveGroup', 'OffsetCommit', 'OffsetFetch']);
+const optional = new Set(['FindCoordinator', 'JoinGroup', 'SyncGroup', 'Heartbeat', 'LeaveGroup', 'OffsetCommit', 'OffsetFetch', 'InitProducerId', 'AddPartitionsToTxn', 'EndTxn']);
 
 export class BenchError extends Error {
   constructor(message, options) {

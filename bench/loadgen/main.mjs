@@ -15,6 +15,11 @@
  *   node bench/loadgen/main.mjs offsets-fill   --bootstrap 127.0.0.1:9092 --groups 1000 --partitions 100 --offset-base 1
  *   node bench/loadgen/main.mjs offsets-verify --bootstrap 127.0.0.1:9092 --groups 1000 --partitions 100 --offset-base 1
  *
+ * Exactly-once producers (see transactions.mjs):
+ *
+ *   node bench/loadgen/main.mjs idempotent --bootstrap 127.0.0.1:9092 --topic t --partitions 8 --create [--plain]
+ *   node bench/loadgen/main.mjs txn        --bootstrap 127.0.0.1:9092 --topic tx --producers 4 --rate 1000 --seconds 10
+ *
  * Topics: `--topic NAME` or `--topic-prefix P --topic-count N` (P-0 .. P-(N-1)), each with
  * `--partitions` partitions. Prints human-readable lines on stderr and one `RESULT {json}` line on
  * stdout. Exit status 0 when the workload ran (see `complete` in the result), 1 on a failure.
@@ -26,6 +31,7 @@ import { runE2e } from './e2e.mjs';
 import { runCommits, runOffsetsFill, runOffsetsVerify } from './offset-commits.mjs';
 import { runRebalance } from './rebalance.mjs';
 import { runProduce } from './produce.mjs';
+import { runIdempotentProduce, runTransactions } from './transactions.mjs';
 import { nowNs, round } from './stats.mjs';
 
 const { positionals, values } = parseArgs({
@@ -67,6 +73,13 @@ const { positionals, values } = parseArgs({
     'group-prefix': { type: 'string' },
     'offset-base': { type: 'string' },
     'groups-per-request': { type: 'string' },
+    // exactly-once producers
+    plain: { type: 'boolean', default: false },
+    producers: { type: 'string' },
+    'records-per-txn': { type: 'string' },
+    'partitions-per-txn': { type: 'string' },
+    txns: { type: 'string' },
+    'id-prefix': { type: 'string' },
   },
 });
 
@@ -213,8 +226,43 @@ async function main() {
       result = workload === 'offsets-fill' ? await runOffsetsFill(o) : await runOffsetsVerify(o);
       break;
     }
+    case 'idempotent':
+      result = await runIdempotentProduce(
+        defined({
+          bootstrap,
+          topics: topicsFromFlags(),
+          create: values.create,
+          plain: values.plain,
+          records: num('records'),
+          seconds: num('seconds'),
+          recordBytes: num('record-bytes'),
+          recordsPerBatch: num('batch-records'),
+          partitionsPerRequest: num('partitions-per-request'),
+          inflight: num('inflight'),
+          progress: values.progress,
+        }),
+      );
+      break;
+    case 'txn':
+      result = await runTransactions(
+        defined({
+          bootstrap,
+          topic: values.topic,
+          partitions: num('partitions'),
+          producers: num('producers'),
+          recordsPerTxn: num('records-per-txn'),
+          partitionsPerTxn: num('partitions-per-txn'),
+          // Small records by default (txnDefaults: 100 bytes); --record-bytes has a 1 KiB default for the others.
+          recordBytes: values['record-bytes'] === '1024' ? undefined : num('record-bytes'),
+          rate: num('rate'),
+          txns: num('txns'),
+          seconds: num('seconds'),
+          idPrefix: values['id-prefix'],
+        }),
+      );
+      break;
     default:
-      throw new Error(`unknown workload ${workload ?? '(none)'}: produce, consume, e2e, create, offsets, rebalance, commits, offsets-fill or offsets-verify`);
+      throw new Error(`unknown workload ${workload ?? '(none)'}: produce, consume, e2e, create, offsets, rebalance, commits, offsets-fill, offsets-verify, idempotent or txn`);
   }
   const cpu = process.cpuUsage();
   result.loadgenCpuSecs = round((cpu.user + cpu.system) / 1e6, 2);
@@ -224,7 +272,8 @@ async function main() {
 main().then(
   () => process.exit(0),
   (err) => {
-    process.stderr.write(`loadgen: ${err.stack ?? err}\n`);
+    // The message again on the last line: bench/run.mjs reports the last lines of stderr.
+    process.stderr.write(`loadgen: ${err.stack ?? err}\nloadgen: ${err.message ?? err}\n`);
     process.exit(1);
   },
 );
