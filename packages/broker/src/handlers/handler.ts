@@ -23,6 +23,13 @@ export interface RequestContext {
   readonly peer: string;
   /** Resolves when the connection closes; long waits (Fetch, acks=all) give up then. */
   readonly closed: AbortSignal;
+  /**
+   * For a pipelined handler whose ordered phase must wait (a transactions-v2 Produce that first
+   * adds its partition to the transaction): the connection dispatches none of its next requests
+   * until `until` settles, as Kafka mutes a channel while a request is in progress, so appends
+   * from one connection still land in request order.
+   */
+  holdConnection(until: Promise<unknown>): void;
 }
 
 export interface Handler<Req = any, Res = any> {

@@ -16,9 +16,8 @@
  * A transactional batch is first checked with the transaction coordinator (KIP-890 part 1,
  * TransactionCoordinator.verifyTransactionalProduce): its partition must be in the producer's
  * ongoing transaction. With transactions v2 the produce adds the partition itself; the coordinator
- * must write that down before the batch may be appended, so (unlike Kafka, which holds the request)
- * the first produce to a new partition is answered NOT_ENOUGH_REPLICAS, which clients retry, and
- * the retry finds the partition added: the ordered phase stays synchronous.
+ * must write that down before the batch may be appended, so such a request holds its connection
+ * (no later request on it starts) until the addition is durable, then appends, as Kafka holds it.
  */
 import { ATTRIBUTES_OFFSET, BATCH_HEADER_BYTES, ErrorCode, MAGIC_OFFSET, PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, ProduceRequest, ProduceResponse, TRANSACTIONAL_FLAG_MASK, ZERO_UUID } from '@fjord/protocol';
 import type { BrokerContext } from '../broker-context.js';
@@ -26,7 +25,7 @@ import { limits } from '../limits.js';
 import { INTERNAL_TOPICS } from '../topics/topic-names.js';
 import type { AppendResult } from '../partition/replica-manager.js';
 import type { Partition } from '../partition/partition.js';
-import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE } from './handler.js';
+import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE, type HandlerResult, type RequestContext } from './handler.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -35,52 +34,78 @@ export const produce = defineHandler({
   response: ProduceResponse,
   handle(ctx, req) {
     const b = ctx.broker;
-    const now = b.clock.now();
     const byId = ctx.apiVersion >= 13;
-    const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
-    const waits: Array<{ partition: Partition; result: AppendResult; out: PartitionResponse }> = [];
-    let anyError = false;
-    const responses = req.topicData.map((topic) => {
+    // The transaction coordinator's verdict on each partition's transactional batches, first: with
+    // transactions v2 it may have to write the partition into the transaction before the append.
+    const targets = req.topicData.map((topic) => {
       const state = byId ? b.metadata.topicById(topic.topicId) : b.metadata.topic(topic.name);
-      const partitionResponses = topic.partitionData.map((pd): PartitionResponse => {
-        let result: AppendResult;
+      return topic.partitionData.map((pd) => {
         const hosted = state && pd.index >= 0 && pd.index < state.partitions.length ? b.replicas.partition(state.name, pd.index) : undefined;
         const partition = hosted && hosted.topicId === state!.topicId ? hosted : undefined;
-        if (!acksValid) result = failure(ErrorCode.INVALID_REQUIRED_ACKS);
-        else if (!partition) result = failure(byId && !state ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        // The coordinators own their topics: a client's records there would be replayed as state.
-        else if (INTERNAL_TOPICS.has(partition.topic)) result = failure(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${partition.topic}`);
-        else {
-          const txnError = verifyTransactional(b, req.transactionalId, partition, pd.records as Buffer | null, ctx.apiVersion);
-          result = txnError !== ErrorCode.NONE ? failure(txnError) : b.replicas.append(partition, pd.records as Buffer | null, now, ctx.apiVersion);
-        }
-        if (result.errorCode !== ErrorCode.NONE) anyError = true;
-        const out = toResponse(pd.index, result);
-        if (partition && result.errorCode === ErrorCode.NONE && req.acks === -1) waits.push({ partition, result, out });
-        return out;
+        const verdict = partition && !INTERNAL_TOPICS.has(partition.topic) ? verifyTransactional(b, req.transactionalId, partition, pd.records as Buffer | null, ctx.apiVersion) : ErrorCode.NONE;
+        return { state, partition, verdict };
       });
-      return { name: byId ? '' : topic.name, topicId: byId ? topic.topicId : ZERO_UUID, partitionResponses };
     });
-    const response = { responses, throttleTimeMs: 0, nodeEndpoints: [] };
-    if (req.acks === 0) return anyError ? CLOSE_CONNECTION : NO_RESPONSE;
-    if (waits.length === 0) return response;
-    return awaitDurable(ctx.broker.replicas, waits, Math.min(Math.max(req.timeoutMs, 0), limits.produceTimeoutMsMax)).then(() => response);
+    const waiting = targets.flat().filter((t) => typeof t.verdict !== 'number');
+    if (waiting.length === 0) return appendAll(ctx, req, targets as Target[][]);
+    // Hold this connection's next requests until the additions are durable, then append in order.
+    const ready = Promise.all(
+      waiting.map(async (t) => {
+        t.verdict = await (t.verdict as Promise<number>).catch(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }),
+    );
+    ctx.holdConnection(ready);
+    return ready.then(() => appendAll(ctx, req, targets as Target[][]));
   },
 });
+
+interface Target {
+  state: unknown;
+  partition: Partition | undefined;
+  verdict: number;
+}
+
+/** The ordered phase for every partition (synchronous), then the durable phase for acks=all. */
+function appendAll(ctx: RequestContext, req: ProduceRequest, targets: Target[][]): HandlerResult<ProduceResponse> | Promise<ProduceResponse> {
+  const b = ctx.broker;
+  const now = b.clock.now();
+  const byId = ctx.apiVersion >= 13;
+  const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
+  const waits: Array<{ partition: Partition; result: AppendResult; out: PartitionResponse }> = [];
+  let anyError = false;
+  const responses = req.topicData.map((topic, ti) => {
+    const partitionResponses = topic.partitionData.map((pd, pi): PartitionResponse => {
+      const { state, partition, verdict } = targets[ti]![pi]!;
+      let result: AppendResult;
+      if (!acksValid) result = failure(ErrorCode.INVALID_REQUIRED_ACKS);
+      else if (!partition) result = failure(byId && !state ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      // The coordinators own their topics: a client's records there would be replayed as state.
+      else if (INTERNAL_TOPICS.has(partition.topic)) result = failure(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${partition.topic}`);
+      else if (verdict !== ErrorCode.NONE) result = failure(verdict);
+      else result = b.replicas.append(partition, pd.records as Buffer | null, now, ctx.apiVersion);
+      if (result.errorCode !== ErrorCode.NONE) anyError = true;
+      const out = toResponse(pd.index, result);
+      if (partition && result.errorCode === ErrorCode.NONE && req.acks === -1) waits.push({ partition, result, out });
+      return out;
+    });
+    return { name: byId ? '' : topic.name, topicId: byId ? topic.topicId : ZERO_UUID, partitionResponses };
+  });
+  const response = { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  if (req.acks === 0) return anyError ? CLOSE_CONNECTION : NO_RESPONSE;
+  if (waits.length === 0) return response;
+  return awaitDurable(b.replicas, waits, Math.min(Math.max(req.timeoutMs, 0), limits.produceTimeoutMsMax)).then(() => response);
+}
 
 /**
  * The transaction coordinator's check of a transactional batch (read from the first batch's header:
  * a partition's batches share their producer, which the producer state enforces). 0 for anything
- * else, including bytes the append will refuse anyway.
+ * else, including bytes the append will refuse anyway; a promise when the coordinator first has to
+ * add the partition to the transaction (transactions v2).
  */
-function verifyTransactional(b: BrokerContext, transactionalId: string | null, p: Partition, records: Buffer | null, produceVersion: number): number {
+function verifyTransactional(b: BrokerContext, transactionalId: string | null, p: Partition, records: Buffer | null, produceVersion: number): number | Promise<number> {
   if (records === null || records.length < BATCH_HEADER_BYTES || records.readInt8(MAGIC_OFFSET) !== 2) return ErrorCode.NONE;
   if ((records.readInt16BE(ATTRIBUTES_OFFSET) & TRANSACTIONAL_FLAG_MASK) === 0) return ErrorCode.NONE;
-  const r = b.txn.verifyTransactionalProduce(transactionalId, records.readBigInt64BE(PRODUCER_ID_OFFSET), records.readInt16BE(PRODUCER_EPOCH_OFFSET), p.topic, p.index, produceVersion);
-  if (typeof r === 'number') return r;
-  // Transactions v2 adding the partition: retriable until the addition is durable (see above).
-  r.catch(() => undefined);
-  return ErrorCode.NOT_ENOUGH_REPLICAS;
+  return b.txn.verifyTransactionalProduce(transactionalId, records.readBigInt64BE(PRODUCER_ID_OFFSET), records.readInt16BE(PRODUCER_EPOCH_OFFSET), p.topic, p.index, produceVersion);
 }
 
 function failure(errorCode: number, errorMessage: string | null = null): AppendResult {

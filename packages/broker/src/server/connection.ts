@@ -181,6 +181,7 @@ export class Connection {
       clientId,
       peer: this.peer,
       closed: this.abort.signal,
+      holdConnection: (until) => this.hold(until),
     };
     const slot: Slot = { done: false, chunks: null };
     this.slots.push(slot);
@@ -207,6 +208,16 @@ export class Connection {
     } else {
       this.finish(slot, handler, ctx, result);
     }
+  }
+
+  /** Stops dispatching until `until` settles (see RequestContext.holdConnection). */
+  private hold(until: Promise<unknown>): void {
+    this.busy = true;
+    const release = (): void => {
+      this.busy = false;
+      this.pump();
+    };
+    until.then(release, release);
   }
 
   private finish(slot: Slot, handler: Handler, ctx: RequestContext, res: unknown): void {
