@@ -292,7 +292,10 @@ async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, 
         records = read.chunks;
         bytes = read.bytes;
         if (read.abortedTransactions && read.abortedTransactions.length > 0) {
-          aborted = read.abortedTransactions.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset }));
+          // Sorted by first offset (Kafka lists them in marker order): the Java client and
+          // librdkafka sort them themselves, but KafkaJS 2.2.4 assumes this order and otherwise
+          // lets aborted records of interleaved transactions through.
+          aborted = read.abortedTransactions.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset })).sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0));
         }
       } catch (err) {
         if ((err as { name?: string }).name === 'OffsetOutOfRangeError') {
