@@ -104,6 +104,7 @@ const sizes = flags.quick
       groupRounds: 2,
       idempotentRecords: 100_000,
       idempotentRounds: 1,
+      rdIdempotentRecords: 100_000,
       txnSeconds: 5,
       txnRatedSeconds: 5,
       commitSeconds: 2,
@@ -129,6 +130,7 @@ const sizes = flags.quick
       groupRounds: 5, // fresh 10-member groups per rebalance variant
       idempotentRecords: 524_288, // 512 MiB per run, acks=all, idempotent and plain alternately
       idempotentRounds: 3,
+      rdIdempotentRecords: 1_000_000, // librdkafka, the same comparison: enable.idempotence vs 5 in flight without
       txnSeconds: 10, // 1 producer as fast as it goes; then N producers as fast as they go
       txnRatedSeconds: 20, // N producers paced to 1,000 transactions/s
       commitSeconds: 5, // per commit mode
@@ -715,7 +717,10 @@ async function groupsPhase() {
 /**
  * One broker, default settings. (a) acks=all produce with and without a producer id, alternately
  * (the order flips every round, so drift and neighbours' noise hit both alike); the median of each
- * is compared. (b) Small transactions: one producer as fast as it goes, which says how many
+ * is compared; then the same with librdkafka when rdkafka_bench builds: enable.idempotence=true
+ * against max.in.flight.requests.per.connection=5 without it (an idempotent producer keeps at most
+ * 5 requests in flight; librdkafka's default otherwise is a million, which would measure the
+ * client's pipelining, not the broker's producer state). (b) Small transactions: one producer as fast as it goes, which says how many
  * producers 1,000 transactions/s needs; that many producers as fast as they go (the ceiling); and
  * that many paced to 1,000/s together (the sustained-rate figure and its latencies).
  */
@@ -740,6 +745,25 @@ async function txnPhase() {
     }
     x.idempotentMedian = median(x.idempotent, (r) => r.mbPerSec);
     x.plainMedian = median(x.plain, (r) => r.mbPerSec);
+    const built = buildRdkafkaBench(flags['rdkafka-source'], tmpRoot);
+    if (built.ok) {
+      const rd = { version: built.version, idempotent: [], plain: [] };
+      x.rd = rd;
+      for (let i = 1; i <= sizes.idempotentRounds; i++) {
+        const tag = sizes.idempotentRounds > 1 ? ` [round ${i}/${sizes.idempotentRounds}]` : '';
+        const modes = i % 2 === 1 ? ['plain', 'idempotent'] : ['idempotent', 'plain'];
+        for (const mode of modes) {
+          await settle();
+          const prop = mode === 'plain' ? 'max.in.flight.requests.per.connection=5' : 'enable.idempotence=true';
+          const args = ['-b', broker.bootstrap, '-m', 'produce', '-t', `rk-${mode}-${i}`, '-s', '1024', '-n', String(sizes.rdIdempotentRecords), '-a', 'all', '-p', '8', '-X', prop];
+          rd[mode].push(await measure(broker, `produce acks=all, ${mode === 'plain' ? 'no producer id, 5 in flight' : 'enable.idempotence=true'} (librdkafka)${tag}`, () => runRdkafkaBench(built.binary, args, sizes.rdTimeoutS)));
+        }
+      }
+      rd.idempotentMedian = median(rd.idempotent, (r) => r.result?.mb_per_s);
+      rd.plainMedian = median(rd.plain, (r) => r.result?.mb_per_s);
+    } else {
+      log(`librdkafka idempotent comparison SKIPPED: ${built.reason}`);
+    }
     const txnArgs = (topic, producers, seconds, rate) => ['txn', ...b, '--topic', topic, '--partitions', '8', '--producers', String(producers), '--seconds', String(seconds), ...(rate ? ['--rate', String(rate)] : [])];
     await settle();
     x.single = await measure(broker, 'transactions: 1 producer as fast as it goes, 10 records over 2 partitions each (loadgen)', () => loadgen(txnArgs('lg-txn-single', 1, sizes.txnSeconds), timeoutS));
@@ -889,6 +913,12 @@ function txnDetails(x) {
     const per = runs.map((r) => (r.ok === false ? fail(r) : `${r.mbPerSec} MB/s (request p50 ${r.requestLatencyMs?.p50} / p99 ${r.requestLatencyMs?.p99} ms; ${cpuNote(r)})`)).join('; ');
     const r = runs.find((y) => y.ok !== false) ?? {};
     lines.push(`  - produce acks=all, ${mode === 'plain' ? 'no producer id' : 'idempotent (producer id, epoch, sequence per partition)'}: ${runs.length} run(s) of ${r.records ?? '–'} records of ${r.recordBytes ?? '–'} bytes, ${r.recordsPerBatch ?? '–'} per batch, ${r.partitionsPerRequest ?? '–'} partitions per request, ${r.inflight ?? '–'} requests in flight, Produce v${r.produceVersion ?? '–'}: ${per}`);
+  }
+  for (const mode of ['plain', 'idempotent']) {
+    const runs = x.rd?.[mode] ?? [];
+    if (!runs.length) continue;
+    const per = runs.map((r) => (r.ok === false ? `FAILED — ${r.stderrTail ?? r.error}` : `${r.result.mb_per_s} MB/s (${cpuNote(r)})`)).join('; ');
+    lines.push(`  - produce acks=all, librdkafka ${x.rd.version ?? ''}, ${mode === 'plain' ? 'max.in.flight.requests.per.connection=5, no producer id' : 'enable.idempotence=true'}: ${runs.length} run(s) of \`${runs[0].command ?? 'rdkafka_bench'}\`: ${per}`);
   }
   for (const [k, label] of [['single', '1 producer, as fast as it goes'], ['ceiling', `${x.producersForTarget} producers, as fast as they go`], ['rated', `${x.producersForTarget} producers paced to ${txnTargets.txnsPerSec}/s together`]]) {
     const r = x[k];

@@ -219,14 +219,20 @@ export function txnRows(x) {
     const ok = !failed(idem) && !failed(plain) && Number.isFinite(idem.mbPerSec) && Number.isFinite(plain.mbPerSec);
     const gap = ok ? (plain.mbPerSec - idem.mbPerSec) / plain.mbPerSec : null;
     const n = Math.max(idem?.rounds?.length ?? 1, plain?.rounds?.length ?? 1);
+    const gapText = (g) => (g >= 0 ? `${fmt(g * 100)}% slower` : `${fmt(-g * 100)}% faster`);
+    // librdkafka: enable.idempotence=true against 5 requests in flight without a producer id.
+    const rdIdem = x.rd?.idempotentMedian;
+    const rdPlain = x.rd?.plainMedian;
+    const rdOk = rdIdem && rdPlain && !failed(rdIdem) && !failed(rdPlain) && Number.isFinite(rdIdem.result?.mb_per_s) && Number.isFinite(rdPlain.result?.mb_per_s);
+    const rdGap = rdOk ? (rdPlain.result.mb_per_s - rdIdem.result.mb_per_s) / rdPlain.result.mb_per_s : null;
+    const rdCell = !x.rd ? '' : rdOk ? `enable.idempotence ${fmt(rdIdem.result.mb_per_s)} MB/s · plain, 5 in flight ${fmt(rdPlain.result.mb_per_s)} MB/s · ${gapText(rdGap)}` : failCell(failed(rdIdem) ? rdIdem : rdPlain);
+    const [judged, judgedOn] = judge(rdGap, gap);
     rows.push({
       workload: `produce acks=all, idempotent vs no producer id, 1 KiB records, 8 partitions, 5 in flight${n > 1 ? ` (median of ${n} runs each)` : ''}`,
-      loadgen: ok
-        ? `idempotent ${fmt(idem.mbPerSec)} MB/s · plain ${fmt(plain.mbPerSec)} MB/s · ${gap >= 0 ? `${fmt(gap * 100)}% slower` : `${fmt(-gap * 100)}% faster`}`
-        : failCell(failed(idem) ? idem : plain),
-      rdkafka: '',
+      loadgen: ok ? `idempotent ${fmt(idem.mbPerSec)} MB/s · plain ${fmt(plain.mbPerSec)} MB/s · ${gapText(gap)}` : failCell(failed(idem) ? idem : plain),
+      rdkafka: rdCell,
       target: `within ${fmt(txnTargets.idempotentGapMax * 100, 0)}% of plain`,
-      status: status(gap, (v) => v <= txnTargets.idempotentGapMax),
+      status: status(judged ?? null, (v) => v <= txnTargets.idempotentGapMax, x.rd ? judgedOn : undefined),
     });
   }
   const latency = (l) => (l ? `p50 ${fmt(l.p50, 2)} · p95 ${fmt(l.p95, 2)} · p99 ${fmt(l.p99, 2)} · max ${fmt(l.max, 2)} ms` : '–');
@@ -279,7 +285,7 @@ Consumer groups (classic protocol; Fjord's load generator only):
 <!-- latest-groups:begin -->
 <!-- latest-groups:end -->
 
-Exactly-once producers (issue 4; Fjord's load generator only):
+Exactly-once producers (issue 4; librdkafka only for the idempotent comparison):
 
 <!-- latest-txn:begin -->
 <!-- latest-txn:end -->
