@@ -292,9 +292,27 @@ export class GroupCoordinator {
     }
     const problem = group.validateOffsetCommit(who);
     if (problem) return items.map(() => problem);
+    const now = BigInt(this.now());
+    const { codes, records, accepted } = this.prepareOffsets(groupId, items, now, retentionTimeMs >= 0n ? now + retentionTimeMs : -1n);
+    if (records.length === 0) return codes;
+    let firstOffset: bigint;
+    try {
+      firstOffset = await this.writeAt(group.partition, records);
+    } catch (err) {
+      const code = writeErrorCode(err);
+      this.deps.logger.warn('offset commit not stored', { group: groupId, error: err });
+      return codes.map((c) => (c === 0 ? code : c));
+    }
+    accepted.forEach(([it, value], i) => this.setOffset(groupId, it.topic, it.partition, { ...value, recordOffset: firstOffset + BigInt(i) }));
+    return codes;
+  }
+
+  /**
+   * Checks each offset to commit (known partition, metadata within offset.metadata.max.bytes) and
+   * builds the OffsetCommit records of those accepted. One code per item, in order.
+   */
+  private prepareOffsets(groupId: string, items: OffsetToCommit[], now: bigint, expireTimestamp: bigint): { codes: number[]; records: CoordinatorRecord[]; accepted: Array<[OffsetToCommit, CommittedOffset]> } {
     const maxMeta = this.deps.config.getInt('offset.metadata.max.bytes');
-    const now = this.now();
-    const expire = retentionTimeMs >= 0n ? BigInt(now) + retentionTimeMs : -1n;
     const codes: number[] = [];
     const records: CoordinatorRecord[] = [];
     const accepted: Array<[OffsetToCommit, CommittedOffset]> = [];
@@ -309,22 +327,12 @@ export class GroupCoordinator {
         codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
         continue;
       }
-      const value: CommittedOffset = { offset: it.offset, leaderEpoch: it.leaderEpoch, metadata, commitTimestamp: BigInt(now), expireTimestamp: expire, recordOffset: -1n };
+      const value: CommittedOffset = { offset: it.offset, leaderEpoch: it.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp, recordOffset: -1n };
       records.push(offsetRecord(groupId, it.topic, it.partition, value));
       accepted.push([it, value]);
       codes.push(0);
     }
-    if (records.length === 0) return codes;
-    let firstOffset: bigint;
-    try {
-      firstOffset = await this.writeAt(group.partition, records);
-    } catch (err) {
-      const code = writeErrorCode(err);
-      this.deps.logger.warn('offset commit not stored', { group: groupId, error: err });
-      return codes.map((c) => (c === 0 ? code : c));
-    }
-    accepted.forEach(([it, value], i) => this.setOffset(groupId, it.topic, it.partition, { ...value, recordOffset: firstOffset + BigInt(i) }));
-    return codes;
+    return { codes, records, accepted };
   }
 
   // ---- transactional offsets ----
@@ -349,27 +357,7 @@ export class GroupCoordinator {
     // TxnOffsetCommit before v6 has no STALE_MEMBER_EPOCH (Kafka answers ILLEGAL_GENERATION).
     if (problem === ErrorCode.STALE_MEMBER_EPOCH && !v6) problem = ErrorCode.ILLEGAL_GENERATION;
     if (problem) return items.map(() => problem);
-    const maxMeta = this.deps.config.getInt('offset.metadata.max.bytes');
-    const now = BigInt(this.now());
-    const codes: number[] = [];
-    const records: CoordinatorRecord[] = [];
-    const accepted: Array<[OffsetToCommit, CommittedOffset]> = [];
-    for (const it of items) {
-      const topic = this.deps.metadata.topic(it.topic);
-      if (!topic || it.partition < 0 || it.partition >= topic.partitions.length) {
-        codes.push(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        continue;
-      }
-      const metadata = it.metadata ?? '';
-      if (Buffer.byteLength(metadata) > maxMeta) {
-        codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
-        continue;
-      }
-      const value: CommittedOffset = { offset: it.offset, leaderEpoch: it.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp: -1n, recordOffset: -1n };
-      records.push(offsetRecord(groupId, it.topic, it.partition, value));
-      accepted.push([it, value]);
-      codes.push(0);
-    }
+    const { codes, records, accepted } = this.prepareOffsets(groupId, items, BigInt(this.now()), -1n);
     if (records.length === 0) return codes;
     let firstOffset: bigint;
     try {
