@@ -428,9 +428,27 @@ describe('transactions on one broker', () => {
     const e2 = await conn.request(EndTxnRequest, EndTxnResponse, 5, { transactionalId: id, producerId: pid, producerEpoch: epoch, committed: false });
     assert.deepEqual([e2.errorCode, e2.producerEpoch], [0, epoch + 1]);
     await waitTxnState(conn, id, ['CompleteAbort']);
+    // Two produces pipelined on one connection, the first adding the partition (held until that is
+    // durable): the second must not be appended before it, or its sequence would be out of order.
+    epoch = e2.producerEpoch;
+    const send = (value: string, baseSequence: number) =>
+      conn
+        .request(ProduceRequest, ProduceResponse, 12, {
+          transactionalId: id,
+          acks: -1,
+          timeoutMs: 10_000,
+          topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeBatch({ isTransactional: true, producerId: pid, producerEpoch: epoch, baseSequence, records: [{ key: null, value, timestamp: BigInt(Date.now()) }] }) }] }],
+        })
+        .then((r) => r.responses[0]!.partitionResponses[0]!);
+    const [p1, p2] = await Promise.all([send('tv2-p1', 0), send('tv2-p2', 1)]);
+    assert.deepEqual([p1.errorCode, p2.errorCode], [0, 0]);
+    assert.equal(p2.baseOffset, p1.baseOffset + 1n);
+    const e3 = await conn.request(EndTxnRequest, EndTxnResponse, 5, { transactionalId: id, producerId: pid, producerEpoch: epoch, committed: true });
+    assert.equal(e3.errorCode, 0);
+    await waitTxnState(conn, id, ['CompleteCommit']);
     if (READ_COMMITTED) {
       // READ_COMMITTED
-      assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), ['tv2-committed']);
+      assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), ['tv2-committed', 'tv2-p1', 'tv2-p2']);
     }
   });
 });

@@ -54,8 +54,11 @@ export const produce = defineHandler({
         t.verdict = await (t.verdict as Promise<number>).catch(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }),
     );
-    ctx.holdConnection(ready);
-    return ready.then(() => appendAll(ctx, req, targets as Target[][]));
+    // The hold ends once this request's ordered phase has run (not when `ready` settles: the
+    // connection's next produce would then be appended first).
+    const appended = ready.then(() => ({ result: appendAll(ctx, req, targets as Target[][]) }));
+    ctx.holdConnection(appended);
+    return appended.then((a) => a.result);
   },
 });
 
