@@ -1,0 +1,12 @@
+/** @fjord/client: Fjord's TypeScript Kafka client. The public surface is exactly what is exported here. */
+export { Producer, InvalidRecordError } from './producer/producer.js';
+export type { ProducerRecord, RecordMetadata, HeaderValue } from './producer/producer.js';
+export type { ProducerConfig, Acks, CompressionName } from './producer/config.js';
+export type { Partitioner, PartitionerArgs } from './producer/partitioner.js';
+export { Admin } from './admin/admin.js';
+export type { NewTopic, TopicDescription, ConfigResource, ConfigEntry } from './admin/admin.js';
+export type { ClientConfig } from './config.js';
+export { clientDefaults, producerDefaults } from './limits.js';
+export type { Logger, LogEntry, LogLevel } from './logger.js';
+export { KafkaError, ErrorCode, ConfigError, TimeoutError, ConnectionError, ProtocolError, ClosedError, UnsupportedVersionError, isRetriable } from './errors.js';
+export type { Connection, SocketFactory, Api } from './connection/connection.js';

@@ -1,0 +1,101 @@
+/** A producer batch: records for one partition, sent and retried as one RecordBatch. */
+import { encodeBatch, type EncodeRecordInput } from '@fjord/protocol';
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** The record's offset; -1n with acks=0 or when the broker reported a duplicate without one. */
+  offset: bigint;
+  /** Create time given or stamped by the producer, or the broker's LogAppendTime. */
+  timestamp: number;
+}
+
+interface Delivery {
+  resolve: (m: RecordMetadata) => void;
+  reject: (e: Error) => void;
+}
+
+/** Kafka's upper-bound estimate of one record's size in a v2 batch (varint overheads included). */
+export function estimateRecordBytes(key: Buffer | null, value: Buffer | null, headers: ReadonlyArray<{ key: string; value: Buffer | null }>): number {
+  let n = 21 + (key?.length ?? 0) + (value?.length ?? 0);
+  for (const h of headers) n += 10 + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+  return n;
+}
+
+/** RecordBatch v2 header bytes. */
+export const batchOverheadBytes = 61;
+
+export class ProducerBatch {
+  readonly records: EncodeRecordInput[] = [];
+  private readonly deliveries: Delivery[] = [];
+  /** Estimated encoded bytes (records plus batch header). */
+  bytes = batchOverheadBytes;
+  /** Bytes reserved in the buffer pool for this batch's records. */
+  reservedBytes = 0;
+  /** No more records go in (full, or drained). */
+  closed = false;
+  encoded: Buffer | undefined;
+  baseSequence = -1;
+  producerId = -1n;
+  producerEpoch = -1;
+  attempts = 0;
+  retryAtMs = 0;
+  done = false;
+  readonly completion: Promise<void>;
+  private complete!: () => void;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly createdAtMs: number,
+    readonly deliveryDeadlineMs: number,
+  ) {
+    this.completion = new Promise((r) => (this.complete = r));
+  }
+
+  get count(): number {
+    return this.records.length;
+  }
+
+  add(record: EncodeRecordInput, bytes: number, delivery: Delivery): void {
+    this.records.push(record);
+    this.deliveries.push(delivery);
+    this.bytes += bytes;
+    this.reservedBytes += bytes;
+  }
+
+  /** Encodes once; retries resend the same bytes (same producer id, epoch and sequence). */
+  encode(compression: number, compressionLevel: number | undefined): Buffer {
+    this.encoded ??= encodeBatch({
+      compression,
+      compressionLevel,
+      producerId: this.producerId,
+      producerEpoch: this.producerEpoch,
+      baseSequence: this.baseSequence,
+      records: this.records,
+    });
+    return this.encoded;
+  }
+
+  succeed(baseOffset: bigint, logAppendTimeMs: bigint): void {
+    if (this.done) return;
+    this.done = true;
+    this.deliveries.forEach((d, i) => {
+      const r = this.records[i]!;
+      d.resolve({
+        topic: this.topic,
+        partition: this.partition,
+        offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
+        timestamp: logAppendTimeMs >= 0n ? Number(logAppendTimeMs) : Number(r.timestamp ?? -1n),
+      });
+    });
+    this.complete();
+  }
+
+  fail(e: Error): void {
+    if (this.done) return;
+    this.done = true;
+    for (const d of this.deliveries) d.reject(e);
+    this.complete();
+  }
+}

@@ -1,0 +1,585 @@
+/**
+ * The producer. send() places a record in its partition's open batch (KIP-480 sticky partitioning
+ * for unkeyed records, murmur2 for keyed ones); a batch becomes ready when full (batchBytes), after
+ * lingerMs, on flush() or close(). The sender drains ready batches, one per partition per request,
+ * grouped by leader into Produce requests on each broker's pipelined connection.
+ *
+ * Ordering and idempotence: at most maxInFlightPerPartition batches of a partition are in flight
+ * (1 without idempotence, so a retry cannot overtake). With idempotence (default) the producer gets
+ * a producer id from InitProducerId, and each batch carries its partition's next sequence number,
+ * assigned once: a retry resends the same bytes, so the broker drops what it already has. When a
+ * batch fails retriably, the partition holds new batches back until every failed one has been
+ * resent in sequence order, one at a time. OUT_OF_ORDER_SEQUENCE_NUMBER for a batch behind a failed
+ * one is the expected echo of that failure and is retried; for the next expected sequence it is
+ * fatal for the batch, and the producer takes a new producer id and renumbers what is left.
+ *
+ * Memory: records reserve bufferMemoryBytes until acknowledged; send() waits (a promise, not an
+ * exception) when it is full, and ready() lets a writer wait for room without sending.
+ */
+import { ErrorCode, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse, type EncodeRecordInput } from '@fjord/protocol';
+import { Cluster } from '../cluster.js';
+import type { Api } from '../connection/connection.js';
+import { backoffMs } from '../connection/backoff.js';
+import { ClosedError, ConfigError, KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
+import { staleMetadataErrors, type TopicInfo } from '../metadata/metadata.js';
+import { BufferPool } from './buffer-pool.js';
+import { ProducerBatch, batchOverheadBytes, estimateRecordBytes, type RecordMetadata } from './batch.js';
+import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
+import { StickyPartitioner, keyPartition } from './partitioner.js';
+
+export type { RecordMetadata };
+
+export type HeaderValue = Buffer | string | null;
+
+export interface ProducerRecord {
+  topic: string;
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  /** An object (one value per name) or a list of [name, value] pairs (names may repeat, order kept). */
+  headers?: Record<string, HeaderValue> | ReadonlyArray<readonly [string, HeaderValue]>;
+  /** Explicit partition; otherwise the partitioner decides. */
+  partition?: number;
+  /** Create time in ms since the epoch (number, bigint or Date); default: now. */
+  timestamp?: number | bigint | Date;
+}
+
+const produceApi: Api<ProduceRequest, ProduceResponse> = { request: ProduceRequest, response: ProduceResponse };
+const initProducerIdApi: Api<InitProducerIdRequest, InitProducerIdResponse> = { request: InitProducerIdRequest, response: InitProducerIdResponse };
+
+/** A record that cannot be sent as given (bad partition, wrong types). Not retriable. */
+export class InvalidRecordError extends Error {
+  override readonly name = 'InvalidRecordError';
+  readonly retriable = false;
+}
+
+class PartitionQueue {
+  /** Batches not in flight, oldest (lowest sequence) first; the last may be open. */
+  readonly queued: ProducerBatch[] = [];
+  readonly inFlight: ProducerBatch[] = [];
+  nextSequence = 0;
+  /** The sequence the broker expects next (end of the last acknowledged batch). */
+  ackedSequence = 0;
+  /** Failed batches are being resent: one in flight at a time, nothing new until they are through. */
+  retrying = false;
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+}
+
+const int32Wrap = 0x80000000;
+
+export class Producer {
+  readonly config: ResolvedProducerConfig;
+  private readonly cluster: Cluster;
+  private readonly pool: BufferPool;
+  private readonly sticky: StickyPartitioner;
+  private readonly queues = new Map<string, PartitionQueue>();
+  private producerId = -1n;
+  private producerEpoch = -1;
+  private initializing: Promise<void> | undefined;
+  private needsNewProducerId = false;
+  private fatal: Error | undefined;
+  /** Appends waiting for metadata or memory, in send order. */
+  private slowAppends = 0;
+  private appendChain: Promise<void> = Promise.resolve();
+  private flushing = 0;
+  private closed = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAtMs = Infinity;
+  private drainScheduled = false;
+  private readonly requestsInFlight = new Set<Promise<void>>();
+
+  constructor(config: ProducerConfig) {
+    this.config = resolveProducerConfig(config);
+    this.cluster = new Cluster(this.config.client);
+    this.pool = new BufferPool(this.config.bufferMemoryBytes);
+    this.sticky = new StickyPartitioner(this.config.client.random);
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
+    this.config.client.logger({ level, message, fields: { component: 'producer', ...fields } });
+  }
+
+  /** Connects to the cluster and (with idempotence) gets a producer id. Optional: send() does it lazily. */
+  async connect(): Promise<void> {
+    if (this.closed) throw new ClosedError('producer');
+    await this.cluster.current();
+    if (this.config.idempotent) await this.ensureProducerId();
+  }
+
+  /**
+   * Sends one record; resolves with its partition and offset once acknowledged (acks 1/all) or
+   * written (acks 0). Waits for buffer room and topic metadata for at most maxBlockMs.
+   */
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    if (this.closed) return Promise.reject(new ClosedError('producer'));
+    if (this.fatal) return Promise.reject(this.fatal);
+    let prepared: Prepared;
+    try {
+      prepared = this.prepare(record);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      const delivery = { resolve, reject };
+      const topic = this.cluster.metadata?.topics.get(prepared.topic);
+      if (this.slowAppends === 0 && topic && this.pool.tryReserve(prepared.bytes)) {
+        try {
+          this.append(prepared, topic, delivery);
+        } catch (e) {
+          this.pool.release(prepared.bytes);
+          reject(e as Error);
+        }
+        return;
+      }
+      this.slowAppends++;
+      const deadline = this.config.now() + this.config.maxBlockMs;
+      this.appendChain = this.appendChain
+        .then(async () => {
+          const t = await this.cluster.topic(prepared.topic, Math.max(0, deadline - this.config.now()));
+          await this.pool.reserve(prepared.bytes, Math.max(0, deadline - this.config.now()));
+          if (this.closed) {
+            this.pool.release(prepared.bytes);
+            throw new ClosedError('producer');
+          }
+          try {
+            this.append(prepared, t, delivery);
+          } catch (e) {
+            this.pool.release(prepared.bytes);
+            throw e;
+          }
+        })
+        .catch((e: Error) => reject(e))
+        .finally(() => {
+          this.slowAppends--;
+        });
+    });
+  }
+
+  /** Sends several records (in order); resolves when all are acknowledged, rejects on the first failure. */
+  sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+    return Promise.all(records.map((r) => this.send(r)));
+  }
+
+  /** Resolves when the buffer has room for `bytes` more (backpressure for writers that do not await each send). */
+  ready(bytes = 1): Promise<void> {
+    if (this.closed) return Promise.reject(new ClosedError('producer'));
+    return this.pool.whenRoom(Math.min(bytes, this.config.bufferMemoryBytes), this.config.maxBlockMs);
+  }
+
+  /** Bytes of records buffered and not yet acknowledged. */
+  get bufferedBytes(): number {
+    return this.pool.used;
+  }
+
+  /** Sends everything buffered now, without waiting for lingerMs; resolves when all of it has completed (acknowledged or failed). */
+  async flush(): Promise<void> {
+    await this.appendChain;
+    const pending: Promise<void>[] = [];
+    for (const q of this.queues.values()) for (const b of [...q.inFlight, ...q.queued]) pending.push(b.completion);
+    if (pending.length === 0) return;
+    this.flushing++;
+    this.scheduleDrain();
+    try {
+      await Promise.all(pending);
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  /** Flushes (for at most timeoutMs, default deliveryTimeoutMs) and closes connections; unsent records then fail with ClosedError. */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    const timeoutMs = options.timeoutMs ?? this.config.deliveryTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush().catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    this.closed = true;
+    clearTimeout(this.wakeTimer);
+    const err = new ClosedError('producer');
+    this.pool.failAll(err);
+    for (const q of this.queues.values()) for (const b of [...q.inFlight.splice(0), ...q.queued.splice(0)]) this.finish(b, () => b.fail(err));
+    this.cluster.close();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Appending
+
+  private prepare(record: ProducerRecord): Prepared {
+    if (typeof record !== 'object' || record === null) throw new InvalidRecordError('record must be an object');
+    if (typeof record.topic !== 'string' || record.topic === '') throw new InvalidRecordError('record.topic must be a non-empty string');
+    const key = toBytes(record.key, 'key');
+    const value = toBytes(record.value, 'value');
+    const headers = toHeaders(record.headers);
+    let timestamp: bigint;
+    const ts = record.timestamp;
+    if (ts === undefined) timestamp = BigInt(this.config.now());
+    else if (typeof ts === 'number' && Number.isInteger(ts) && ts >= 0) timestamp = BigInt(ts);
+    else if (typeof ts === 'bigint' && ts >= 0n) timestamp = ts;
+    else if (ts instanceof Date && !Number.isNaN(ts.getTime())) timestamp = BigInt(ts.getTime());
+    else throw new InvalidRecordError(`record.timestamp must be a non-negative integer (ms), bigint or Date, got ${String(ts)}`);
+    if (record.partition !== undefined && (!Number.isInteger(record.partition) || record.partition < 0)) {
+      throw new InvalidRecordError(`record.partition must be a non-negative integer, got ${String(record.partition)}`);
+    }
+    const bytes = estimateRecordBytes(key, value, headers);
+    const limit = Math.min(this.config.maxRequestBytes, this.config.bufferMemoryBytes);
+    if (bytes + batchOverheadBytes > limit) {
+      const which = limit === this.config.maxRequestBytes ? 'maxRequestBytes' : 'bufferMemoryBytes';
+      throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `record of about ${bytes + batchOverheadBytes} bytes for topic ${JSON.stringify(record.topic)} exceeds ${which} (${limit})`);
+    }
+    return { topic: record.topic, partition: record.partition, key, value, headers, timestamp, bytes };
+  }
+
+  private append(p: Prepared, topic: TopicInfo, delivery: { resolve: (m: RecordMetadata) => void; reject: (e: Error) => void }): void {
+    const count = topic.partitions.length;
+    let partition = p.partition;
+    let sticky = false;
+    if (partition === undefined && this.config.partitioner) {
+      partition = this.config.partitioner({ topic: p.topic, key: p.key, value: p.value, partitionCount: count, availablePartitions: topic.available });
+      if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new InvalidRecordError(`partitioner returned ${String(partition)} for topic ${p.topic}`);
+    }
+    if (partition === undefined) {
+      if (p.key !== null) partition = keyPartition(p.key, count);
+      else {
+        partition = this.sticky.partition(p.topic, count, topic.available);
+        sticky = true;
+      }
+    }
+    if (partition >= count) throw new InvalidRecordError(`partition ${partition} of topic ${JSON.stringify(p.topic)} does not exist (it has ${count})`);
+    let q = this.queue(p.topic, partition);
+    let open = q.queued.at(-1);
+    const fits = (b: ProducerBatch | undefined): boolean => !!b && !b.closed && b.bytes + p.bytes <= this.config.batchBytes;
+    if (!fits(open) && sticky) {
+      partition = this.sticky.onNewBatch(p.topic, count, topic.available, partition);
+      q = this.queue(p.topic, partition);
+      open = q.queued.at(-1);
+    }
+    let batch: ProducerBatch;
+    if (open && fits(open)) batch = open;
+    else {
+      if (open) open.closed = true;
+      const now = this.config.now();
+      batch = new ProducerBatch(p.topic, partition, now, now + this.config.deliveryTimeoutMs);
+      q.queued.push(batch);
+      this.scheduleWake(now + this.config.lingerMs);
+    }
+    const record: EncodeRecordInput = { key: p.key, value: p.value, headers: p.headers, timestamp: p.timestamp };
+    batch.add(record, p.bytes, delivery);
+    if (batch.bytes >= this.config.batchBytes || this.config.lingerMs === 0 || q.queued.length > 1 || this.flushing > 0) this.scheduleDrain();
+  }
+
+  private queue(topic: string, partition: number): PartitionQueue {
+    const k = `${topic}\u0000${partition}`;
+    let q = this.queues.get(k);
+    if (!q) {
+      q = new PartitionQueue(topic, partition);
+      this.queues.set(k, q);
+    }
+    return q;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Sending
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.closed) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      try {
+        this.drain();
+      } catch (e) {
+        // A bug here must not vanish as an unhandled exception in a timer; fail loudly but safely.
+        this.log('error', 'sender failed', { error: (e as Error).stack });
+        this.fatal = e as Error;
+      }
+    });
+  }
+
+  private scheduleWake(atMs: number): void {
+    if (this.closed || atMs >= this.wakeAtMs) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAtMs = atMs;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeAtMs = Infinity;
+      this.wakeTimer = undefined;
+      this.scheduleDrain();
+    }, Math.max(0, atMs - this.config.now()));
+  }
+
+  private drain(): void {
+    if (this.closed) return;
+    const c = this.config;
+    if (c.idempotent && (this.producerId < 0n || this.needsNewProducerId)) {
+      if (this.needsNewProducerId && [...this.queues.values()].some((q) => q.inFlight.length > 0)) return; // wait for them
+      this.ensureProducerId().then(
+        () => this.scheduleDrain(),
+        (e: Error) => this.failEverything(e),
+      );
+      return;
+    }
+    const now = c.now();
+    const meta = this.cluster.metadata;
+    const byNode = new Map<number, ProducerBatch[]>();
+    let needMetadata = false;
+    let nextWake = Infinity;
+    for (const q of this.queues.values()) {
+      this.expire(q, now);
+      while (q.queued.length > 0 && q.inFlight.length < (q.retrying ? 1 : c.maxInFlightPerPartition)) {
+        const b = q.queued[0]!;
+        const readyAt = b.attempts > 0 ? b.retryAtMs : b.closed || q.queued.length > 1 || this.flushing > 0 ? 0 : b.createdAtMs + c.lingerMs;
+        if (readyAt > now) {
+          nextWake = Math.min(nextWake, readyAt);
+          break;
+        }
+        const leader = meta?.topics.get(q.topic)?.partitions[q.partition]?.leader ?? -1;
+        if (leader < 0) {
+          needMetadata = true;
+          nextWake = Math.min(nextWake, now + c.client.retryBackoffMs);
+          break;
+        }
+        q.queued.shift();
+        b.closed = true;
+        if (b.encoded === undefined && c.idempotent) {
+          b.producerId = this.producerId;
+          b.producerEpoch = this.producerEpoch;
+          b.baseSequence = q.nextSequence;
+          q.nextSequence = (q.nextSequence + b.count) % int32Wrap;
+        }
+        q.inFlight.push(b);
+        let list = byNode.get(leader);
+        if (!list) byNode.set(leader, (list = []));
+        list.push(b);
+      }
+      if (q.queued.length > 0) nextWake = Math.min(nextWake, q.queued[0]!.deliveryDeadlineMs);
+    }
+    if (needMetadata) this.refreshMetadata();
+    for (const [nodeId, batches] of byNode) this.sendRequests(nodeId, batches);
+    if (nextWake < Infinity) this.scheduleWake(nextWake);
+  }
+
+  /** Fails queued batches past their delivery timeout (in-flight ones wait for their response). */
+  private expire(q: PartitionQueue, now: number): void {
+    while (q.queued.length > 0 && q.queued[0]!.deliveryDeadlineMs <= now) {
+      const b = q.queued.shift()!;
+      if (b.baseSequence >= 0) this.needsNewProducerId = true; // a hole in the sequence
+      this.finish(b, () => b.fail(new TimeoutError(`delivery of ${b.count} record(s) to ${b.topic}-${b.partition}`, this.config.deliveryTimeoutMs)));
+    }
+  }
+
+  private sendRequests(nodeId: number, batches: ProducerBatch[]): void {
+    // Split by maxRequestBytes; each request holds at most one batch per partition by construction.
+    let group: ProducerBatch[] = [];
+    let bytes = 0;
+    for (const b of batches) {
+      const buf = b.encode(this.config.compression, this.config.compressionLevel);
+      if (group.length > 0 && bytes + buf.length > this.config.maxRequestBytes) {
+        this.sendRequest(nodeId, group);
+        group = [];
+        bytes = 0;
+      }
+      group.push(b);
+      bytes += buf.length;
+    }
+    if (group.length > 0) this.sendRequest(nodeId, group);
+  }
+
+  private sendRequest(nodeId: number, batches: ProducerBatch[]): void {
+    const c = this.config;
+    const meta = this.cluster.metadata;
+    const topics = new Map<string, ProducerBatch[]>();
+    for (const b of batches) {
+      let l = topics.get(b.topic);
+      if (!l) topics.set(b.topic, (l = []));
+      l.push(b);
+    }
+    const body = {
+      transactionalId: null,
+      acks: c.acks,
+      timeoutMs: c.client.requestTimeoutMs,
+      topicData: [...topics].map(([name, list]) => ({
+        name,
+        topicId: meta?.topics.get(name)?.topicId,
+        partitionData: list.map((b) => ({ index: b.partition, records: b.encoded! })),
+      })),
+    };
+    const expectResponse = c.acks !== 0;
+    const p = this.cluster
+      .send(nodeId, produceApi, body, { expectResponse })
+      .then(
+        (res) => (expectResponse ? this.onResponse(batches, res as ProduceResponse) : batches.forEach((b) => this.onSuccess(b, -1n, -1n))),
+        (e: Error) => {
+          this.log('warn', 'produce request failed', { nodeId, error: e.message, batches: batches.length });
+          this.refreshMetadata();
+          for (const b of batches) this.onFailure(b, e);
+        },
+      )
+      .catch((e: Error) => {
+        this.log('error', 'produce response handling failed', { error: e.stack });
+        for (const b of batches) this.finish(b, () => b.fail(e));
+      })
+      .finally(() => {
+        this.requestsInFlight.delete(p);
+        this.scheduleDrain();
+      });
+    this.requestsInFlight.add(p);
+  }
+
+  private onResponse(batches: ProducerBatch[], res: ProduceResponse): void {
+    const meta = this.cluster.metadata;
+    const byKey = new Map<string, ProduceResponse['responses'][number]['partitionResponses'][number]>();
+    for (const t of res.responses) {
+      let name = t.name;
+      if (!name && meta) for (const [n, info] of meta.topics) if (info.topicId === t.topicId) name = n;
+      for (const p of t.partitionResponses) byKey.set(`${name}\u0000${p.index}`, p);
+    }
+    for (const b of batches) {
+      const p = byKey.get(`${b.topic}\u0000${b.partition}`);
+      if (!p) {
+        this.onFailure(b, kafkaError(ErrorCode.NETWORK_EXCEPTION, `Produce response from the broker had no result for ${b.topic}-${b.partition}`));
+        continue;
+      }
+      if (p.errorCode === ErrorCode.NONE) this.onSuccess(b, p.baseOffset, p.logAppendTimeMs);
+      else if (p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) this.onSuccess(b, -1n, -1n);
+      else this.onFailure(b, kafkaError(p.errorCode, `producing to ${b.topic}-${b.partition}`, p.errorMessage), p.errorCode);
+    }
+  }
+
+  private onSuccess(b: ProducerBatch, baseOffset: bigint, logAppendTimeMs: bigint): void {
+    const q = this.queue(b.topic, b.partition);
+    removeFrom(q.inFlight, b);
+    if (b.baseSequence >= 0) q.ackedSequence = (b.baseSequence + b.count) % int32Wrap;
+    if (q.retrying && !q.queued.some((x) => x.attempts > 0) && !q.inFlight.some((x) => x.attempts > 0)) q.retrying = false;
+    this.finish(b, () => b.succeed(baseOffset, logAppendTimeMs));
+  }
+
+  private onFailure(b: ProducerBatch, e: Error, code?: number): void {
+    const q = this.queue(b.topic, b.partition);
+    removeFrom(q.inFlight, b);
+    if (this.closed) return this.finish(b, () => b.fail(e));
+    if (code !== undefined && staleMetadataErrors.has(code)) this.refreshMetadata();
+    let retriable = isRetriable(e);
+    if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) retriable = b.baseSequence !== q.ackedSequence;
+    const now = this.config.now();
+    if (retriable && b.attempts < this.config.retries && now < b.deliveryDeadlineMs) {
+      b.attempts++;
+      b.retryAtMs = now + backoffMs(b.attempts - 1, { initialMs: this.config.client.retryBackoffMs, maxMs: this.config.client.retryBackoffMaxMs, jitterRatio: this.config.client.backoffJitterRatio, random: this.config.client.random });
+      // Back into the queue in sequence order, ahead of everything not yet sent.
+      let i = 0;
+      while (i < q.queued.length && q.queued[i]!.attempts > 0 && seqBefore(q.queued[i]!, b)) i++;
+      q.queued.splice(i, 0, b);
+      q.retrying = true;
+      this.log('debug', 'retrying batch', { topic: b.topic, partition: b.partition, attempt: b.attempts, error: e.message });
+      return;
+    }
+    if (this.config.idempotent && b.baseSequence >= 0 && (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID || code === ErrorCode.INVALID_PRODUCER_EPOCH || !retriable || b.attempts >= this.config.retries || now >= b.deliveryDeadlineMs)) {
+      this.needsNewProducerId = true;
+    }
+    this.finish(b, () => b.fail(now >= b.deliveryDeadlineMs && retriable ? new TimeoutError(`delivery of ${b.count} record(s) to ${b.topic}-${b.partition}`, this.config.deliveryTimeoutMs, { cause: e }) : e));
+  }
+
+  private finish(b: ProducerBatch, settle: () => void): void {
+    if (b.done) return;
+    settle();
+    this.pool.release(b.reservedBytes);
+  }
+
+  private refreshMetadata(): void {
+    this.cluster.refresh().then(
+      () => this.scheduleDrain(),
+      (e: Error) => this.log('warn', 'metadata refresh failed', { error: e.message }),
+    );
+  }
+
+  /** InitProducerId (for a new id, or a fresh one after a fatal sequence error), then renumbers unsent batches. */
+  private ensureProducerId(): Promise<void> {
+    if (!this.needsNewProducerId && this.producerId >= 0n) return Promise.resolve();
+    this.initializing ??= this.initProducerId().finally(() => {
+      this.initializing = undefined;
+    });
+    return this.initializing;
+  }
+
+  private async initProducerId(): Promise<void> {
+    const c = this.config;
+    const deadline = c.now() + c.maxBlockMs;
+    for (let attempt = 0; ; attempt++) {
+      let error: Error;
+      try {
+        const res = await this.cluster.sendAny(initProducerIdApi, { transactionalId: null, transactionTimeoutMs: c.transactionTimeoutMs, producerId: -1n, producerEpoch: -1 });
+        if (res.errorCode === 0) {
+          this.producerId = res.producerId;
+          this.producerEpoch = res.producerEpoch;
+          this.resetSequences();
+          this.log('info', 'producer id', { producerId: String(res.producerId), producerEpoch: res.producerEpoch });
+          return;
+        }
+        error = kafkaError(res.errorCode, 'InitProducerId');
+      } catch (e) {
+        error = e as Error;
+      }
+      if (!isRetriable(error) || this.closed) throw error;
+      if (c.now() >= deadline) throw new TimeoutError('InitProducerId', c.maxBlockMs, { cause: error });
+      await this.cluster.sleep(backoffMs(attempt, { initialMs: c.client.retryBackoffMs, maxMs: c.client.retryBackoffMaxMs, jitterRatio: c.client.backoffJitterRatio, random: c.client.random }));
+    }
+  }
+
+  private resetSequences(): void {
+    if (!this.needsNewProducerId) return;
+    this.needsNewProducerId = false;
+    for (const q of this.queues.values()) {
+      q.nextSequence = 0;
+      q.ackedSequence = 0;
+      q.retrying = false;
+      for (const b of q.queued) {
+        b.encoded = undefined;
+        b.baseSequence = -1;
+      }
+    }
+  }
+
+  private failEverything(e: Error): void {
+    this.log('error', 'producer failed', { error: e.message });
+    for (const q of this.queues.values()) for (const b of q.queued.splice(0)) this.finish(b, () => b.fail(e));
+    if (!isRetriable(e)) this.fatal = e;
+  }
+}
+
+interface Prepared {
+  topic: string;
+  partition: number | undefined;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Array<{ key: string; value: Buffer | null }>;
+  timestamp: bigint;
+  bytes: number;
+}
+
+function seqBefore(a: ProducerBatch, b: ProducerBatch): boolean {
+  return a.baseSequence >= 0 && b.baseSequence >= 0 ? a.baseSequence < b.baseSequence : a.createdAtMs <= b.createdAtMs;
+}
+
+function removeFrom<T>(list: T[], x: T): void {
+  const i = list.indexOf(x);
+  if (i >= 0) list.splice(i, 1);
+}
+
+function toBytes(v: unknown, what: string): Buffer | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return Buffer.from(v, 'utf8');
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  throw new InvalidRecordError(`record.${what} must be a Buffer, Uint8Array, string or null, got ${typeof v}`);
+}
+
+function toHeaders(h: ProducerRecord['headers']): Array<{ key: string; value: Buffer | null }> {
+  if (h === undefined || h === null) return [];
+  const entries = Array.isArray(h) ? (h as ReadonlyArray<readonly [string, HeaderValue]>) : Object.entries(h as Record<string, HeaderValue>);
+  return entries.map((e) => {
+    if (!Array.isArray(e) || typeof e[0] !== 'string') throw new InvalidRecordError('record.headers entries must be [name, value] with a string name');
+    return { key: e[0], value: toBytes(e[1], `headers[${JSON.stringify(e[0])}]`) };
+  });
+}
+
+export { ConfigError };
