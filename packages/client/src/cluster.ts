@@ -204,7 +204,7 @@ export class Cluster {
    * is unknown or has no leader, for at most `timeoutMs`. Fails with the Kafka error naming the
    * topic, or TimeoutError when no broker answered in time.
    */
-  async topic(topic: string, timeoutMs: number): Promise<TopicInfo> {
+  async topic(topic: string, timeoutMs: number, reportedTimeoutMs = timeoutMs): Promise<TopicInfo> {
     this.want(topic);
     const deadline = Date.now() + timeoutMs;
     let attempts = 0;
@@ -226,9 +226,9 @@ export class Cluster {
       if (left <= 0) {
         const code = (lastError as { code?: unknown } | undefined)?.code;
         if (typeof code === 'number') {
-          throw kafkaError(code, `topic ${JSON.stringify(topic)} not available after ${timeoutMs} ms`);
+          throw kafkaError(code, `topic ${JSON.stringify(topic)} not available after ${reportedTimeoutMs} ms`);
         }
-        throw new TimeoutError(`metadata for topic ${JSON.stringify(topic)}`, timeoutMs, { cause: lastError });
+        throw new TimeoutError(`metadata for topic ${JSON.stringify(topic)}`, reportedTimeoutMs, { cause: lastError });
       }
       const c = this.config;
       await this.sleep(Math.min(left, backoffMs(attempts++, { initialMs: c.retryBackoffMs, maxMs: c.retryBackoffMaxMs, jitterRatio: c.backoffJitterRatio, random: c.random })));

@@ -70,7 +70,8 @@ export class Admin {
   private closed = false;
 
   constructor(config: AdminConfig) {
-    const client = resolveClientConfig(config);
+    // Admin metadata requests never create topics (as Kafka's AdminClient): describing a topic must not make it exist.
+    const client = { ...resolveClientConfig(config), allowAutoTopicCreation: false };
     this.apiTimeoutMs = intOption(config, 'apiTimeoutMs', 60_000, 1, 2_147_483_647);
     this.cluster = new Cluster(client);
   }

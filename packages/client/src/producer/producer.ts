@@ -137,7 +137,7 @@ export class Producer {
       const deadline = this.config.now() + this.config.maxBlockMs;
       this.appendChain = this.appendChain
         .then(async () => {
-          const t = await this.cluster.topic(prepared.topic, Math.max(0, deadline - this.config.now()));
+          const t = await this.cluster.topic(prepared.topic, Math.max(0, deadline - this.config.now()), this.config.maxBlockMs);
           await this.pool.reserve(prepared.bytes, Math.max(0, deadline - this.config.now()));
           if (this.closed) {
             this.pool.release(prepared.bytes);
@@ -368,21 +368,36 @@ export class Producer {
     }
   }
 
+  /**
+   * One request holds at most one batch per partition (a Produce response has one result per
+   * partition), so the k-th drained batch of each partition goes in the k-th request; requests on
+   * one connection are answered in order, which keeps each partition's batches in order. A request
+   * is also split when it would exceed maxRequestBytes.
+   */
   private sendRequests(nodeId: number, batches: ProducerBatch[]): void {
-    // Split by maxRequestBytes; each request holds at most one batch per partition by construction.
-    let group: ProducerBatch[] = [];
-    let bytes = 0;
+    const rounds: ProducerBatch[][] = [];
+    const seen = new Map<string, number>();
     for (const b of batches) {
-      const buf = b.encode(this.config.compression, this.config.compressionLevel);
-      if (group.length > 0 && bytes + buf.length > this.config.maxRequestBytes) {
-        this.sendRequest(nodeId, group);
-        group = [];
-        bytes = 0;
-      }
-      group.push(b);
-      bytes += buf.length;
+      const k = `${b.topic}\u0000${b.partition}`;
+      const round = seen.get(k) ?? 0;
+      seen.set(k, round + 1);
+      (rounds[round] ??= []).push(b);
     }
-    if (group.length > 0) this.sendRequest(nodeId, group);
+    for (const round of rounds) {
+      let group: ProducerBatch[] = [];
+      let bytes = 0;
+      for (const b of round) {
+        const buf = b.encode(this.config.compression, this.config.compressionLevel);
+        if (group.length > 0 && bytes + buf.length > this.config.maxRequestBytes) {
+          this.sendRequest(nodeId, group);
+          group = [];
+          bytes = 0;
+        }
+        group.push(b);
+        bytes += buf.length;
+      }
+      if (group.length > 0) this.sendRequest(nodeId, group);
+    }
   }
 
   private sendRequest(nodeId: number, batches: ProducerBatch[]): void {
