@@ -1,5 +1,5 @@
 /** @fjord/client: Fjord's TypeScript Kafka client. The public surface is exactly what is exported here. */
-export { Producer, InvalidRecordError } from './producer/producer.js';
+export { Producer, InvalidRecordError, TransactionStateError } from './producer/producer.js';
 export type { ProducerRecord, RecordMetadata, HeaderValue } from './producer/producer.js';
 export type { ProducerConfig, Acks, CompressionName } from './producer/config.js';
 export type { Partitioner, PartitionerArgs } from './producer/partitioner.js';

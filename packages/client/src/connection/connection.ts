@@ -63,6 +63,8 @@ export interface RequestOptions {
   expectResponse?: boolean;
   /** Force a version (ApiVersions handshake); otherwise the negotiated one. */
   version?: number;
+  /** Use at most this version (e.g. to stay on an API's pre-KIP-890 semantics). */
+  maxVersion?: number;
 }
 
 interface Pending {
@@ -189,7 +191,8 @@ export class Connection {
     if (this.closed) return Promise.reject(this.closedWith ?? new ClosedError(`connection to ${this.address}`));
     const apiKey = api.request.apiKey;
     const apiName = api.request.name.replace(/Request$/, '');
-    const version = options.version ?? this.versionOf(apiKey);
+    const negotiated = this.versionOf(apiKey);
+    const version = options.version ?? (options.maxVersion !== undefined && negotiated > options.maxVersion ? options.maxVersion : negotiated);
     if (version < 0) return Promise.reject(new UnsupportedVersionError(apiName, this.address));
     if (this.queued.length >= this.o.connectionQueuedRequestsMax) {
       return Promise.reject(new ConnectionError(this.address, `more than connectionQueuedRequestsMax (${this.o.connectionQueuedRequestsMax}) requests queued`));

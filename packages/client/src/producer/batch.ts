@@ -65,9 +65,10 @@ export class ProducerBatch {
   }
 
   /** Encodes once; retries resend the same bytes (same producer id, epoch and sequence). */
-  encode(compression: number, compressionLevel: number | undefined): Buffer {
+  encode(compression: number, compressionLevel: number | undefined, isTransactional = false): Buffer {
     this.encoded ??= encodeBatch({
       compression,
+      isTransactional,
       compressionLevel,
       producerId: this.producerId,
       producerEpoch: this.producerEpoch,

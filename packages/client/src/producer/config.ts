@@ -29,6 +29,8 @@ export interface ProducerConfig extends ClientConfig {
    */
   idempotent?: boolean;
   transactionTimeoutMs?: number;
+  /** transactional.id: enables transactions (initTransactions, begin, commit, abort); implies idempotence. */
+  transactionalId?: string;
   /** Custom partitioner; returning undefined falls back to the default one. */
   partitioner?: Partitioner;
   /** Clock for record timestamps and timers; injectable for tests. */
@@ -50,6 +52,7 @@ export interface ResolvedProducerConfig {
   maxInFlightPerPartition: number;
   idempotent: boolean;
   transactionTimeoutMs: number;
+  transactionalId: string | undefined;
   partitioner: Partitioner | undefined;
   now: () => number;
 }
@@ -80,7 +83,10 @@ export function resolveProducerConfig(config: ProducerConfig): ResolvedProducerC
   }
   const retries = intOption(config, 'retries', d.retries, 0, int32Max);
   const maxInFlightPerPartition = intOption(config, 'maxInFlightPerPartition', d.maxInFlightPerPartition, 1, 1000);
-  const explicit = config.idempotent !== undefined ? boolOption(config, 'idempotent', true) : undefined;
+  const transactionalId = config.transactionalId;
+  if (transactionalId !== undefined && (typeof transactionalId !== 'string' || transactionalId === '')) throw new ConfigError('transactionalId', 'expected a non-empty string');
+  if (transactionalId !== undefined && config.idempotent === false) throw new ConfigError('idempotent', 'a transactional producer is idempotent; idempotent: false contradicts transactionalId');
+  const explicit = config.idempotent !== undefined ? boolOption(config, 'idempotent', true) : transactionalId !== undefined ? true : undefined;
   if (explicit === true) {
     if (acks !== -1) throw new ConfigError('acks', `idempotence requires acks 'all', got ${JSON.stringify(acksIn)}`);
     if (retries === 0) throw new ConfigError('retries', 'idempotence requires retries > 0');
@@ -105,6 +111,7 @@ export function resolveProducerConfig(config: ProducerConfig): ResolvedProducerC
     maxInFlightPerPartition: idempotent ? maxInFlightPerPartition : config.maxInFlightPerPartition === undefined ? 1 : maxInFlightPerPartition,
     idempotent,
     transactionTimeoutMs: intOption(config, 'transactionTimeoutMs', d.transactionTimeoutMs, 1, int32Max),
+    transactionalId,
     partitioner,
     now: config.now ?? Date.now,
   };

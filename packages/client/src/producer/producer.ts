@@ -26,6 +26,9 @@ import { BufferPool } from './buffer-pool.js';
 import { ProducerBatch, batchOverheadBytes, estimateRecordBytes, type RecordMetadata } from './batch.js';
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { StickyPartitioner, keyPartition } from './partitioner.js';
+import { TransactionManager, TransactionStateError, isFatalTxnError, txnV1MaxVersions } from './transaction-manager.js';
+
+export { TransactionStateError };
 
 export type { RecordMetadata };
 
@@ -89,12 +92,22 @@ export class Producer {
   private wakeAtMs = Infinity;
   private drainScheduled = false;
   private readonly requestsInFlight = new Set<Promise<void>>();
+  private readonly txn: TransactionManager | undefined;
+  private txnState: 'uninitialized' | 'ready' | 'inTransaction' | 'ending' = 'uninitialized';
+  /** Partitions added to the current transaction, and those waiting for AddPartitionsToTxn. */
+  private readonly txnPartitions = new Set<string>();
+  private readonly txnPending = new Map<string, { topic: string; partition: number }>();
+  private txnAdding = false;
+  private txnOffsetsAdded = false;
+  /** A failure inside the current transaction: it can only be aborted. */
+  private txnError: Error | undefined;
 
   constructor(config: ProducerConfig) {
     this.config = resolveProducerConfig(config);
     this.cluster = new Cluster(this.config.client);
     this.pool = new BufferPool(this.config.bufferMemoryBytes);
     this.sticky = new StickyPartitioner(this.config.client.random);
+    if (this.config.transactionalId !== undefined) this.txn = new TransactionManager(this.cluster, this.config, this.config.transactionalId);
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
@@ -105,7 +118,94 @@ export class Producer {
   async connect(): Promise<void> {
     if (this.closed) throw new ClosedError('producer');
     await this.cluster.current();
-    if (this.config.idempotent) await this.ensureProducerId();
+    if (this.config.idempotent && !this.txn) await this.ensureProducerId();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Transactions
+
+  /** Gets the producer id and epoch for the transactional id, fencing any older producer that uses it. */
+  async initTransactions(): Promise<void> {
+    const txn = this.requireTxn('initTransactions');
+    if (this.txnState !== 'uninitialized') throw new TransactionStateError('initTransactions was already called');
+    const { producerId, producerEpoch } = await this.guardFatal(txn.initProducerId());
+    this.producerId = producerId;
+    this.producerEpoch = producerEpoch;
+    this.txnState = 'ready';
+    this.log('info', 'producer id', { producerId: String(producerId), producerEpoch, transactionalId: txn.transactionalId });
+  }
+
+  beginTransaction(): void {
+    this.requireTxn('beginTransaction');
+    if (this.fatal) throw this.fatal;
+    if (this.txnState !== 'ready') throw new TransactionStateError(`beginTransaction needs a ready producer (state: ${this.txnState}${this.txnState === 'uninitialized' ? '; call initTransactions first' : ''})`);
+    this.txnState = 'inTransaction';
+    this.txnError = undefined;
+  }
+
+  /** Adds consumed offsets of `groupId` to the transaction: they are committed if and only if it commits. */
+  async sendOffsetsToTransaction(offsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint | number }>, groupId: string): Promise<void> {
+    const txn = this.requireTxn('sendOffsetsToTransaction');
+    this.requireInTransaction('sendOffsetsToTransaction');
+    if (typeof groupId !== 'string' || groupId === '') throw new ConfigError('groupId', 'expected a non-empty string');
+    const list = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset) }));
+    await this.guardFatal(txn.addOffsets(this.producerId, this.producerEpoch, groupId));
+    this.txnOffsetsAdded = true;
+    await this.guardFatal(txn.commitOffsets(this.producerId, this.producerEpoch, groupId, list));
+  }
+
+  /** Flushes, then commits. If a send of this transaction failed, rejects with that error: abort instead. */
+  async commitTransaction(): Promise<void> {
+    const txn = this.requireTxn('commitTransaction');
+    this.requireInTransaction('commitTransaction');
+    await this.flush();
+    if (this.txnError) throw new TransactionStateError(`the transaction cannot commit (a send failed: ${this.txnError.message}); abort it`, { cause: this.txnError });
+    await this.endTransaction(txn, true);
+  }
+
+  /** Fails records not yet sent, waits for those in flight, and aborts. */
+  async abortTransaction(): Promise<void> {
+    const txn = this.requireTxn('abortTransaction');
+    this.requireInTransaction('abortTransaction');
+    const err = new TransactionStateError('the transaction was aborted');
+    for (const q of this.queues.values()) for (const b of q.queued.splice(0)) this.finish(b, () => b.fail(err));
+    this.txnPending.clear();
+    await this.flush().catch(() => {});
+    await this.endTransaction(txn, false);
+  }
+
+  private async endTransaction(txn: TransactionManager, committed: boolean): Promise<void> {
+    this.txnState = 'ending';
+    try {
+      if (this.txnPartitions.size > 0 || this.txnOffsetsAdded) await this.guardFatal(txn.endTxn(this.producerId, this.producerEpoch, committed));
+    } catch (e) {
+      if (!this.fatal) this.txnState = 'inTransaction';
+      throw e;
+    }
+    this.txnPartitions.clear();
+    this.txnOffsetsAdded = false;
+    this.txnError = undefined;
+    this.txnState = 'ready';
+  }
+
+  private requireTxn(op: string): TransactionManager {
+    if (!this.txn) throw new TransactionStateError(`${op} needs a transactionalId in the producer config`);
+    if (this.closed) throw new ClosedError('producer');
+    if (this.fatal) throw this.fatal;
+    return this.txn;
+  }
+
+  private requireInTransaction(op: string): void {
+    if (this.txnState !== 'inTransaction') throw new TransactionStateError(`${op} outside a transaction (state: ${this.txnState})`);
+  }
+
+  private async guardFatal<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      if (isFatalTxnError(e)) this.fatal = e as Error;
+      throw e;
+    }
   }
 
   /**
@@ -115,6 +215,7 @@ export class Producer {
   send(record: ProducerRecord): Promise<RecordMetadata> {
     if (this.closed) return Promise.reject(new ClosedError('producer'));
     if (this.fatal) return Promise.reject(this.fatal);
+    if (this.txn && this.txnState !== 'inTransaction') return Promise.reject(new TransactionStateError(`a transactional producer sends only inside a transaction (state: ${this.txnState})`));
     let prepared: Prepared;
     try {
       prepared = this.prepare(record);
@@ -311,7 +412,8 @@ export class Producer {
   private drain(): void {
     if (this.closed) return;
     const c = this.config;
-    if (c.idempotent && (this.producerId < 0n || this.needsNewProducerId)) {
+    if (this.txn && this.producerId < 0n) return; // initTransactions sets it
+    if (c.idempotent && !this.txn && (this.producerId < 0n || this.needsNewProducerId)) {
       if (this.needsNewProducerId && [...this.queues.values()].some((q) => q.inFlight.length > 0)) return; // wait for them
       this.ensureProducerId().then(
         () => this.scheduleDrain(),
@@ -339,6 +441,13 @@ export class Producer {
           nextWake = Math.min(nextWake, now + c.client.retryBackoffMs);
           break;
         }
+        if (this.txn) {
+          const key = `${q.topic}\u0000${q.partition}`;
+          if (!this.txnPartitions.has(key)) {
+            this.txnPending.set(key, { topic: q.topic, partition: q.partition });
+            break;
+          }
+        }
         q.queued.shift();
         b.closed = true;
         if (b.encoded === undefined && c.idempotent) {
@@ -355,8 +464,32 @@ export class Producer {
       if (q.queued.length > 0) nextWake = Math.min(nextWake, q.queued[0]!.deliveryDeadlineMs);
     }
     if (needMetadata) this.refreshMetadata();
+    if (this.txnPending.size > 0 && !this.txnAdding) this.addPendingPartitions();
     for (const [nodeId, batches] of byNode) this.sendRequests(nodeId, batches);
     if (nextWake < Infinity) this.scheduleWake(nextWake);
+  }
+
+  /** AddPartitionsToTxn for partitions with batches waiting; then they may be sent. */
+  private addPendingPartitions(): void {
+    const txn = this.txn!;
+    const pending = [...this.txnPending];
+    this.txnPending.clear();
+    this.txnAdding = true;
+    this.guardFatal(txn.addPartitions(this.producerId, this.producerEpoch, pending.map(([, p]) => p)))
+      .then(
+        () => {
+          for (const [k] of pending) this.txnPartitions.add(k);
+        },
+        (e: Error) => {
+          this.log('warn', 'AddPartitionsToTxn failed', { error: e.message });
+          this.txnError ??= e;
+          for (const [, p] of pending) for (const b of this.queue(p.topic, p.partition).queued.splice(0)) this.finish(b, () => b.fail(e));
+        },
+      )
+      .finally(() => {
+        this.txnAdding = false;
+        this.scheduleDrain();
+      });
   }
 
   /** Fails queued batches past their delivery timeout (in-flight ones wait for their response). */
@@ -387,7 +520,7 @@ export class Producer {
       let group: ProducerBatch[] = [];
       let bytes = 0;
       for (const b of round) {
-        const buf = b.encode(this.config.compression, this.config.compressionLevel);
+        const buf = b.encode(this.config.compression, this.config.compressionLevel, this.txn !== undefined);
         if (group.length > 0 && bytes + buf.length > this.config.maxRequestBytes) {
           this.sendRequest(nodeId, group);
           group = [];
@@ -410,7 +543,7 @@ export class Producer {
       l.push(b);
     }
     const body = {
-      transactionalId: null,
+      transactionalId: this.txn?.transactionalId ?? null,
       acks: c.acks,
       timeoutMs: c.client.requestTimeoutMs,
       topicData: [...topics].map(([name, list]) => ({
@@ -421,7 +554,7 @@ export class Producer {
     };
     const expectResponse = c.acks !== 0;
     const p = this.cluster
-      .send(nodeId, produceApi, body, { expectResponse })
+      .send(nodeId, produceApi, body, this.txn ? { expectResponse, maxVersion: txnV1MaxVersions.produce } : { expectResponse })
       .then(
         (res) => (expectResponse ? this.onResponse(batches, res as ProduceResponse) : batches.forEach((b) => this.onSuccess(b, -1n, -1n))),
         (e: Error) => {
@@ -476,6 +609,7 @@ export class Producer {
     if (code !== undefined && staleMetadataErrors.has(code)) this.refreshMetadata();
     let retriable = isRetriable(e);
     if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) retriable = b.baseSequence !== q.ackedSequence;
+    if (isFatalTxnError(e)) retriable = false; // fenced: retrying cannot help
     const now = this.config.now();
     if (retriable && b.attempts < this.config.retries && now < b.deliveryDeadlineMs) {
       b.attempts++;
@@ -488,7 +622,10 @@ export class Producer {
       this.log('debug', 'retrying batch', { topic: b.topic, partition: b.partition, attempt: b.attempts, error: e.message });
       return;
     }
-    if (this.config.idempotent && b.baseSequence >= 0 && (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID || code === ErrorCode.INVALID_PRODUCER_EPOCH || !retriable || b.attempts >= this.config.retries || now >= b.deliveryDeadlineMs)) {
+    if (this.txn) {
+      if (isFatalTxnError(e)) this.fatal = e;
+      this.txnError ??= e;
+    } else if (this.config.idempotent && b.baseSequence >= 0 && (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID || code === ErrorCode.INVALID_PRODUCER_EPOCH || !retriable || b.attempts >= this.config.retries || now >= b.deliveryDeadlineMs)) {
       this.needsNewProducerId = true;
     }
     this.finish(b, () => b.fail(now >= b.deliveryDeadlineMs && retriable ? new TimeoutError(`delivery of ${b.count} record(s) to ${b.topic}-${b.partition}`, this.config.deliveryTimeoutMs, { cause: e }) : e));
