@@ -56,6 +56,21 @@ test('commit is visible to read_committed, abort is not; offsets commit with the
 
   const r = await py<{ offsets: Record<string, number> }>('ck', 'committed', { bootstrap: broker.bootstrap, group: 'client-txn-group', topic: 'client-txn-in', partitions: [0, 1] });
   assert.deepEqual(r.offsets, { '0': 42, '1': 7 });
+
+  // The admin client reads the same offsets back and describes the (memberless) group.
+  const admin = new Admin({ bootstrapServers: broker.bootstrap });
+  try {
+    const offsets = await admin.listGroupOffsets('client-txn-group');
+    assert.deepEqual(offsets.map((o) => [o.topic, o.partition, o.offset]), [['client-txn-in', 0, 42n], ['client-txn-in', 1, 7n]]);
+    const only1 = await admin.listGroupOffsets('client-txn-group', { topics: ['client-txn-in'] });
+    assert.equal(only1.length, 2);
+    const [g] = await admin.describeGroups(['client-txn-group']);
+    assert.equal(g!.state, 'Empty');
+    assert.deepEqual(g!.members, []);
+    assert.ok((await admin.listGroups()).some((x) => x.groupId === 'client-txn-group'));
+  } finally {
+    await admin.close();
+  }
 });
 
 test('a second producer with the same transactional id fences the first', { timeout: 120_000 }, async () => {

@@ -5,7 +5,7 @@
  * fails with a stale-metadata error, and for newly wanted topics; concurrent refreshes share one
  * request). Producer, admin and (later) consumer all sit on one Cluster.
  */
-import { MetadataRequest, MetadataResponse, type MessageInput } from '@fjord/protocol';
+import { FindCoordinatorRequest, FindCoordinatorResponse, MetadataRequest, MetadataResponse, type MessageInput } from '@fjord/protocol';
 import type { ResolvedClientConfig, BrokerAddress } from './config.js';
 import { Connection, type Api, type RequestOptions } from './connection/connection.js';
 import { backoffMs } from './connection/backoff.js';
@@ -14,6 +14,10 @@ import type { BrokerInfo, TopicInfo } from './metadata/metadata.js';
 import { ErrorCode } from '@fjord/protocol';
 
 export const metadataApi: Api<MetadataRequest, MetadataResponse> = { request: MetadataRequest, response: MetadataResponse };
+const findCoordinatorApi: Api<FindCoordinatorRequest, FindCoordinatorResponse> = { request: FindCoordinatorRequest, response: FindCoordinatorResponse };
+
+/** FindCoordinator key types. */
+export const CoordinatorType = { group: 0, transaction: 1 } as const;
 
 interface Slot {
   address: BrokerAddress;
@@ -158,6 +162,20 @@ export class Cluster {
   async sendAny<Req, Res>(api: Api<Req, Res>, body: MessageInput<Req>, options?: RequestOptions): Promise<Res> {
     const conn = await this.anyConnection();
     return conn.send(api, body, options);
+  }
+
+  /**
+   * The node id of the coordinator for a group (keyType 0) or transactional id (1). One attempt;
+   * a coordinator error is raised as KafkaError (COORDINATOR_NOT_AVAILABLE etc. are retriable).
+   */
+  async findCoordinator(keyType: number, key: string): Promise<number> {
+    const conn = await this.anyConnection();
+    // v4+ (KIP-699) looks up a batch of keys; older versions one key.
+    const batched = conn.versionOf(FindCoordinatorRequest.apiKey) >= 4;
+    const res = await conn.send(findCoordinatorApi, batched ? { keyType, coordinatorKeys: [key] } : { key, keyType });
+    const c = res.coordinators.length > 0 ? res.coordinators[0]! : res;
+    if (c.errorCode !== 0) throw kafkaError(c.errorCode, `FindCoordinator for ${keyType === 1 ? 'transactional id' : 'group'} ${JSON.stringify(key)}`, c.errorMessage);
+    return c.nodeId;
   }
 
   /** Metadata no older than metadataMaxAgeMs that covers every wanted topic. */

@@ -4,7 +4,7 @@ export type { ProducerRecord, RecordMetadata, HeaderValue } from './producer/pro
 export type { ProducerConfig, Acks, CompressionName } from './producer/config.js';
 export type { Partitioner, PartitionerArgs } from './producer/partitioner.js';
 export { Admin } from './admin/admin.js';
-export type { NewTopic, TopicDescription, ConfigResource, ConfigEntry } from './admin/admin.js';
+export type { AdminConfig, NewTopic, TopicDescription, ConfigResource, ConfigEntry, GroupDescription, CommittedOffset } from './admin/admin.js';
 export type { ClientConfig } from './config.js';
 export { clientDefaults, producerDefaults } from './limits.js';
 export type { Logger, LogEntry, LogLevel } from './logger.js';

@@ -12,11 +12,15 @@ import {
   DeleteTopicsResponse,
   DescribeConfigsRequest,
   DescribeConfigsResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
   ErrorCode,
   ListGroupsRequest,
   ListGroupsResponse,
 } from '@fjord/protocol';
-import { Cluster } from '../cluster.js';
+import { Cluster, CoordinatorType } from '../cluster.js';
 import { intOption, resolveClientConfig, type ClientConfig } from '../config.js';
 import type { Api } from '../connection/connection.js';
 import { backoffMs } from '../connection/backoff.js';
@@ -26,6 +30,8 @@ import type { PartitionInfo } from '../metadata/metadata.js';
 const createTopicsApi: Api<CreateTopicsRequest, CreateTopicsResponse> = { request: CreateTopicsRequest, response: CreateTopicsResponse };
 const deleteTopicsApi: Api<DeleteTopicsRequest, DeleteTopicsResponse> = { request: DeleteTopicsRequest, response: DeleteTopicsResponse };
 const describeConfigsApi: Api<DescribeConfigsRequest, DescribeConfigsResponse> = { request: DescribeConfigsRequest, response: DescribeConfigsResponse };
+const describeGroupsApi: Api<DescribeGroupsRequest, DescribeGroupsResponse> = { request: DescribeGroupsRequest, response: DescribeGroupsResponse };
+const offsetFetchApi: Api<OffsetFetchRequest, OffsetFetchResponse> = { request: OffsetFetchRequest, response: OffsetFetchResponse };
 const listGroupsApi: Api<ListGroupsRequest, ListGroupsResponse> = { request: ListGroupsRequest, response: ListGroupsResponse };
 
 export interface AdminConfig extends ClientConfig {
@@ -51,6 +57,25 @@ export interface TopicDescription {
 
 /** Kafka's ConfigResource types. */
 export type ConfigResource = { type: 'topic'; name: string; keys?: string[] } | { type: 'broker'; name: string; keys?: string[] };
+
+export interface GroupDescription {
+  groupId: string;
+  /** Kafka's state name: Stable, PreparingRebalance, CompletingRebalance, Empty, Dead. */
+  state: string;
+  protocolType: string;
+  /** The assignor (consumer groups) chosen for the generation. */
+  protocol: string;
+  members: Array<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string }>;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  /** -1n when the group has no committed offset for the partition. */
+  offset: bigint;
+  leaderEpoch: number;
+  metadata: string | null;
+}
 
 export interface ConfigEntry {
   name: string;
@@ -165,6 +190,70 @@ export class Admin {
       for (const g of res.groups) out.push({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState, type: g.groupType });
     }
     return out.sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  /** Describes classic-protocol groups (through each group's coordinator). A group that does not exist is returned in state Dead, as Kafka does. */
+  async describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
+    if (!Array.isArray(groupIds) || groupIds.some((g) => typeof g !== 'string' || g === '')) throw new ConfigError('groupIds', 'expected a list of non-empty group ids');
+    const out: GroupDescription[] = [];
+    for (const groupId of groupIds) {
+      const res = await this.run('DescribeGroups', async () => {
+        const node = await this.cluster.findCoordinator(CoordinatorType.group, groupId);
+        const r = await this.cluster.send(node, describeGroupsApi, { groups: [groupId], includeAuthorizedOperations: false });
+        const g = r.groups[0];
+        if (g && g.errorCode !== 0) throw kafkaError(g.errorCode, `group ${JSON.stringify(groupId)}`, g.errorMessage);
+        return g;
+      });
+      if (!res) throw kafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `DescribeGroups returned no result for ${JSON.stringify(groupId)}`);
+      out.push({
+        groupId: res.groupId,
+        state: res.groupState,
+        protocolType: res.protocolType,
+        protocol: res.protocolData,
+        members: res.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost })),
+      });
+    }
+    return out;
+  }
+
+  /** Committed offsets of a group (all its partitions, or those of `topics`). */
+  async listGroupOffsets(groupId: string, options: { topics?: string[] } = {}): Promise<CommittedOffset[]> {
+    if (typeof groupId !== 'string' || groupId === '') throw new ConfigError('groupId', 'expected a non-empty string');
+    const topics = options.topics;
+    let partitionsOf: Map<string, { topicId: string; partitions: number[] }> | undefined;
+    if (topics) {
+      partitionsOf = new Map();
+      for (const d of await this.describeTopics(topics)) partitionsOf.set(d.name, { topicId: d.topicId, partitions: d.partitions.map((p) => p.partition) });
+    }
+    return this.run('OffsetFetch', async () => {
+      const node = await this.cluster.findCoordinator(CoordinatorType.group, groupId);
+      const conn = await this.cluster.connectionTo(node);
+      const v = conn.versionOf(OffsetFetchRequest.apiKey);
+      const list = partitionsOf ? [...partitionsOf].map(([name, t]) => ({ name, topicId: t.topicId, partitionIndexes: t.partitions })) : null;
+      const out: CommittedOffset[] = [];
+      const idToName = new Map([...(this.cluster.metadata?.topics.values() ?? [])].map((t) => [t.topicId, t.name]));
+      if (v >= 8) {
+        // v8+ (KIP-709) batches groups; v10 names topics by id.
+        const r = await conn.send(offsetFetchApi, { groups: [{ groupId, memberId: null, memberEpoch: -1, topics: list }], requireStable: true });
+        const g = r.groups[0];
+        if (!g) throw kafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `OffsetFetch returned no result for group ${JSON.stringify(groupId)}`);
+        if (g.errorCode !== 0) throw kafkaError(g.errorCode, `group ${JSON.stringify(groupId)}`);
+        if (v >= 10 && g.topics.some((t) => !t.name && !idToName.has(t.topicId))) await this.cluster.refresh(true).then((m) => m.topics.forEach((t) => idToName.set(t.topicId, t.name)));
+        for (const t of g.topics) for (const p of t.partitions) {
+          const topic = t.name || idToName.get(t.topicId) || t.topicId;
+          if (p.errorCode !== 0) throw kafkaError(p.errorCode, `group ${JSON.stringify(groupId)} ${topic}-${p.partitionIndex}`);
+          out.push({ topic, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.metadata });
+        }
+      } else {
+        const r = await conn.send(offsetFetchApi, { groupId, topics: list?.map((t) => ({ name: t.name, partitionIndexes: t.partitionIndexes })) ?? null, requireStable: v >= 7 });
+        if (r.errorCode !== 0) throw kafkaError(r.errorCode, `group ${JSON.stringify(groupId)}`);
+        for (const t of r.topics) for (const p of t.partitions) {
+          if (p.errorCode !== 0) throw kafkaError(p.errorCode, `group ${JSON.stringify(groupId)} ${t.name}-${p.partitionIndex}`);
+          out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.metadata });
+        }
+      }
+      return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    });
   }
 
   private async toController<Req, Res>(api: Api<Req, Res>, body: Parameters<Cluster['sendAny']>[1]): Promise<Res> {

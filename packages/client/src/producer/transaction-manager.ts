@@ -19,8 +19,6 @@ import {
   EndTxnRequest,
   EndTxnResponse,
   ErrorCode,
-  FindCoordinatorRequest,
-  FindCoordinatorResponse,
   InitProducerIdRequest,
   InitProducerIdResponse,
   TxnOffsetCommitRequest,
@@ -32,7 +30,6 @@ import { backoffMs } from '../connection/backoff.js';
 import { KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import type { ResolvedProducerConfig } from './config.js';
 
-const findCoordinatorApi: Api<FindCoordinatorRequest, FindCoordinatorResponse> = { request: FindCoordinatorRequest, response: FindCoordinatorResponse };
 const initProducerIdApi: Api<InitProducerIdRequest, InitProducerIdResponse> = { request: InitProducerIdRequest, response: InitProducerIdResponse };
 const addPartitionsApi: Api<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = { request: AddPartitionsToTxnRequest, response: AddPartitionsToTxnResponse };
 const addOffsetsApi: Api<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse> = { request: AddOffsetsToTxnRequest, response: AddOffsetsToTxnResponse };
@@ -117,14 +114,9 @@ export class TransactionManager {
 
   private async findCoordinator(keyType: number, key: string): Promise<number> {
     if (keyType === 1 && this.coordinator >= 0) return this.coordinator;
-    // v4+ (KIP-699) looks up a batch of keys; older versions one key.
-    const conn = await this.cluster.anyConnection();
-    const batched = conn.versionOf(FindCoordinatorRequest.apiKey) >= 4;
-    const res = await conn.send(findCoordinatorApi, batched ? { keyType, coordinatorKeys: [key] } : { key, keyType });
-    const c = res.coordinators.length > 0 ? res.coordinators[0]! : res;
-    if (c.errorCode !== 0) throw kafkaError(c.errorCode, `FindCoordinator for ${keyType === 1 ? 'transactional id' : 'group'} ${JSON.stringify(key)}`, c.errorMessage);
-    if (keyType === 1) this.coordinator = c.nodeId;
-    return c.nodeId;
+    const node = await this.cluster.findCoordinator(keyType, key);
+    if (keyType === 1) this.coordinator = node;
+    return node;
   }
 
   private toCoordinator<T extends { errorCode: number }>(what: string, op: (node: number) => Promise<T>): Promise<T> {
