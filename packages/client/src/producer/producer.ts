@@ -463,7 +463,8 @@ export class Producer {
       }
       if (q.queued.length > 0) nextWake = Math.min(nextWake, q.queued[0]!.deliveryDeadlineMs);
     }
-    if (needMetadata) this.refreshMetadata();
+    // Metadata the fast path of send() reads is refreshed in the background once older than metadataMaxAgeMs.
+    if (needMetadata || (meta && Date.now() - meta.fetchedAtMs > c.client.metadataMaxAgeMs)) this.refreshMetadata();
     if (this.txnPending.size > 0 && !this.txnAdding) this.addPendingPartitions();
     for (const [nodeId, batches] of byNode) this.sendRequests(nodeId, batches);
     if (nextWake < Infinity) this.scheduleWake(nextWake);

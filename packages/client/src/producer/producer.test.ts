@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { ErrorCode, readBatchHeader, type ProduceRequest } from '@fjord/protocol';
+import { startFakeBroker, type FakeBroker, type FakeRequest } from '../test-support/fake-broker.js';
+import { Producer } from './producer.js';
+
+const brokers: FakeBroker[] = [];
+const producers: Producer[] = [];
+after(async () => {
+  for (const p of producers) await p.close({ timeoutMs: 100 });
+  for (const b of brokers) await b.close();
+});
+
+interface Seen {
+  partition: number;
+  baseSequence: number;
+  count: number;
+  producerId: bigint;
+}
+
+/**
+ * A partition log with Kafka's sequence checks: a batch is appended only with the next expected
+ * sequence; a lower one is a duplicate (answered with its original offset), a higher one is
+ * OUT_OF_ORDER_SEQUENCE_NUMBER. `fail(seen)` may return an error code to answer instead, before appending.
+ */
+function sequencedLog(fail: (s: Seen, attempt: number) => number) {
+  const next = new Map<number, number>();
+  const offsets = new Map<string, bigint>();
+  const logEnd = new Map<number, bigint>();
+  const attempts = new Map<string, number>();
+  const seen: Seen[] = [];
+  return {
+    seen,
+    handle(req: FakeRequest): unknown {
+      if (req.apiKey !== 0) return undefined;
+      const body = req.body as ProduceRequest;
+      return {
+        responses: body.topicData.map((t) => ({
+          name: t.name,
+          topicId: t.topicId,
+          partitionResponses: t.partitionData.map((p) => {
+            const h = readBatchHeader(p.records as Buffer);
+            const s = { partition: p.index, baseSequence: h.baseSequence, count: h.recordsCount, producerId: h.producerId };
+            seen.push(s);
+            const key = `${p.index}/${h.baseSequence}`;
+            const attempt = (attempts.get(key) ?? 0) + 1;
+            attempts.set(key, attempt);
+            const injected = fail(s, attempt);
+            const expected = next.get(p.index) ?? 0;
+            const result = (errorCode: number, baseOffset = -1n) => ({ index: p.index, errorCode, baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null });
+            if (injected !== 0) return result(injected);
+            if (h.baseSequence < expected) return result(0, offsets.get(key) ?? -1n);
+            if (h.baseSequence > expected) return result(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+            const base = logEnd.get(p.index) ?? 0n;
+            offsets.set(key, base);
+            logEnd.set(p.index, base + BigInt(h.recordsCount));
+            next.set(p.index, expected + h.recordsCount);
+            return result(0, base);
+          }),
+        })),
+      };
+    },
+  };
+}
+
+describe('producer against a scripted broker', () => {
+  it('retries keep order: a failed batch and the ones behind it are resent in sequence order with their original sequences', async () => {
+    const log = sequencedLog((s, attempt) => (s.baseSequence === 0 && attempt === 1 ? ErrorCode.NOT_LEADER_OR_FOLLOWER : 0));
+    const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
+    brokers.push(broker);
+    // One record per batch and no linger, so several batches of the partition are in flight at once.
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
+    producers.push(p);
+    await p.connect();
+    const metas = await Promise.all(Array.from({ length: 8 }, (_, i) => p.send({ topic: 't', value: `v${i}`, partition: 0 })));
+    assert.deepEqual(metas.map((m) => m.offset), [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n], 'offsets follow send order');
+    const firsts = log.seen.filter((s) => s.baseSequence === 0);
+    assert.ok(firsts.length >= 2, 'the first batch was retried');
+    assert.ok(log.seen.some((s) => s.baseSequence > 0 && log.seen.indexOf(s) < log.seen.lastIndexOf(firsts.at(-1)!)), 'later batches were in flight when it failed');
+    assert.ok(log.seen.every((s) => s.producerId === 7n && s.count === 1));
+  });
+
+  it('an acknowledged batch resent after a lost response is answered as a duplicate, not written twice', async () => {
+    let dropped = false;
+    const log = sequencedLog(() => 0);
+    const broker = await startFakeBroker({
+      topics: { t: 2 },
+      handle: (r) => {
+        const res = log.handle(r);
+        // The first produce is appended but never answered: the request times out, the
+        // connection is dropped, and the producer resends the same batch.
+        if (r.apiKey === 0 && !dropped) {
+          dropped = true;
+          return undefined;
+        }
+        return res;
+      },
+    });
+    brokers.push(broker);
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, retryBackoffMs: 5, retryBackoffMaxMs: 5, reconnectBackoffMs: 5, reconnectBackoffMaxMs: 10, requestTimeoutMs: 300, deliveryTimeoutMs: 10_000 });
+    producers.push(p);
+    await p.connect();
+    const meta = await p.send({ topic: 't', value: 'once', partition: 1 });
+    assert.equal(meta.offset, 0n, 'the duplicate is answered with the original offset');
+    const sends = log.seen.filter((s) => s.partition === 1);
+    assert.deepEqual(sends.map((s) => s.baseSequence), [0, 0], 'sent twice with the same sequence, appended once');
+  });
+});
