@@ -78,6 +78,7 @@ describe('producer against a scripted broker', () => {
     assert.ok(firsts.length >= 2, 'the first batch was retried');
     assert.ok(log.seen.some((s) => s.baseSequence > 0 && log.seen.indexOf(s) < log.seen.lastIndexOf(firsts.at(-1)!)), 'later batches were in flight when it failed');
     assert.ok(log.seen.every((s) => s.producerId === 7n && s.count === 1));
+    assert.ok(broker.requests.filter((r) => r.apiKey === 3).length >= 2, 'NOT_LEADER_OR_FOLLOWER refreshed the metadata');
   });
 
   it('an acknowledged batch resent after a lost response is answered as a duplicate, not written twice', async () => {
