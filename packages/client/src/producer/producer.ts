@@ -490,7 +490,8 @@ export class Producer {
       .finally(() => {
         this.txnAdding = false;
         this.scheduleDrain();
-      });
+      })
+      .catch((e: Error) => this.log('error', 'AddPartitionsToTxn handling failed', { error: e.stack }));
   }
 
   /** Fails queued batches past their delivery timeout (in-flight ones wait for their response). */
