@@ -676,7 +676,6 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     const body = {
       clusterId: null,
       replicaId: -1,
-      replicaState: { replicaId: -1, replicaEpoch: -1n },
       maxWaitMs: c.fetchMaxWaitMs,
       minBytes: c.fetchMinBytes,
       maxBytes: c.fetchMaxBytes,

@@ -25,6 +25,7 @@ import {
   JoinGroupResponse,
   LeaveGroupRequest,
   LeaveGroupResponse,
+  type MessageInput,
   OffsetCommitRequest,
   OffsetCommitResponse,
   OffsetFetchRequest,
@@ -126,7 +127,10 @@ export class ClassicGroup {
   }
 
   private async findCoordinator(): Promise<number> {
-    const res = await this.cluster.sendAny(findCoordinatorApi, { key: this.groupId, keyType: 0, coordinatorKeys: [this.groupId] });
+    const conn = await this.cluster.anyConnection();
+    // v4+ (KIP-699) batches keys; earlier versions take one key. Fields a version lacks stay unset.
+    const batched = conn.versionOf(FindCoordinatorRequest.apiKey) >= 4;
+    const res = await conn.send(findCoordinatorApi, batched ? { keyType: 0, coordinatorKeys: [this.groupId] } : { key: this.groupId, keyType: 0 });
     const c = res.coordinators.length > 0 ? res.coordinators[0]! : { errorCode: res.errorCode, errorMessage: res.errorMessage, nodeId: res.nodeId };
     if (c.errorCode !== ErrorCode.NONE) throw kafkaError(c.errorCode, `FindCoordinator for group ${JSON.stringify(this.groupId)}`, c.errorMessage);
     this.coordinator = c.nodeId;
@@ -135,10 +139,12 @@ export class ClassicGroup {
   }
 
   /** Sends to the coordinator; a lost connection or a moved coordinator forgets it (the caller retries). */
-  private async send<Req, Res>(api: Api<Req, Res>, body: Parameters<Cluster['send']>[2], timeoutMs?: number): Promise<Res> {
+  private async send<Req, Res>(api: Api<Req, Res>, body: MessageInput<Req> | ((version: number) => MessageInput<Req>), timeoutMs?: number): Promise<Res> {
     const nodeId = await this.coordinatorId();
     try {
-      return await this.cluster.send(nodeId, api as Api<unknown, Res>, body as never, timeoutMs === undefined ? undefined : { timeoutMs });
+      const conn = await this.cluster.connectionTo(nodeId);
+      const input = typeof body === 'function' ? (body as (version: number) => MessageInput<Req>)(conn.versionOf(api.request.apiKey)) : body;
+      return await conn.send(api, input, timeoutMs === undefined ? undefined : { timeoutMs });
     } catch (e) {
       if (this.coordinator === nodeId) this.coordinator = undefined;
       throw e;
@@ -363,7 +369,8 @@ export class ClassicGroup {
     clearTimeout(this.heartbeatTimer);
     if (this.config.groupInstanceId !== null || this.memberId === '') return;
     try {
-      const res = await this.send(leaveGroupApi, { groupId: this.groupId, memberId: this.memberId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: 'the consumer is being closed' }] }, 5_000);
+      const memberId = this.memberId;
+      const res = await this.send(leaveGroupApi, (v) => (v >= 3 ? { groupId: this.groupId, members: [{ memberId, groupInstanceId: null, reason: 'the consumer is being closed' }] } : { groupId: this.groupId, memberId }), 5_000);
       if (res.errorCode !== ErrorCode.NONE) this.log('warn', 'LeaveGroup failed', { error: new KafkaError(res.errorCode).name });
     } catch (e) {
       this.log('warn', 'LeaveGroup failed', { error: (e as Error).message });
@@ -425,12 +432,10 @@ export class ClassicGroup {
     }
     return this.retrying(`OffsetFetch for group ${JSON.stringify(this.groupId)}`, timeoutMs, async () => {
       const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, topicId: topicIds(name), partitionIndexes }));
-      const res = await this.send(offsetFetchApi, {
-        groupId: this.groupId,
-        topics,
-        groups: [{ groupId: this.groupId, memberId: null, memberEpoch: -1, topics }],
-        requireStable,
-      });
+      // v8+ (KIP-709) asks per group; earlier versions for one group at the top level.
+      const res = await this.send(offsetFetchApi, (v) =>
+        v >= 8 ? { groups: [{ groupId: this.groupId, memberId: null, memberEpoch: -1, topics }], requireStable } : { groupId: this.groupId, topics, requireStable },
+      );
       const group = res.groups.length > 0 ? res.groups[0]! : { errorCode: res.errorCode, topics: res.topics };
       if (group.errorCode !== ErrorCode.NONE) {
         this.noteError(group.errorCode);

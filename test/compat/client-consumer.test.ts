@@ -1,0 +1,305 @@
+// Acceptance (issue 5) for @fjord/client's consumer against a Fjord broker: records written by
+// confluent-kafka-python (every codec, keys, repeated and empty headers, explicit timestamps) and by
+// kcat are read exactly; seek to a timestamp, pause/resume; two and three Fjord members of one group
+// (range and cooperative-sticky) hold disjoint, complete assignments and a member's close moves its
+// partitions; committed offsets are resumed after a restart (manual and auto commit); a group of a
+// Fjord consumer and a confluent-kafka member; read_committed skips a transaction confluent aborted.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Admin, Consumer, ConfigError, KafkaError, ErrorCode, type ConsumerConfig, type ConsumerRecord, type LogEntry, type TopicPartition } from '@fjord/client';
+import { startBroker, type Broker } from '../harness/broker.js';
+import { kcatProduceOk } from '../harness/kcat.js';
+import { produceCk } from '../harness/fixtures.js';
+import { diffRecords, expectLayout, makeRecords, type ReadRecord } from '../harness/records.js';
+import { startMember, stopAll, type Member } from '../harness/members.js';
+import { TxnSession } from '../harness/txn-session.js';
+
+let broker: Broker;
+const consumers: Consumer[] = [];
+const members: Member[] = [];
+const logs: LogEntry[] = [];
+
+function consumer(config: Partial<ConsumerConfig> = {}, listener?: ConstructorParameters<typeof Consumer>[1]): Consumer {
+  const c = new Consumer(
+    {
+      bootstrapServers: broker.bootstrap,
+      clientId: 'consumer-test',
+      autoOffsetReset: 'earliest',
+      fetchMaxWaitMs: 100,
+      heartbeatIntervalMs: 200,
+      sessionTimeoutMs: 6_000,
+      maxPollIntervalMs: 10_000,
+      logger: (e) => {
+        logs.push(e);
+        if (process.env['FJORD_CLIENT_LOG'] && (e.level !== 'debug' || process.env['FJORD_CLIENT_LOG'] === 'debug')) console.error('[client]', e.level, e.message, JSON.stringify(e.fields));
+      },
+      ...config,
+    },
+    listener,
+  );
+  consumers.push(c);
+  return c;
+}
+
+async function createTopic(name: string, numPartitions: number): Promise<void> {
+  const a = new Admin({ bootstrapServers: broker.bootstrap });
+  try {
+    await a.createTopics([{ name, numPartitions }]);
+  } finally {
+    await a.close();
+  }
+}
+
+function toRead(r: ConsumerRecord): ReadRecord {
+  return {
+    topic: r.topic,
+    partition: r.partition,
+    offset: Number(r.offset),
+    key: r.key === null ? null : r.key.toString('utf8'),
+    value: r.value === null ? null : r.value.toString('utf8'),
+    headers: r.headers.map(([k, v]) => [k, v === null ? null : v.toString('utf8')]),
+    timestamp: r.timestamp,
+  };
+}
+
+/** Reads until `count` records arrived (then `settleMs` more, to catch extras) or `timeoutMs` passes. */
+async function readN(c: Consumer, count: number, timeoutMs = 15_000, settleMs = 0): Promise<ReadRecord[]> {
+  const out: ReadRecord[] = [];
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  let settle: NodeJS.Timeout | undefined;
+  try {
+    for await (const b of c.batches({ signal: ac.signal })) {
+      assert.ok(b.records.length > 0, 'batches are never empty');
+      for (const r of b.records) out.push(toRead(r));
+      if (out.length >= count && settle === undefined) {
+        if (settleMs === 0) break;
+        settle = setTimeout(() => ac.abort(), settleMs);
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(settle);
+  }
+  return out;
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => boolean | string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: boolean | string = false;
+  while (Date.now() < deadline) {
+    last = check();
+    if (last === true) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`${what} within ${timeoutMs} ms; last: ${String(last)}`);
+}
+
+/** Keeps a consumer consuming (and so in its group) in the background until stopped. */
+function drain(c: Consumer): { stop: () => Promise<void>; records: ReadRecord[] } {
+  const ac = new AbortController();
+  const records: ReadRecord[] = [];
+  let failure: unknown;
+  const done = (async () => {
+    for await (const b of c.batches({ signal: ac.signal })) for (const r of b.records) records.push(toRead(r));
+  })().catch((e: unknown) => {
+    failure = e;
+  });
+  return {
+    records,
+    stop: async () => {
+      ac.abort();
+      await done;
+      if (failure) throw failure;
+    },
+  };
+}
+
+function partitionsOf(assignment: readonly TopicPartition[]): number[] {
+  return assignment.map((p) => p.partition).sort((a, b) => a - b);
+}
+
+function disjointComplete(sets: number[][], partitions: number): string | true {
+  const all = sets.flat().sort((a, b) => a - b);
+  const ok = all.length === partitions && all.every((p, i) => p === i) && sets.every((s) => s.length > 0);
+  return ok || sets.map((s) => `[${s.join(',')}]`).join(' ');
+}
+
+before(async () => {
+  broker = await startBroker({ configs: { 'group.initial.rebalance.delay.ms': 0 } });
+}, { timeout: 180_000 });
+after(async () => {
+  for (const c of consumers) await c.close().catch(() => {});
+  await stopAll(members);
+  await broker?.dispose();
+}, { timeout: 180_000 });
+
+describe('@fjord/client consumer: reading what other clients wrote', () => {
+  test('confluent-kafka-python (gzip, zstd, lz4, none) and kcat (snappy) records are read exactly', { timeout: 60_000 }, async () => {
+    const topic = 'consumer-interop';
+    await createTopic(topic, 3);
+    const base = 1_700_000_000_000;
+    const codecs = ['gzip', 'zstd', 'lz4', 'none'];
+    const all = codecs.flatMap((codec) => makeRecords(60, { tag: codec, baseTimestamp: base + codecs.indexOf(codec) * 1_000 }));
+    for (const codec of codecs) await produceCk(broker.bootstrap, topic, all.filter((r) => r.value!.startsWith(`${codec}|`)), { codec });
+    const expected = expectLayout(all, 3);
+    const c = consumer();
+    c.assign([0, 1, 2].map((partition) => ({ topic, partition })));
+    const got = await readN(c, expected.length, 20_000, 300);
+    assert.deepEqual(diffRecords(expected, got), []);
+
+    // kcat: snappy, one header on every record, the producer stamps the time.
+    const kcatTopic = 'consumer-interop-kcat';
+    await createTopic(kcatTopic, 2);
+    const kRecords = makeRecords(50, { tag: 'kcat', baseTimestamp: 0 }).map((r) => ({ ...r, headers: [], timestamp: undefined }));
+    const t0 = Date.now();
+    await kcatProduceOk(broker.bootstrap, kcatTopic, kRecords, { codec: 'snappy', headers: [['via', 'kcat']] });
+    const kExpected = expectLayout(kRecords, 2, { headers: [['via', 'kcat']], timestamp: { min: t0 - 1_000, max: Date.now() + 1_000 } });
+    const k = consumer();
+    k.assign([{ topic: kcatTopic, partition: 0 }, { topic: kcatTopic, partition: 1 }]);
+    assert.deepEqual(diffRecords(kExpected, await readN(k, kExpected.length, 20_000, 200)), []);
+  });
+
+  test('seek, seek to a timestamp, pause and resume; autoOffsetReset latest and none', { timeout: 30_000 }, async () => {
+    const topic = 'consumer-interop';
+    const tp = { topic, partition: 0 };
+    const c = consumer();
+    c.assign([tp]);
+    const [first] = await readN(c, 1);
+    assert.equal(first!.offset, 0);
+    // makeRecords: record i of the zstd run has timestamp base + 1000 + 10 i; find the first at or after the zstd run's start.
+    const target = 1_700_000_000_000 + 1_000;
+    c.seekToTimestamp([tp], target);
+    const [atTs] = await readN(c, 1);
+    assert.ok(atTs!.timestamp >= target && atTs!.value!.startsWith('zstd|'), JSON.stringify(atTs));
+    const [byTimes] = await c.offsetsForTimes([tp], target);
+    assert.equal(Number(byTimes!.offset), atTs!.offset);
+    c.seek({ ...tp, offset: 5 });
+    c.pause([tp]);
+    assert.deepEqual(c.paused(), [tp]);
+    assert.deepEqual(await readN(c, 1, 600), [], 'nothing while paused');
+    c.resume([tp]);
+    assert.equal((await readN(c, 1))[0]!.offset, 5, 'resumes at the position seeked to');
+    // A batch handed out counts as consumed: the position is past its last record.
+    assert.ok(c.position(tp)! > 5n);
+    const [end] = await c.endOffsets([tp]);
+
+    const latest = consumer({ autoOffsetReset: 'latest' });
+    latest.assign([tp]);
+    assert.deepEqual(await readN(latest, 1, 800), [], 'latest: nothing old');
+    assert.equal(latest.position(tp), end!.offset);
+
+    const none = consumer({ autoOffsetReset: 'none', groupId: 'consumer-none' });
+    none.assign([tp]);
+    await assert.rejects(readN(none, 1, 5_000), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.OFFSET_OUT_OF_RANGE && e.message.includes(`${topic}-0`));
+    assert.throws(() => consumer({ autoOffsetReset: 'smallest' as never }), (e: unknown) => e instanceof ConfigError && e.option === 'autoOffsetReset');
+  });
+});
+
+describe('@fjord/client consumer: groups', () => {
+  const topic = 'consumer-group-6';
+  before(async () => {
+    await createTopic(topic, 6);
+    await produceCk(broker.bootstrap, topic, makeRecords(300, { tag: 'g', baseTimestamp: 1_700_000_000_000 }));
+  });
+
+  for (const strategy of ['range', 'cooperative-sticky'] as const) {
+    test(`${strategy}: two then three Fjord members get disjoint complete assignments; a member's close moves its partitions`, { timeout: 40_000 }, async () => {
+      const group = `consumer-${strategy}`;
+      const revoked: number[][] = [];
+      const mk = (): Consumer => {
+        const c = consumer({ groupId: group, partitionAssignmentStrategy: [strategy] }, { onPartitionsRevoked: (ps) => void revoked.push(partitionsOf(ps)) });
+        c.subscribe([topic]);
+        return c;
+      };
+      const [a, b, c3] = [mk(), mk(), mk()];
+      const da = drain(a);
+      const db = drain(b);
+      await waitFor('two members balanced', 15_000, () => disjointComplete([partitionsOf(a.assignment()), partitionsOf(b.assignment())], 6));
+      const dc = drain(c3);
+      await waitFor('three members balanced', 15_000, () => disjointComplete([a, b, c3].map((x) => partitionsOf(x.assignment())), 6));
+      assert.ok([a, b, c3].every((x) => x.assignment().length === 2));
+      const bBefore = partitionsOf(b.assignment());
+      await db.stop();
+      await b.close();
+      await waitFor('two members after a close', 15_000, () => disjointComplete([partitionsOf(a.assignment()), partitionsOf(c3.assignment())], 6));
+      if (strategy === 'cooperative-sticky') {
+        // Sticky: only b's partitions moved, and nobody revoked more than what it gave up.
+        assert.ok(revoked.every((r) => r.length <= 2), `revocations ${JSON.stringify(revoked)}`);
+        assert.ok(bBefore.every((p) => a.assignment().some((x) => x.partition === p) || c3.assignment().some((x) => x.partition === p)));
+      }
+      await Promise.all([da.stop(), dc.stop()]);
+      const seen = new Set([...da.records, ...db.records, ...dc.records].map((r) => `${r.partition}@${r.offset}`));
+      assert.equal(seen.size, 300, 'every record read by some member');
+    });
+  }
+
+  test('committed offsets are resumed after a restart (manual commit, then auto commit)', { timeout: 40_000 }, async () => {
+    const group = 'consumer-resume';
+    const c1 = consumer({ groupId: group, enableAutoCommit: false });
+    c1.subscribe([topic]);
+    const first = await readN(c1, 100);
+    await c1.commit();
+    const positions = new Map(c1.assignment().map((p) => [p.partition, c1.position(p)!]));
+    const committed = await c1.committed(c1.assignment());
+    assert.deepEqual(committed.map((x) => [x.partition, x.offset]), [...positions].sort((x, y) => x[0] - y[0]));
+    await c1.close();
+
+    const c2 = consumer({ groupId: group, autoCommitIntervalMs: 100 });
+    c2.subscribe([topic]);
+    const rest = await readN(c2, 300 - first.length, 20_000, 300);
+    const seen = new Set([...first, ...rest].map((r) => `${r.partition}@${r.offset}`));
+    assert.equal(rest.length, 300 - first.length, 'no record read twice after the commit');
+    assert.equal(seen.size, 300);
+    await c2.close(); // commits what was processed
+
+    const c3 = consumer({ groupId: group });
+    c3.assign([0, 1, 2, 3, 4, 5].map((partition) => ({ topic, partition })));
+    const ends = await c3.endOffsets(c3.assignment());
+    const after = await c3.committed(c3.assignment());
+    assert.deepEqual(after.map((x) => x.offset), ends.map((x) => x.offset), 'auto commit on close stored the end of every partition');
+  });
+
+  test('a group of one Fjord consumer and one confluent-kafka member', { timeout: 40_000 }, async () => {
+    const group = 'consumer-mixed';
+    const m = startMember('ck', 'ck', broker.bootstrap, { group, topic, strategy: 'range', commit: 'none', heartbeat_ms: 200, max_seconds: 60 });
+    members.push(m);
+    await waitFor('the confluent member is assigned everything', 20_000, () => (m.assignment()?.length === 6) || `${JSON.stringify(m.assignment())}`);
+    const f = consumer({ groupId: group });
+    f.subscribe([topic]);
+    const d = drain(f);
+    await waitFor('both members balanced', 20_000, () => disjointComplete([m.assignment() ?? [], partitionsOf(f.assignment())], 6));
+    await m.stop();
+    await waitFor('the Fjord consumer takes over every partition', 20_000, () => partitionsOf(f.assignment()).length === 6 || partitionsOf(f.assignment()).join(','));
+    await d.stop();
+  });
+});
+
+describe('@fjord/client consumer: transactions', () => {
+  test('read_committed skips a transaction confluent-kafka aborted; read_uncommitted returns it', { timeout: 60_000 }, async () => {
+    const topic = 'consumer-txn';
+    await createTopic(topic, 1);
+    const s = new TxnSession(broker.bootstrap);
+    try {
+      await s.ok('producer', { name: 'p', transactional_id: 'consumer-txn-1' });
+      await s.ok('init', { p: 'p' });
+      await s.ok('begin', { p: 'p' });
+      await s.ok('produce', { p: 'p', topic, records: [1, 2, 3, 4].map((i) => ({ key: `k${i}`, value: `aborted-${i}`, partition: 0 })) });
+      await s.ok('abort', { p: 'p' });
+      await s.ok('begin', { p: 'p' });
+      await s.ok('produce', { p: 'p', topic, records: [1, 2].map((i) => ({ key: `k${i}`, value: `committed-${i}`, partition: 0 })) });
+      await s.ok('commit', { p: 'p' });
+    } finally {
+      await s.close();
+    }
+    const tp = [{ topic, partition: 0 }];
+    const rc = consumer({ isolationLevel: 'read_committed' });
+    rc.assign(tp);
+    const committed = await readN(rc, 2, 15_000, 300);
+    assert.deepEqual(committed.map((r) => r.value), ['committed-1', 'committed-2']);
+    const ru = consumer({ isolationLevel: 'read_uncommitted' });
+    ru.assign(tp);
+    const everything = await readN(ru, 6, 15_000, 300);
+    assert.deepEqual(everything.map((r) => r.value), ['aborted-1', 'aborted-2', 'aborted-3', 'aborted-4', 'committed-1', 'committed-2']);
+  });
+});
