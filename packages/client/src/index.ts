@@ -1,6 +1,8 @@
 /** @fjord/client: Fjord's TypeScript Kafka client. The public surface is exactly what is exported here. */
 export { Producer, InvalidRecordError, TransactionStateError } from './producer/producer.js';
-export type { ProducerRecord, RecordMetadata, HeaderValue } from './producer/producer.js';
+export type { ProducerRecord, RecordMetadata, HeaderValue, Bytes } from './producer/producer.js';
+export { serializers } from './serializers.js';
+export type { Serializer } from './serializers.js';
 export type { ProducerConfig, Acks, CompressionName } from './producer/config.js';
 export type { Partitioner, PartitionerArgs } from './producer/partitioner.js';
 export { Admin } from './admin/admin.js';

@@ -4,11 +4,15 @@ import { boolOption, intOption, resolveClientConfig, type ClientConfig, type Res
 import { ConfigError } from '../errors.js';
 import { idempotentInFlightMax, producerDefaults } from '../limits.js';
 import type { Partitioner } from './partitioner.js';
+import type { Serializer } from '../serializers.js';
 
 export type Acks = 0 | 1 | -1 | 'all';
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
-export interface ProducerConfig extends ClientConfig {
+export interface ProducerConfig<K = unknown, V = unknown> extends ClientConfig {
+  /** Turns record keys into bytes (see `serializers`); without it keys must be bytes or strings. */
+  keySerializer?: Serializer<K>;
+  valueSerializer?: Serializer<V>;
   /** 0: no response; 1: the leader wrote it; 'all' (-1, default): every in-sync replica has it. */
   acks?: Acks;
   compression?: CompressionName;
@@ -54,6 +58,8 @@ export interface ResolvedProducerConfig {
   transactionTimeoutMs: number;
   transactionalId: string | undefined;
   partitioner: Partitioner | undefined;
+  keySerializer: Serializer<unknown> | undefined;
+  valueSerializer: Serializer<unknown> | undefined;
   now: () => number;
 }
 
@@ -67,7 +73,7 @@ const codecs: Record<CompressionName, number> = {
 
 const int32Max = 2_147_483_647;
 
-export function resolveProducerConfig(config: ProducerConfig): ResolvedProducerConfig {
+export function resolveProducerConfig<K, V>(config: ProducerConfig<K, V>): ResolvedProducerConfig {
   const client = resolveClientConfig(config);
   const d = producerDefaults;
   const acksIn = config.acks ?? 'all';
@@ -113,10 +119,18 @@ export function resolveProducerConfig(config: ProducerConfig): ResolvedProducerC
     transactionTimeoutMs: intOption(config, 'transactionTimeoutMs', d.transactionTimeoutMs, 1, int32Max),
     transactionalId,
     partitioner,
+    keySerializer: fnOption(config, 'keySerializer') as Serializer<unknown> | undefined,
+    valueSerializer: fnOption(config, 'valueSerializer') as Serializer<unknown> | undefined,
     now: config.now ?? Date.now,
   };
   if (r.deliveryTimeoutMs < r.lingerMs + client.requestTimeoutMs) {
     throw new ConfigError('deliveryTimeoutMs', `must be >= lingerMs + requestTimeoutMs (${r.lingerMs + client.requestTimeoutMs}), as Kafka requires`);
   }
   return r;
+}
+
+function fnOption(config: object, option: string): unknown {
+  const v = (config as Record<string, unknown>)[option];
+  if (v !== undefined && typeof v !== 'function') throw new ConfigError(option, 'expected a function');
+  return v;
 }

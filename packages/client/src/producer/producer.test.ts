@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { ErrorCode, readBatchHeader, type ProduceRequest } from '@fjord/protocol';
+import { ErrorCode, decodeBatch, readBatchHeader, type ProduceRequest } from '@fjord/protocol';
+import { serializers } from '../serializers.js';
+import { InvalidRecordError } from './producer.js';
 import { startFakeBroker, type FakeBroker, type FakeRequest } from '../test-support/fake-broker.js';
 import { Producer } from './producer.js';
 
 const brokers: FakeBroker[] = [];
-const producers: Producer[] = [];
+const producers: Array<{ close(options?: { timeoutMs?: number }): Promise<void> }> = [];
 after(async () => {
   for (const p of producers) await p.close({ timeoutMs: 100 });
   for (const b of brokers) await b.close();
@@ -105,5 +107,31 @@ describe('producer against a scripted broker', () => {
     assert.equal(meta.offset, 0n, 'the duplicate is answered with the original offset');
     const sends = log.seen.filter((s) => s.partition === 1);
     assert.deepEqual(sends.map((s) => s.baseSequence), [0, 0], 'sent twice with the same sequence, appended once');
+  });
+
+  it('serializers: keys and values go through keySerializer / valueSerializer; a throwing one is an InvalidRecordError', async () => {
+    const log = sequencedLog(() => 0);
+    const batches: Buffer[] = [];
+    const broker = await startFakeBroker({
+      topics: { t: 1 },
+      handle: (r) => {
+        if (r.apiKey === 0) for (const t of (r.body as ProduceRequest).topicData) for (const p of t.partitionData) batches.push(p.records as Buffer);
+        return log.handle(r);
+      },
+    });
+    brokers.push(broker);
+    const p = new Producer<number, { page: string } | null>({
+      bootstrapServers: broker.bootstrap,
+      keySerializer: (k) => Buffer.from(`user-${k}`),
+      valueSerializer: serializers.json,
+    });
+    producers.push(p);
+    await p.send({ topic: 't', key: 7, value: { page: '/home' } });
+    await p.send({ topic: 't', key: 8, value: null });
+    const records = batches.flatMap((b) => decodeBatch(b).records);
+    assert.deepEqual(records.map((r) => [r.key?.toString(), r.value?.toString() ?? null]), [['user-7', '{"page":"/home"}'], ['user-8', null]]);
+    const bad = new Producer<string, bigint>({ bootstrapServers: broker.bootstrap, valueSerializer: serializers.json as never });
+    producers.push(bad);
+    await assert.rejects(bad.send({ topic: 't', value: 1n }), (e: unknown) => e instanceof InvalidRecordError && /valueSerializer failed/.test(e.message));
   });
 });

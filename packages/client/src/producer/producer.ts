@@ -34,10 +34,13 @@ export type { RecordMetadata };
 
 export type HeaderValue = Buffer | string | null;
 
-export interface ProducerRecord {
+/** Record bytes as the producer takes them without serializers. */
+export type Bytes = Buffer | Uint8Array | string | null;
+
+export interface ProducerRecord<K = Bytes, V = Bytes> {
   topic: string;
-  key?: Buffer | string | null;
-  value: Buffer | string | null;
+  key?: K | null;
+  value: V;
   /** An object (one value per name) or a list of [name, value] pairs (names may repeat, order kept). */
   headers?: Record<string, HeaderValue> | ReadonlyArray<readonly [string, HeaderValue]>;
   /** Explicit partition; otherwise the partitioner decides. */
@@ -72,7 +75,7 @@ class PartitionQueue {
 
 const int32Wrap = 0x80000000;
 
-export class Producer {
+export class Producer<K = Bytes, V = Bytes> {
   readonly config: ResolvedProducerConfig;
   private readonly cluster: Cluster;
   private readonly pool: BufferPool;
@@ -102,7 +105,7 @@ export class Producer {
   /** A failure inside the current transaction: it can only be aborted. */
   private txnError: Error | undefined;
 
-  constructor(config: ProducerConfig) {
+  constructor(config: ProducerConfig<K, V>) {
     this.config = resolveProducerConfig(config);
     this.cluster = new Cluster(this.config.client);
     this.pool = new BufferPool(this.config.bufferMemoryBytes);
@@ -212,7 +215,7 @@ export class Producer {
    * Sends one record; resolves with its partition and offset once acknowledged (acks 1/all) or
    * written (acks 0). Waits for buffer room and topic metadata for at most maxBlockMs.
    */
-  send(record: ProducerRecord): Promise<RecordMetadata> {
+  send(record: ProducerRecord<K, V>): Promise<RecordMetadata> {
     if (this.closed) return Promise.reject(new ClosedError('producer'));
     if (this.fatal) return Promise.reject(this.fatal);
     if (this.txn && this.txnState !== 'inTransaction') return Promise.reject(new TransactionStateError(`a transactional producer sends only inside a transaction (state: ${this.txnState})`));
@@ -259,7 +262,7 @@ export class Producer {
   }
 
   /** Sends several records (in order); resolves when all are acknowledged, rejects on the first failure. */
-  sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+  sendBatch(records: readonly ProducerRecord<K, V>[]): Promise<RecordMetadata[]> {
     return Promise.all(records.map((r) => this.send(r)));
   }
 
@@ -307,11 +310,11 @@ export class Producer {
   // ------------------------------------------------------------------------------------------
   // Appending
 
-  private prepare(record: ProducerRecord): Prepared {
+  private prepare(record: ProducerRecord<K, V>): Prepared {
     if (typeof record !== 'object' || record === null) throw new InvalidRecordError('record must be an object');
     if (typeof record.topic !== 'string' || record.topic === '') throw new InvalidRecordError('record.topic must be a non-empty string');
-    const key = toBytes(record.key, 'key');
-    const value = toBytes(record.value, 'value');
+    const key = toBytes(this.serialize('key', record.key, record.topic), 'key');
+    const value = toBytes(this.serialize('value', record.value, record.topic), 'value');
     const headers = toHeaders(record.headers);
     let timestamp: bigint;
     const ts = record.timestamp;
@@ -330,6 +333,16 @@ export class Producer {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `record of about ${bytes + batchOverheadBytes} bytes for topic ${JSON.stringify(record.topic)} exceeds ${which} (${limit})`);
     }
     return { topic: record.topic, partition: record.partition, key, value, headers, timestamp, bytes };
+  }
+
+  private serialize(what: 'key' | 'value', v: unknown, topic: string): unknown {
+    const serializer = what === 'key' ? this.config.keySerializer : this.config.valueSerializer;
+    if (!serializer || v === undefined || v === null) return v; // null stays null (a tombstone), as with Kafka's serializers
+    try {
+      return serializer(v, topic);
+    } catch (e) {
+      throw new InvalidRecordError(`${what}Serializer failed for topic ${JSON.stringify(topic)}: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   private append(p: Prepared, topic: TopicInfo, delivery: { resolve: (m: RecordMetadata) => void; reject: (e: Error) => void }): void {
@@ -727,7 +740,7 @@ function toBytes(v: unknown, what: string): Buffer | null {
   throw new InvalidRecordError(`record.${what} must be a Buffer, Uint8Array, string or null, got ${typeof v}`);
 }
 
-function toHeaders(h: ProducerRecord['headers']): Array<{ key: string; value: Buffer | null }> {
+function toHeaders(h: ProducerRecord<unknown, unknown>['headers']): Array<{ key: string; value: Buffer | null }> {
   if (h === undefined || h === null) return [];
   const entries = Array.isArray(h) ? (h as ReadonlyArray<readonly [string, HeaderValue]>) : Object.entries(h as Record<string, HeaderValue>);
   return entries.map((e) => {
