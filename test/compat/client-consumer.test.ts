@@ -126,7 +126,7 @@ function disjointComplete(sets: number[][], partitions: number): string | true {
 }
 
 before(async () => {
-  broker = await startBroker({ configs: { 'group.initial.rebalance.delay.ms': 0 } });
+  broker = await startBroker({ configs: { 'group.initial.rebalance.delay.ms': 0, 'group.min.session.timeout.ms': 1000 } });
 }, { timeout: 180_000 });
 after(async () => {
   for (const c of consumers) await c.close().catch(() => {});
@@ -258,6 +258,66 @@ describe('@fjord/client consumer: groups', () => {
     const ends = await c3.endOffsets(c3.assignment());
     const after = await c3.committed(c3.assignment());
     assert.deepEqual(after.map((x) => x.offset), ends.map((x) => x.offset), 'auto commit on close stored the end of every partition');
+  });
+
+  test('heartbeats never starve: a handler busy for 3 session timeouts keeps its membership, and a rebalance still completes meanwhile', { timeout: 40_000 }, async () => {
+    const group = 'consumer-slow';
+    const lost: number[][] = [];
+    const a = consumer({ groupId: group, sessionTimeoutMs: 1_500, heartbeatIntervalMs: 200 }, { onPartitionsLost: (ps) => void lost.push(partitionsOf(ps)) });
+    a.subscribe([topic]);
+    let busy = 0;
+    const ac = new AbortController();
+    const running = a.run({
+      signal: ac.signal,
+      eachBatch: async () => {
+        if (busy++ === 0) await new Promise((r) => setTimeout(r, 4_500));
+      },
+    });
+    await waitFor('the first member owns every partition', 10_000, () => a.assignment().length === 6 || String(a.assignment().length));
+    const generation = a.groupMetadata()!.generationId;
+    await waitFor('the handler is busy', 5_000, () => busy > 0);
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.equal(a.groupMetadata()!.generationId, generation, 'no new generation: the member was never dropped');
+    assert.deepEqual(lost, []);
+    const b = consumer({ groupId: group, sessionTimeoutMs: 1_500, heartbeatIntervalMs: 200 });
+    b.subscribe([topic]);
+    const db = drain(b);
+    await waitFor('two members balanced', 15_000, () => disjointComplete([partitionsOf(a.assignment()), partitionsOf(b.assignment())], 6));
+    assert.deepEqual(lost, []);
+    ac.abort();
+    await running;
+    await db.stop();
+  });
+
+  test('static membership: a member that closes and comes back with its group.instance.id gets its partitions back without a rebalance', { timeout: 40_000 }, async () => {
+    const group = 'consumer-static';
+    const events: string[] = [];
+    const mk = (id: string): Consumer => {
+      const c = consumer({ groupId: group, groupInstanceId: id, sessionTimeoutMs: 10_000 }, {
+        onPartitionsAssigned: (ps) => void events.push(`${id} assigned ${partitionsOf(ps).join(',')}`),
+        onPartitionsRevoked: (ps) => void events.push(`${id} revoked ${partitionsOf(ps).join(',')}`),
+      });
+      c.subscribe([topic]);
+      return c;
+    };
+    const a = mk('static-a');
+    const b = mk('static-b');
+    const da = drain(a);
+    const db = drain(b);
+    await waitFor('two static members balanced', 15_000, () => disjointComplete([partitionsOf(a.assignment()), partitionsOf(b.assignment())], 6));
+    const aHad = partitionsOf(a.assignment());
+    const bHad = partitionsOf(b.assignment());
+    const mark = events.length;
+    await da.stop();
+    await a.close(); // a static member sends no LeaveGroup
+    const a2 = mk('static-a');
+    const da2 = drain(a2);
+    await waitFor('the returning member is assigned', 10_000, () => a2.assignment().length > 0);
+    assert.deepEqual(partitionsOf(a2.assignment()), aHad, 'same partitions back');
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.deepEqual(partitionsOf(b.assignment()), bHad);
+    assert.deepEqual(events.slice(mark).filter((e) => e.startsWith('static-b')), [], 'the other member saw no rebalance');
+    await Promise.all([da2.stop(), db.stop()]);
   });
 
   test('a group of one Fjord consumer and one confluent-kafka member', { timeout: 40_000 }, async () => {

@@ -201,7 +201,11 @@ export class ClassicGroup {
   }
 
   private metadataBytes(): Buffer {
-    const owned = this.rebalanceProtocol === 'cooperative' ? this.host.owned() : [];
+    // Owned partitions and the generation matter only to cooperative assignors. Eager members send
+    // neither, so a static member that restarts sends the same bytes and the coordinator can keep
+    // the group stable (it compares the protocols it stored with the ones sent).
+    const cooperative = this.rebalanceProtocol === 'cooperative';
+    const owned = cooperative ? this.host.owned() : [];
     const byTopic = new Map<string, number[]>();
     for (const p of owned) (byTopic.get(p.topic) ?? byTopic.set(p.topic, []).get(p.topic)!).push(p.partition);
     const w = new Writer(256);
@@ -212,7 +216,7 @@ export class ClassicGroup {
         topics: this.host.subscription(),
         userData: null,
         ownedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-        generationId: this.generationId,
+        generationId: cooperative ? this.generationId : -1,
         rackId: null,
       },
       subscriptionVersion,
