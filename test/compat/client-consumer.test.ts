@@ -126,7 +126,9 @@ function disjointComplete(sets: number[][], partitions: number): string | true {
 }
 
 before(async () => {
-  broker = await startBroker({ configs: { 'group.initial.rebalance.delay.ms': 0, 'group.min.session.timeout.ms': 1000 } });
+  broker = await startBroker({
+    configs: { 'group.initial.rebalance.delay.ms': 0, 'group.min.session.timeout.ms': 1000, 'group.consumer.min.heartbeat.interval.ms': 100, 'group.consumer.heartbeat.interval.ms': 200 },
+  });
 }, { timeout: 180_000 });
 after(async () => {
   for (const c of consumers) await c.close().catch(() => {});
@@ -234,6 +236,34 @@ describe('@fjord/client consumer: groups', () => {
     });
   }
 
+  test('KIP-848 (groupProtocol consumer): one, two, three Fjord members get disjoint complete assignments; a close moves partitions; offsets commit with the member epoch', { timeout: 40_000 }, async () => {
+    const group = 'consumer-kip848';
+    const mk = (): Consumer => {
+      const c = consumer({ groupId: group, groupProtocol: 'consumer', autoCommitIntervalMs: 200 });
+      c.subscribe([topic]);
+      return c;
+    };
+    const a = mk();
+    const da = drain(a);
+    await waitFor('one member owns everything', 15_000, () => disjointComplete([partitionsOf(a.assignment())], 6));
+    const b = mk();
+    const db = drain(b);
+    await waitFor('two members balanced', 15_000, () => disjointComplete([a, b].map((x) => partitionsOf(x.assignment())), 6));
+    const c3 = mk();
+    const dc = drain(c3);
+    await waitFor('three members balanced', 15_000, () => disjointComplete([a, b, c3].map((x) => partitionsOf(x.assignment())), 6));
+    assert.ok([a, b, c3].every((x) => x.assignment().length === 2));
+    await db.stop();
+    await b.close();
+    await waitFor('two members after a close', 15_000, () => disjointComplete([partitionsOf(a.assignment()), partitionsOf(c3.assignment())], 6));
+    await waitFor('every record read', 15_000, () => new Set([...da.records, ...db.records, ...dc.records].map((r) => `${r.partition}@${r.offset}`)).size === 300);
+    await Promise.all([da.stop(), dc.stop()]);
+    await Promise.all([a.close(), c3.close()]); // auto commit on close, with the member epoch
+    const check = consumer({ groupId: group });
+    const all = [0, 1, 2, 3, 4, 5].map((partition) => ({ topic, partition }));
+    assert.deepEqual((await check.committed(all)).map((x) => x.offset), (await check.endOffsets(all)).map((x) => x.offset));
+  });
+
   test('committed offsets are resumed after a restart (manual commit, then auto commit)', { timeout: 40_000 }, async () => {
     const group = 'consumer-resume';
     const c1 = consumer({ groupId: group, enableAutoCommit: false });
@@ -318,6 +348,13 @@ describe('@fjord/client consumer: groups', () => {
     assert.deepEqual(partitionsOf(b.assignment()), bHad);
     assert.deepEqual(events.slice(mark).filter((e) => e.startsWith('static-b')), [], 'the other member saw no rebalance');
     await Promise.all([da2.stop(), db.stop()]);
+  });
+
+  test('regression: committed() and commit() before any metadata sent OffsetCommit/OffsetFetch v10 without topic ids (UNKNOWN_TOPIC_ID until the timeout)', { timeout: 20_000 }, async () => {
+    const fresh = consumer({ groupId: 'consumer-fresh', defaultApiTimeoutMs: 5_000 });
+    await fresh.commit([{ topic, partition: 1, offset: 7 }]);
+    const other = consumer({ groupId: 'consumer-fresh', defaultApiTimeoutMs: 5_000 });
+    assert.deepEqual(await other.committed([{ topic, partition: 1 }]), [{ topic, partition: 1, offset: 7n }]);
   });
 
   test('a group of one Fjord consumer and one confluent-kafka member', { timeout: 40_000 }, async () => {

@@ -36,8 +36,8 @@ export interface ConsumerConfig extends ClientConfig {
   groupId?: string;
   /** group.instance.id: static membership (KIP-345). */
   groupInstanceId?: string;
-  /** group.protocol: only 'classic' is implemented so far. */
-  groupProtocol?: 'classic';
+  /** group.protocol: 'classic' (JoinGroup/SyncGroup, client-side assignors) or 'consumer' (KIP-848, the broker assigns). */
+  groupProtocol?: 'classic' | 'consumer';
   /** auto.offset.reset (default 'latest'). */
   autoOffsetReset?: AutoOffsetReset;
   /** enable.auto.commit (default true when groupId is set). */
@@ -63,6 +63,7 @@ export interface ResolvedConsumerConfig {
   client: ResolvedClientConfig;
   groupId: string | undefined;
   groupInstanceId: string | null;
+  groupProtocol: 'classic' | 'consumer';
   autoOffsetReset: AutoOffsetReset;
   enableAutoCommit: boolean;
   autoCommitIntervalMs: number;
@@ -102,7 +103,6 @@ export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerC
   const d = consumerDefaults;
   const groupId = optionalString(config, 'groupId');
   const groupInstanceId = optionalString(config, 'groupInstanceId') ?? null;
-  oneOf(config, 'groupProtocol', ['classic'] as const, 'classic');
   const strategies = config.partitionAssignmentStrategy ?? ['range', 'cooperative-sticky'];
   if (!Array.isArray(strategies) || strategies.length === 0) throw new ConfigError('partitionAssignmentStrategy', 'expected a non-empty list');
   const assignors = strategies.map((s: unknown) => {
@@ -121,6 +121,7 @@ export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerC
     client,
     groupId,
     groupInstanceId,
+    groupProtocol: oneOf(config, 'groupProtocol', ['classic', 'consumer'] as const, 'classic'),
     autoOffsetReset: oneOf(config, 'autoOffsetReset', ['earliest', 'latest', 'none'] as const, 'latest'),
     enableAutoCommit: boolOption(config, 'enableAutoCommit', groupId !== undefined) && groupId !== undefined,
     autoCommitIntervalMs: intOption(config, 'autoCommitIntervalMs', d.autoCommitIntervalMs, 1, int32Max),

@@ -24,6 +24,7 @@ import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, KafkaError, isRetriable, kafkaError } from '../errors.js';
 import { staleMetadataErrors } from '../metadata/metadata.js';
 import { resolveConsumerConfig, type ConsumerConfig, type ResolvedConsumerConfig } from './config.js';
+import { ConsumerProtocolGroup } from './consumer-group.js';
 import { FetchSession, type SessionPartition } from './fetch-session.js';
 import { ClassicGroup, tpKey, type TopicPartition, type TopicPartitionOffset } from './group.js';
 import { decodePartitionRecords, type ConsumerRecord } from './records.js';
@@ -120,7 +121,8 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     this.subscription = [...new Set(topics)].sort();
     for (const t of this.subscription) this.cluster.want(t);
     if (!this.group) {
-      this.group = new ClassicGroup(this.cluster, this.config, groupId, {
+      const Group = this.config.groupProtocol === 'consumer' ? ConsumerProtocolGroup : ClassicGroup;
+      this.group = new Group(this.cluster, this.config, groupId, {
         subscription: () => this.subscription ?? [],
         owned: () => [...this.parts.values()].map((s) => ({ topic: s.topic, partition: s.partition })),
         partitionCounts: (ts) => this.partitionCounts(ts),
@@ -261,6 +263,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     const list: TopicPartitionOffset[] = offsets
       ? offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), metadata: o.metadata ?? null }))
       : [...this.parts.values()].filter((s) => s.position !== undefined).map((s) => ({ topic: s.topic, partition: s.partition, offset: s.position! }));
+    await this.knowTopics(list);
     await group.commit(list, this.config.defaultApiTimeoutMs, (t) => this.topicId(t));
     for (const o of list) {
       const s = this.parts.get(tpKey(o.topic, o.partition));
@@ -280,6 +283,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   async committed(partitions: readonly TopicPartition[]): Promise<Array<TopicPartition & { offset: bigint }>> {
     this.checkOpen();
     const group = this.requireGroup('committed');
+    await this.knowTopics(partitions);
     const m = await group.committed(partitions, this.config.defaultApiTimeoutMs, this.config.isolationLevel === 'read_committed', (t) => this.topicId(t));
     return partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: m.get(tpKey(p.topic, p.partition)) ?? -1n }));
   }
@@ -317,6 +321,12 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     this.group.rejoinNeeded = false;
     this.group.stop();
     return this.group;
+  }
+
+  /** Metadata for these topics: OffsetCommit and OffsetFetch v10 name topics by id. */
+  private async knowTopics(partitions: readonly TopicPartition[]): Promise<void> {
+    for (const p of partitions) this.cluster.want(p.topic);
+    await this.cluster.current();
   }
 
   private topicId(topic: string): string | undefined {

@@ -89,27 +89,27 @@ export class ClassicGroup {
   memberId = '';
   generationId = -1;
   protocolName: string | null = null;
-  private coordinator: number | undefined;
+  protected coordinator: number | undefined;
   private finding: Promise<number> | undefined;
   rejoinNeeded = true;
   private joining = false;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private lastHeartbeatOkMs = 0;
-  private closed = false;
+  protected heartbeatTimer: NodeJS.Timeout | undefined;
+  protected lastHeartbeatOkMs = 0;
+  protected closed = false;
   /** An error the application must see (fenced static member, unknown protocol). */
   fatal: Error | undefined;
   readonly rebalanceProtocol: 'eager' | 'cooperative';
 
   constructor(
-    private readonly cluster: Cluster,
-    private readonly config: ResolvedConsumerConfig,
+    protected readonly cluster: Cluster,
+    protected readonly config: ResolvedConsumerConfig,
     readonly groupId: string,
-    private readonly host: GroupHost,
+    protected readonly host: GroupHost,
   ) {
     this.rebalanceProtocol = config.assignors.every((a) => a.rebalanceProtocol === 'cooperative') ? 'cooperative' : 'eager';
   }
 
-  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
+  protected log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
     this.config.client.logger({ level, message, fields: { component: 'consumer-group', groupId: this.groupId, memberId: this.memberId, generationId: this.generationId, ...fields } });
   }
 
@@ -139,7 +139,7 @@ export class ClassicGroup {
   }
 
   /** Sends to the coordinator; a lost connection or a moved coordinator forgets it (the caller retries). */
-  private async send<Req, Res>(api: Api<Req, Res>, body: MessageInput<Req> | ((version: number) => MessageInput<Req>), timeoutMs?: number): Promise<Res> {
+  protected async send<Req, Res>(api: Api<Req, Res>, body: MessageInput<Req> | ((version: number) => MessageInput<Req>), timeoutMs?: number): Promise<Res> {
     const nodeId = await this.coordinatorId();
     try {
       const conn = await this.cluster.connectionTo(nodeId);
@@ -151,7 +151,7 @@ export class ClassicGroup {
     }
   }
 
-  private noteError(code: number): void {
+  protected noteError(code: number): void {
     if (coordinatorMoved.has(code)) this.coordinator = undefined;
   }
 
@@ -314,7 +314,7 @@ export class ClassicGroup {
     });
   }
 
-  private startHeartbeats(): void {
+  protected startHeartbeats(): void {
     if (this.heartbeatTimer || this.closed) return;
     const tick = (): void => {
       this.heartbeatTimer = setTimeout(() => {
@@ -358,7 +358,7 @@ export class ClassicGroup {
   }
 
   /** The member was dropped: its partitions are lost (no commit), and it joins again. */
-  private markLost(reason: string): void {
+  protected markLost(reason: string): void {
     this.log('warn', 'partitions lost', { reason });
     this.generationId = -1;
     this.rejoinNeeded = true;
