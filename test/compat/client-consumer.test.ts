@@ -13,6 +13,7 @@ import { produceCk } from '../harness/fixtures.js';
 import { diffRecords, expectLayout, makeRecords, type ReadRecord } from '../harness/records.js';
 import { startMember, stopAll, type Member } from '../harness/members.js';
 import { TxnSession } from '../harness/txn-session.js';
+import { py } from '../harness/python.js';
 
 let broker: Broker;
 const consumers: Consumer[] = [];
@@ -149,6 +150,9 @@ describe('@fjord/client consumer: reading what other clients wrote', () => {
     c.assign([0, 1, 2].map((partition) => ({ topic, partition })));
     const got = await readN(c, expected.length, 20_000, 300);
     assert.deepEqual(diffRecords(expected, got), []);
+    // The reads went through an incremental fetch session (KIP-227) that the broker never rejected.
+    assert.ok(logs.some((e) => e.message === 'fetch session' && Number(e.fields?.['sessionId']) !== 0), 'a fetch session was established');
+    assert.deepEqual(logs.filter((e) => e.message === 'fetch session reset'), []);
 
     // kcat: snappy, one header on every record, the producer stamps the time.
     const kcatTopic = 'consumer-interop-kcat';
@@ -348,6 +352,18 @@ describe('@fjord/client consumer: groups', () => {
     assert.deepEqual(partitionsOf(b.assignment()), bHad);
     assert.deepEqual(events.slice(mark).filter((e) => e.startsWith('static-b')), [], 'the other member saw no rebalance');
     await Promise.all([da2.stop(), db.stop()]);
+  });
+
+  test('partitions added to a subscribed topic are assigned after the next metadata refresh', { timeout: 30_000 }, async () => {
+    const grow = 'consumer-grow';
+    await createTopic(grow, 2);
+    const c = consumer({ groupId: 'consumer-grow-g', metadataMaxAgeMs: 500 });
+    c.subscribe([grow]);
+    const d = drain(c);
+    await waitFor('two partitions assigned', 10_000, () => c.assignment().length === 2 || String(c.assignment().length));
+    await py('ck', 'create_partitions', { bootstrap: broker.bootstrap, topics: [{ topic: grow, total: 4 }] });
+    await waitFor('four partitions assigned', 15_000, () => c.assignment().length === 4 || String(c.assignment().length));
+    await d.stop();
   });
 
   test('regression: committed() and commit() before any metadata sent OffsetCommit/OffsetFetch v10 without topic ids (UNKNOWN_TOPIC_ID until the timeout)', { timeout: 20_000 }, async () => {

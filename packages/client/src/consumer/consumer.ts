@@ -462,7 +462,11 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     let attempt = 0;
     while (!this.closed) {
       try {
-        if (this.group && this.subscription) await this.group.ensureActive();
+        if (this.group && this.subscription) {
+          const meta = this.cluster.metadata;
+          if (meta) this.group.checkMetadata((t) => meta.topics.get(t)?.partitions.length ?? 0);
+          await this.group.ensureActive();
+        }
         if (this.closed) break;
         await this.resolvePositions();
         const fetched = await this.fetchOnce();
@@ -717,6 +721,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       throw e;
     }
     session.onResponse(req, res.sessionId);
+    if (req.full && res.sessionId !== 0) this.log('debug', 'fetch session', { nodeId, sessionId: res.sessionId, partitions: req.inSession.size });
     const names = new Map<string, string>();
     for (const p of req.inSession.values()) names.set(p.topicId, p.topic);
     let refresh = false;

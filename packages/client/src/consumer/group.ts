@@ -93,6 +93,8 @@ export class ClassicGroup {
   private finding: Promise<number> | undefined;
   rejoinNeeded = true;
   private joining = false;
+  /** Partition counts of the subscribed topics when the member last joined (classic protocol). */
+  private joinedCounts: Map<string, number> | undefined;
   protected heartbeatTimer: NodeJS.Timeout | undefined;
   protected lastHeartbeatOkMs = 0;
   protected closed = false;
@@ -265,6 +267,7 @@ export class ClassicGroup {
     }, joinTimeoutMs);
     if (sync.errorCode !== ErrorCode.NONE) return this.joinFailed(sync.errorCode, 'SyncGroup');
     const assigned = decodeAssignment(sync.assignment);
+    this.joinedCounts = await this.host.partitionCounts(this.host.subscription());
     const owned = this.host.owned();
     const now = new Set(assigned.map((p) => tpKey(p.topic, p.partition)));
     const had = new Set(owned.map((p) => tpKey(p.topic, p.partition)));
@@ -278,6 +281,24 @@ export class ClassicGroup {
     }
     await this.host.assign(added);
     this.log('info', 'assigned', { partitions: assigned.map((p) => `${p.topic}-${p.partition}`).join(','), added: added.length, revoked: revoked.length });
+  }
+
+  /**
+   * Whether a subscribed topic's partition count differs from what it was at the last join (a topic
+   * created or grown since): then the member rejoins so that the new partitions get assigned, as
+   * Java's ConsumerCoordinator does when its metadata snapshot changes.
+   */
+  checkMetadata(counts: (topic: string) => number): void {
+    const joined = this.joinedCounts;
+    if (!joined || !this.stable) return;
+    for (const t of this.host.subscription()) {
+      const now = counts(t);
+      if (now !== (joined.get(t) ?? 0)) {
+        this.log('info', 'subscribed topic changed, rejoining', { topic: t, partitions: now, before: joined.get(t) ?? 0 });
+        this.rejoinNeeded = true;
+        return;
+      }
+    }
   }
 
   private async joinFailed(code: number, api: string): Promise<never> {
