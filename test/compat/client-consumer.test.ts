@@ -416,3 +416,33 @@ describe('@fjord/client consumer: transactions', () => {
     assert.deepEqual(everything.map((r) => r.value), ['aborted-1', 'aborted-2', 'aborted-3', 'aborted-4', 'committed-1', 'committed-2']);
   });
 });
+
+describe('@fjord/client consumer: broker failure', () => {
+  test('the broker is killed (-9) and restarted under a consuming group member: it reconnects by itself, keeps its committed offsets and reads what comes next', { timeout: 60_000 }, async () => {
+    const topic = 'consumer-crash';
+    await createTopic(topic, 2);
+    await produceCk(broker.bootstrap, topic, makeRecords(100, { tag: 'before', baseTimestamp: 1_700_000_000_000 }));
+    const c = consumer({ groupId: 'consumer-crash-g', autoCommitIntervalMs: 100, reconnectBackoffMaxMs: 200, retryBackoffMaxMs: 200 });
+    c.subscribe([topic]);
+    const d = drain(c);
+    await waitFor('the first 100 records', 15_000, () => d.records.length >= 100 || String(d.records.length));
+    await c.commit();
+    await broker.kill9();
+    await broker.restart();
+    assert.equal(broker.bootstrap.endsWith(':' + String(broker.port)), true);
+    await produceCk(broker.bootstrap, topic, makeRecords(50, { tag: 'after', baseTimestamp: 1_700_000_100_000 }));
+    await waitFor('the 50 records written after the restart', 30_000, () => d.records.length >= 150 || String(d.records.length));
+    await d.stop();
+    const seen = d.records.map((r) => `${r.partition}@${r.offset}`);
+    assert.equal(new Set(seen).size, 150, 'nothing read twice: the position survived the restart');
+    assert.equal(d.records.filter((r) => r.value!.startsWith('after|')).length, 50);
+    await c.close(); // commits the processed positions
+    await broker.kill9();
+    await broker.restart();
+    await produceCk(broker.bootstrap, topic, makeRecords(10, { tag: 'later', baseTimestamp: 1_700_000_200_000 }));
+    const again = consumer({ groupId: 'consumer-crash-g' });
+    again.subscribe([topic]);
+    const later = await readN(again, 10, 20_000, 500);
+    assert.deepEqual(later.map((r) => r.value!.split('|')[0]), Array(10).fill('later'), 'a new member resumes from the offsets committed before the crash');
+  });
+});
