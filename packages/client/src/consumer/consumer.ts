@@ -318,8 +318,8 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       assign: async () => {},
       wake: () => this.wake(),
     });
+    // Never joins, so it sends no heartbeats; it stays open so that commits retry as usual.
     this.group.rejoinNeeded = false;
-    this.group.stop();
     return this.group;
   }
 
@@ -342,7 +342,9 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
 
   /**
    * Batches as they arrive (one partition each, never empty). The iteration ends when `signal`
-   * aborts or the consumer closes; leaving it (break) does not close the consumer. A fatal error
+   * aborts or the consumer closes; leaving it (break or throw) does not close the consumer and
+   * leaves the last batch unprocessed for auto commit (commit() with no argument commits
+   * everything handed out, that batch included). A fatal error
    * (offset out of range with autoOffsetReset 'none', a fenced static member, ...) rejects next().
    */
   batches(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ConsumerBatch> {
@@ -500,10 +502,9 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   }
 
   private async onRevoke(partitions: TopicPartition[], lost: boolean): Promise<void> {
-    if (!lost && this.config.enableAutoCommit) {
-      this.markProcessed();
-      await this.commitProcessed('commit before revocation', partitions);
-    }
+    // The batch the application holds may still be in progress (rebalances run in the background):
+    // it is not counted as processed here, so its records go to the next owner again (at-least-once).
+    if (!lost && this.config.enableAutoCommit) await this.commitProcessed('commit before revocation', partitions);
     try {
       if (lost && this.listener.onPartitionsLost) await this.listener.onPartitionsLost(partitions);
       else await this.listener.onPartitionsRevoked?.(partitions);
