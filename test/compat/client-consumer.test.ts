@@ -373,19 +373,21 @@ describe('@fjord/client consumer: groups', () => {
     assert.deepEqual(await other.committed([{ topic, partition: 1 }]), [{ topic, partition: 1, offset: 7n }]);
   });
 
-  test('a group of one Fjord consumer and one confluent-kafka member', { timeout: 40_000 }, async () => {
-    const group = 'consumer-mixed';
-    const m = startMember('ck', 'ck', broker.bootstrap, { group, topic, strategy: 'range', commit: 'none', heartbeat_ms: 200, max_seconds: 60 });
-    members.push(m);
-    await waitFor('the confluent member is assigned everything', 20_000, () => (m.assignment()?.length === 6) || `${JSON.stringify(m.assignment())}`);
-    const f = consumer({ groupId: group });
-    f.subscribe([topic]);
-    const d = drain(f);
-    await waitFor('both members balanced', 20_000, () => disjointComplete([m.assignment() ?? [], partitionsOf(f.assignment())], 6));
-    await m.stop();
-    await waitFor('the Fjord consumer takes over every partition', 20_000, () => partitionsOf(f.assignment()).length === 6 || partitionsOf(f.assignment()).join(','));
-    await d.stop();
-  });
+  for (const strategy of ['range', 'cooperative-sticky'] as const) {
+    test(`${strategy}: a group of one Fjord consumer and one confluent-kafka member`, { timeout: 40_000 }, async () => {
+      const group = `consumer-mixed-${strategy}`;
+      const m = startMember(`ck-${strategy}`, 'ck', broker.bootstrap, { group, topic, strategy, commit: 'none', heartbeat_ms: 200, max_seconds: 60 });
+      members.push(m);
+      await waitFor('the confluent member is assigned everything', 20_000, () => (m.assignment()?.length === 6) || `${JSON.stringify(m.assignment())}`);
+      const f = consumer({ groupId: group, partitionAssignmentStrategy: [strategy] });
+      f.subscribe([topic]);
+      const d = drain(f);
+      await waitFor('both members balanced', 20_000, () => disjointComplete([m.assignment() ?? [], partitionsOf(f.assignment())], 6));
+      await m.stop();
+      await waitFor('the Fjord consumer takes over every partition', 20_000, () => partitionsOf(f.assignment()).length === 6 || partitionsOf(f.assignment()).join(','));
+      await d.stop();
+    });
+  }
 });
 
 describe('@fjord/client consumer: transactions', () => {

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../errors.js';
+import { resolveConsumerConfig, type ConsumerConfig } from './config.js';
+
+const base = { bootstrapServers: 'localhost:9092' };
+
+describe('consumer config', () => {
+  it('defaults follow Kafka: latest, read_uncommitted, auto commit only with a group, range then cooperative-sticky', () => {
+    const r = resolveConsumerConfig(base);
+    assert.deepEqual([r.autoOffsetReset, r.isolationLevel, r.enableAutoCommit, r.groupProtocol], ['latest', 'read_uncommitted', false, 'classic']);
+    assert.deepEqual(r.assignors.map((a) => a.name), ['range', 'cooperative-sticky']);
+    assert.equal(resolveConsumerConfig({ ...base, groupId: 'g' }).enableAutoCommit, true);
+    assert.equal(r.client.allowAutoTopicCreation, false, 'consuming never creates topics');
+  });
+
+  it('bad values throw ConfigError naming the option', () => {
+    for (const [bad, option] of [
+      [{ autoOffsetReset: 'smallest' }, 'autoOffsetReset'],
+      [{ isolationLevel: 'committed' }, 'isolationLevel'],
+      [{ groupProtocol: 'share' }, 'groupProtocol'],
+      [{ partitionAssignmentStrategy: ['sticky'] }, 'partitionAssignmentStrategy'],
+      [{ partitionAssignmentStrategy: [] }, 'partitionAssignmentStrategy'],
+      [{ groupId: '' }, 'groupId'],
+      [{ enableAutoCommit: true }, 'enableAutoCommit'],
+      [{ groupInstanceId: 'x' }, 'groupInstanceId'],
+      [{ groupId: 'g', heartbeatIntervalMs: 50_000 }, 'heartbeatIntervalMs'],
+      [{ fetchMaxWaitMs: 40_000 }, 'fetchMaxWaitMs'],
+      [{ maxPartitionFetchBytes: 0 }, 'maxPartitionFetchBytes'],
+    ] as const) {
+      assert.throws(() => resolveConsumerConfig({ ...base, ...(bad as unknown as Partial<ConsumerConfig>) }), (e: unknown) => e instanceof ConfigError && e.option === option, option);
+    }
+  });
+});
