@@ -6,7 +6,7 @@
 // Fjord consumer and a confluent-kafka member; read_committed skips a transaction confluent aborted.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Admin, Consumer, ConfigError, KafkaError, ErrorCode, type ConsumerConfig, type ConsumerRecord, type LogEntry, type TopicPartition } from '@fjord/client';
+import { Admin, Consumer, Producer, ConfigError, KafkaError, ErrorCode, type ConsumerConfig, type ConsumerRecord, type LogEntry, type TopicPartition } from '@fjord/client';
 import { startBroker, type Broker } from '../harness/broker.js';
 import { kcatProduceOk } from '../harness/kcat.js';
 import { produceCk } from '../harness/fixtures.js';
@@ -416,6 +416,36 @@ describe('@fjord/client consumer: transactions', () => {
     ru.assign(tp);
     const everything = await readN(ru, 6, 15_000, 300);
     assert.deepEqual(everything.map((r) => r.value), ['aborted-1', 'aborted-2', 'aborted-3', 'aborted-4', 'committed-1', 'committed-2']);
+  });
+});
+
+describe('@fjord/client consumer: Fjord transactions', () => {
+  test('read_committed drops a Fjord producer\'s aborted transaction interleaved with another producer\'s committed one', { timeout: 60_000 }, async () => {
+    const topic = 'consumer-txn-fjord';
+    await createTopic(topic, 1);
+    const p1 = new Producer({ bootstrapServers: broker.bootstrap, transactionalId: 'consumer-txn-a', lingerMs: 0 });
+    const p2 = new Producer({ bootstrapServers: broker.bootstrap, transactionalId: 'consumer-txn-b', lingerMs: 0 });
+    try {
+      await Promise.all([p1.initTransactions(), p2.initTransactions()]);
+      p1.beginTransaction();
+      p2.beginTransaction();
+      for (let i = 0; i < 3; i++) {
+        await p1.send({ topic, partition: 0, key: 'a', value: `aborted-${i}` });
+        await p2.send({ topic, partition: 0, key: 'b', value: `committed-${i}` });
+      }
+      await p1.abortTransaction();
+      await p2.commitTransaction();
+    } finally {
+      await Promise.all([p1.close(), p2.close()]);
+    }
+    const rc = consumer({ isolationLevel: 'read_committed' });
+    rc.assign([{ topic, partition: 0 }]);
+    const got = await readN(rc, 3, 15_000, 300);
+    assert.deepEqual(got.map((r) => r.value), ['committed-0', 'committed-1', 'committed-2']);
+    const ru = consumer({ isolationLevel: 'read_uncommitted' });
+    ru.assign([{ topic, partition: 0 }]);
+    const all = await readN(ru, 6, 15_000, 300);
+    assert.deepEqual(all.map((r) => r.value).sort(), ['aborted-0', 'aborted-1', 'aborted-2', 'committed-0', 'committed-1', 'committed-2'], 'the aborted records are in the log');
   });
 });
 
