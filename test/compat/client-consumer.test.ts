@@ -6,7 +6,7 @@
 // Fjord consumer and a confluent-kafka member; read_committed skips a transaction confluent aborted.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Admin, Consumer, Producer, ConfigError, KafkaError, ErrorCode, type ConsumerConfig, type ConsumerRecord, type LogEntry, type TopicPartition } from '@fjord/client';
+import { Admin, Consumer, Producer, DeserializationError, deserializers, ConfigError, KafkaError, ErrorCode, type ConsumerBatch, type ConsumerConfig, type ConsumerRecord, type LogEntry, type TopicPartition } from '@fjord/client';
 import { startBroker, type Broker } from '../harness/broker.js';
 import { kcatProduceOk } from '../harness/kcat.js';
 import { produceCk } from '../harness/fixtures.js';
@@ -199,6 +199,26 @@ describe('@fjord/client consumer: reading what other clients wrote', () => {
     none.assign([tp]);
     await assert.rejects(readN(none, 1, 5_000), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.OFFSET_OUT_OF_RANGE && e.message.includes(`${topic}-0`));
     assert.throws(() => consumer({ autoOffsetReset: 'smallest' as never }), (e: unknown) => e instanceof ConfigError && e.option === 'autoOffsetReset');
+  });
+});
+
+describe('@fjord/client consumer: deserializers', () => {
+  test('string keys and JSON values; a value that is not JSON stops its partition with DeserializationError until a seek past it', { timeout: 30_000 }, async () => {
+    const topic = 'consumer-json';
+    await createTopic(topic, 1);
+    await produceCk(broker.bootstrap, topic, ['{"n":1}', '{"n":2}', 'not json', '{"n":4}'].map((value, i) => ({ key: `k${i}`, value, headers: [], partition: 0 })));
+    const c = new Consumer({ bootstrapServers: broker.bootstrap, autoOffsetReset: 'earliest', keyDeserializer: deserializers.string, valueDeserializer: deserializers.json });
+    consumers.push(c as unknown as Consumer);
+    const tp = { topic, partition: 0 };
+    c.assign([tp]);
+    const it = c.batches();
+    const first = (await it.next()).value as ConsumerBatch<string | null, unknown>;
+    assert.deepEqual(first.records.map((r) => [r.key, r.value]), [['k0', { n: 1 }], ['k1', { n: 2 }]], 'the records before the bad one');
+    await assert.rejects(it.next(), (e: unknown) => e instanceof DeserializationError && e.offset === 2n && e.field === 'value' && e.message.includes(`${topic}-0@2`));
+    assert.equal(c.position(tp), 2n);
+    c.seek({ ...tp, offset: 3 });
+    const rest = (await it.next()).value as ConsumerBatch<string | null, unknown>;
+    assert.deepEqual(rest.records.map((r) => [r.key, r.value]), [['k3', { n: 4 }]]);
   });
 });
 

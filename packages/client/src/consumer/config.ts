@@ -2,6 +2,7 @@
 import { boolOption, intOption, resolveClientConfig, type ClientConfig, type ResolvedClientConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { builtInAssignors, type Assignor } from './assignors.js';
+import type { Deserializer } from './deserializers.js';
 import type { IsolationLevel } from './records.js';
 
 /**
@@ -31,7 +32,11 @@ export const consumerDefaults = Object.freeze({
 
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
 
-export interface ConsumerConfig extends ClientConfig {
+export interface ConsumerConfig<K = Buffer | null, V = Buffer | null> extends ClientConfig {
+  /** key.deserializer (default: the bytes as they are). */
+  keyDeserializer?: Deserializer<K>;
+  /** value.deserializer (default: the bytes as they are). */
+  valueDeserializer?: Deserializer<V>;
   /** group.id: needed for subscribe() and for commits. */
   groupId?: string;
   /** group.instance.id: static membership (KIP-345). */
@@ -61,6 +66,8 @@ export interface ConsumerConfig extends ClientConfig {
 
 export interface ResolvedConsumerConfig {
   client: ResolvedClientConfig;
+  keyDeserializer: Deserializer<unknown> | undefined;
+  valueDeserializer: Deserializer<unknown> | undefined;
   groupId: string | undefined;
   groupInstanceId: string | null;
   groupProtocol: 'classic' | 'consumer';
@@ -96,7 +103,14 @@ function optionalString(config: object, option: string): string | undefined {
   return v;
 }
 
-export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerConfig {
+function deserializerOption(config: object, option: string): Deserializer<unknown> | undefined {
+  const v = (config as Record<string, unknown>)[option];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'function') throw new ConfigError(option, 'expected a function (bytes, topic) => value');
+  return v as Deserializer<unknown>;
+}
+
+export function resolveConsumerConfig<K, V>(config: ConsumerConfig<K, V>): ResolvedConsumerConfig {
   // Consumers never create topics by asking for their metadata (allow.auto.create.topics is a consumer
   // setting in Kafka too, but subscribing to a topic that does not exist yet should not create it).
   const client = { ...resolveClientConfig(config), allowAutoTopicCreation: boolOption(config, 'allowAutoTopicCreation', false) };
@@ -119,6 +133,8 @@ export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerC
   });
   const r: ResolvedConsumerConfig = {
     client,
+    keyDeserializer: deserializerOption(config, 'keyDeserializer'),
+    valueDeserializer: deserializerOption(config, 'valueDeserializer'),
     groupId,
     groupInstanceId,
     groupProtocol: oneOf(config, 'groupProtocol', ['classic', 'consumer'] as const, 'classic'),

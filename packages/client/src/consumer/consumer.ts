@@ -27,6 +27,7 @@ import { resolveConsumerConfig, type ConsumerConfig, type ResolvedConsumerConfig
 import { ConsumerProtocolGroup } from './consumer-group.js';
 import { FetchSession, type SessionPartition } from './fetch-session.js';
 import { ClassicGroup, tpKey, type TopicPartition, type TopicPartitionOffset } from './group.js';
+import { DeserializationError } from './deserializers.js';
 import { decodePartitionRecords, type ConsumerRecord } from './records.js';
 
 export type { TopicPartition, TopicPartitionOffset };
@@ -35,10 +36,10 @@ const fetchApi: Api<FetchRequest, FetchResponse> = { request: FetchRequest, resp
 const listOffsetsApi: Api<ListOffsetsRequest, ListOffsetsResponse> = { request: ListOffsetsRequest, response: ListOffsetsResponse };
 
 /** The records of one partition from one fetch, in offset order. */
-export interface ConsumerBatch {
+export interface ConsumerBatch<K = Buffer | null, V = Buffer | null> {
   topic: string;
   partition: number;
-  records: ConsumerRecord[];
+  records: ConsumerRecord<K, V>[];
   highWatermark: bigint;
   lastStableOffset: bigint;
   logStartOffset: bigint;
@@ -81,7 +82,7 @@ interface ReadyBatch {
   batch: ConsumerBatch;
 }
 
-export class Consumer implements AsyncIterable<ConsumerBatch> {
+export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIterable<ConsumerBatch<K, V>> {
   readonly config: ResolvedConsumerConfig;
   private readonly cluster: Cluster;
   private group: ClassicGroup | undefined;
@@ -97,7 +98,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   private autoCommitTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(config: ConsumerConfig, listener?: RebalanceListener) {
+  constructor(config: ConsumerConfig<K, V>, listener?: RebalanceListener) {
     this.config = resolveConsumerConfig(config);
     this.cluster = new Cluster(this.config.client);
     if (listener) this.listener = listener;
@@ -336,7 +337,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   // ------------------------------------------------------------------------------------------
   // Iteration
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<ConsumerBatch> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<ConsumerBatch<K, V>> {
     return this.batches();
   }
 
@@ -347,9 +348,9 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
    * everything handed out, that batch included). A fatal error
    * (offset out of range with autoOffsetReset 'none', a fenced static member, ...) rejects next().
    */
-  batches(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ConsumerBatch> {
+  batches(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ConsumerBatch<K, V>> {
     const signal = options.signal;
-    const it: AsyncIterableIterator<ConsumerBatch> = {
+    const it: AsyncIterableIterator<ConsumerBatch<K, V>> = {
       [Symbol.asyncIterator]: () => it,
       next: async () => {
         const b = await this.nextBatch(signal);
@@ -365,7 +366,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
    * `signal` aborts or the consumer closes. A handler that throws stops the run with its error,
    * and its batch does not count as processed.
    */
-  async run(handlers: { eachRecord?: (record: ConsumerRecord) => unknown; eachBatch?: (batch: ConsumerBatch) => unknown; signal?: AbortSignal }): Promise<void> {
+  async run(handlers: { eachRecord?: (record: ConsumerRecord<K, V>) => unknown; eachBatch?: (batch: ConsumerBatch<K, V>) => unknown; signal?: AbortSignal }): Promise<void> {
     const { eachRecord, eachBatch, signal } = handlers;
     if (!eachRecord && !eachBatch) throw new ConfigError('handlers', 'run() needs eachRecord or eachBatch');
     for (;;) {
@@ -381,7 +382,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     }
   }
 
-  private async nextBatch(signal: AbortSignal | undefined): Promise<ConsumerBatch | undefined> {
+  private async nextBatch(signal: AbortSignal | undefined): Promise<ConsumerBatch<K, V> | undefined> {
     this.markProcessed();
     if (this.closed) return undefined;
     if (this.subscription === undefined && this.parts.size === 0) throw new ConfigError('assign', 'call subscribe() or assign() before consuming');
@@ -393,6 +394,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       if (this.group?.fatal) throw this.group.fatal;
       const r = this.takeReady();
       if (r) return r;
+      if (this.errors.length > 0) continue;
       await this.waitForWake(signal);
     }
   }
@@ -402,18 +404,49 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     this.inHand = [];
   }
 
-  private takeReady(): ConsumerBatch | undefined {
+  private takeReady(): ConsumerBatch<K, V> | undefined {
     while (this.ready.length > 0) {
       const r = this.ready.shift()!;
       const s = r.state;
       if (this.parts.get(tpKey(s.topic, s.partition)) !== s || !s.buffered || s.paused || s.position !== r.fetchOffset) continue;
       s.buffered = false;
-      s.position = r.nextOffset;
-      this.inHand.push({ state: s, next: r.nextOffset });
+      const { batch, next } = this.deserialize(r);
+      s.position = next;
       this.wake();
-      return r.batch;
+      if (batch.records.length === 0) continue;
+      this.inHand.push({ state: s, next });
+      return batch;
     }
     return undefined;
+  }
+
+  /**
+   * Applies the deserializers. A record that fails ends the batch before it: the records before it
+   * are handed out and the position stops at it; when it is the first, the partition stops
+   * (failed, until a seek) and the error goes to the application.
+   */
+  private deserialize(r: ReadyBatch): { batch: ConsumerBatch<K, V>; next: bigint } {
+    const kd = this.config.keyDeserializer;
+    const vd = this.config.valueDeserializer;
+    if (!kd && !vd) return { batch: r.batch as unknown as ConsumerBatch<K, V>, next: r.nextOffset };
+    const out: ConsumerRecord<K, V>[] = [];
+    for (const rec of r.batch.records) {
+      let field: 'key' | 'value' = 'key';
+      try {
+        const key = kd ? kd(rec.key, rec.topic) : rec.key;
+        field = 'value';
+        const value = vd ? vd(rec.value, rec.topic) : rec.value;
+        out.push({ ...rec, key: key as K, value: value as V });
+      } catch (e) {
+        const error = new DeserializationError(rec.topic, rec.partition, rec.offset, field, { cause: e });
+        if (out.length === 0) {
+          r.state.failed = true;
+          this.errors.push(error);
+        }
+        return { batch: { ...r.batch, records: out } as ConsumerBatch<K, V>, next: rec.offset };
+      }
+    }
+    return { batch: { ...r.batch, records: out } as ConsumerBatch<K, V>, next: r.nextOffset };
   }
 
   private wake(): void {

@@ -24,15 +24,16 @@ import {
 
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 
-export interface ConsumerRecord {
+export interface ConsumerRecord<K = Buffer | null, V = Buffer | null> {
   topic: string;
   partition: number;
   offset: bigint;
   /** ms since the epoch: the producer's create time, or the broker's append time (timestampType). */
   timestamp: number;
   timestampType: 'CreateTime' | 'LogAppendTime';
-  key: Buffer | null;
-  value: Buffer | null;
+  /** Bytes (views of the fetched data), or what keyDeserializer / valueDeserializer made of them. */
+  key: K;
+  value: V;
   /** In the order written; a name may repeat. */
   headers: Array<[string, Buffer | null]>;
   leaderEpoch: number;
