@@ -288,6 +288,37 @@ describe('@fjord/client consumer: groups', () => {
     assert.deepEqual((await check.committed(all)).map((x) => x.offset), (await check.endOffsets(all)).map((x) => x.offset));
   });
 
+  test('KIP-848 static membership: a member that closes (epoch -2) and comes back with its instance id gets its partitions back; the other keeps its own', { timeout: 30_000 }, async () => {
+    const group = 'consumer-kip848-static';
+    const events: string[] = [];
+    const mk = (id: string): Consumer => {
+      const c = consumer({ groupId: group, groupProtocol: 'consumer', groupInstanceId: id }, {
+        onPartitionsAssigned: (ps) => void (ps.length > 0 && events.push(`${id} assigned ${partitionsOf(ps).join(',')}`)),
+        onPartitionsRevoked: (ps) => void events.push(`${id} revoked ${partitionsOf(ps).join(',')}`),
+      });
+      c.subscribe([topic]);
+      return c;
+    };
+    const a = mk('k-a');
+    const da = drain(a);
+    await waitFor('the first member owns everything', 10_000, () => a.assignment().length === 6);
+    const b = mk('k-b');
+    const db = drain(b);
+    await waitFor('two static members balanced', 15_000, () => disjointComplete([partitionsOf(a.assignment()), partitionsOf(b.assignment())], 6));
+    const aHad = partitionsOf(a.assignment());
+    const bHad = partitionsOf(b.assignment());
+    await da.stop();
+    await a.close();
+    const mark = events.length;
+    const a2 = mk('k-a');
+    const da2 = drain(a2);
+    await waitFor('the returning member has its partitions', 10_000, () => partitionsOf(a2.assignment()).join(',') === aHad.join(',') || partitionsOf(a2.assignment()).join(','));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(partitionsOf(b.assignment()), bHad);
+    assert.deepEqual(events.slice(mark).filter((e) => e.startsWith('k-b')), [], 'the other member was not touched');
+    await Promise.all([da2.stop(), db.stop()]);
+  });
+
   test('committed offsets are resumed after a restart (manual commit, then auto commit)', { timeout: 40_000 }, async () => {
     const group = 'consumer-resume';
     const c1 = consumer({ groupId: group, enableAutoCommit: false });

@@ -82,9 +82,12 @@ export class ConsumerProtocolGroup extends ClassicGroup {
     if (this.heartbeatTimer || this.closed) return;
     const tick = (): void => {
       this.heartbeatTimer = setTimeout(() => {
-        this.heartbeatNow().finally(() => {
-          if (!this.closed) tick();
-        });
+        // A failed join attempt (epoch 0 after a fence) is retried by the consumer's loop; here it is only logged.
+        this.heartbeatNow()
+          .catch((e: Error) => this.log('debug', 'heartbeat failed', { error: e.message }))
+          .finally(() => {
+            if (!this.closed) tick();
+          });
       }, this.intervalMs);
     };
     tick();
