@@ -6,7 +6,8 @@
 // Fjord consumer and a confluent-kafka member; read_committed skips a transaction confluent aborted.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Admin, Consumer, Producer, DeserializationError, deserializers, ConfigError, KafkaError, ErrorCode, type ConsumerBatch, type ConsumerConfig, type ConsumerRecord, type LogEntry, type TopicPartition } from '@fjord/client';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Admin, Consumer, Producer, TimeoutError, DeserializationError, deserializers, ConfigError, KafkaError, ErrorCode, type ConsumerBatch, type ConsumerConfig, type ConsumerRecord, type LogEntry, type TopicPartition } from '@fjord/client';
 import { startBroker, type Broker } from '../harness/broker.js';
 import { kcatProduceOk } from '../harness/kcat.js';
 import { produceCk } from '../harness/fixtures.js';
@@ -219,6 +220,36 @@ describe('@fjord/client consumer: deserializers', () => {
     c.seek({ ...tp, offset: 3 });
     const rest = (await it.next()).value as ConsumerBatch<string | null, unknown>;
     assert.deepEqual(rest.records.map((r) => [r.key, r.value]), [['k3', { n: 4 }]]);
+  });
+});
+
+describe('@fjord/client consumer: bad brokers', () => {
+  test('a broker that hangs or answers garbage: commit() and committed() reject with a typed error within defaultApiTimeoutMs', { timeout: 30_000 }, async () => {
+    const sockets: Socket[] = [];
+    const hang: Server = createServer((sock) => void sockets.push(sock));
+    const garbage: Server = createServer((sock) => {
+      sockets.push(sock);
+      sock.once('data', () => sock.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    });
+    await Promise.all([hang, garbage].map((srv) => new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))));
+    try {
+      for (const [srv, op] of [[hang, 'committed'], [garbage, 'commit']] as const) {
+        const address = `127.0.0.1:${(srv.address() as { port: number }).port}`;
+        const c = consumer({ bootstrapServers: address, groupId: 'g', connectTimeoutMs: 300, requestTimeoutMs: 500, defaultApiTimeoutMs: 1_000, reconnectBackoffMaxMs: 100, retryBackoffMaxMs: 100 });
+        const t0 = Date.now();
+        await assert.rejects(
+          op === 'committed' ? c.committed([{ topic: 't', partition: 0 }]) : c.commit([{ topic: 't', partition: 0, offset: 1 }]),
+          (e: unknown) => e instanceof TimeoutError && e.cause instanceof Error && e.cause.message.includes(address),
+        );
+        const took = Date.now() - t0;
+        assert.ok(took < 3_000, `${op} took ${took} ms`);
+        await c.close();
+      }
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      hang.close();
+      garbage.close();
+    }
   });
 });
 

@@ -264,8 +264,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     const list: TopicPartitionOffset[] = offsets
       ? offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), metadata: o.metadata ?? null }))
       : [...this.parts.values()].filter((s) => s.position !== undefined).map((s) => ({ topic: s.topic, partition: s.partition, offset: s.position! }));
-    await this.knowTopics(list);
-    await group.commit(list, this.config.defaultApiTimeoutMs, (t) => this.topicId(t));
+    const deadline = Date.now() + this.config.defaultApiTimeoutMs;
+    await this.knowTopics(group, list);
+    await group.commit(list, Math.max(1, deadline - Date.now()), (t) => this.topicId(t));
     for (const o of list) {
       const s = this.parts.get(tpKey(o.topic, o.partition));
       if (s) s.committed = o.offset;
@@ -284,8 +285,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   async committed(partitions: readonly TopicPartition[]): Promise<Array<TopicPartition & { offset: bigint }>> {
     this.checkOpen();
     const group = this.requireGroup('committed');
-    await this.knowTopics(partitions);
-    const m = await group.committed(partitions, this.config.defaultApiTimeoutMs, this.config.isolationLevel === 'read_committed', (t) => this.topicId(t));
+    const deadline = Date.now() + this.config.defaultApiTimeoutMs;
+    await this.knowTopics(group, partitions);
+    const m = await group.committed(partitions, Math.max(1, deadline - Date.now()), this.config.isolationLevel === 'read_committed', (t) => this.topicId(t));
     return partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: m.get(tpKey(p.topic, p.partition)) ?? -1n }));
   }
 
@@ -325,9 +327,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   }
 
   /** Metadata for these topics: OffsetCommit and OffsetFetch v10 name topics by id. */
-  private async knowTopics(partitions: readonly TopicPartition[]): Promise<void> {
+  private async knowTopics(group: ClassicGroup, partitions: readonly TopicPartition[]): Promise<void> {
     for (const p of partitions) this.cluster.want(p.topic);
-    await this.cluster.current();
+    await group.retrying('metadata', this.config.defaultApiTimeoutMs, () => this.cluster.current());
   }
 
   private topicId(topic: string): string | undefined {
