@@ -350,6 +350,20 @@ describe('@fjord/client consumer: groups', () => {
     await Promise.all([da2.stop(), db.stop()]);
   });
 
+  for (const groupProtocol of ['classic', 'consumer'] as const) {
+    test(`${groupProtocol} protocol: subscribe() again with other topics moves the member to them`, { timeout: 20_000 }, async () => {
+      const other = 'consumer-resubscribe';
+      await createTopic(`${other}-${groupProtocol}`, 2);
+      const c = consumer({ groupId: `consumer-resub-${groupProtocol}`, groupProtocol });
+      c.subscribe([`${other}-${groupProtocol}`]);
+      const d = drain(c);
+      await waitFor('the first topic assigned', 10_000, () => c.assignment().length === 2 || JSON.stringify(c.assignment()));
+      c.subscribe([topic]);
+      await waitFor('the second topic assigned instead', 10_000, () => (c.assignment().length === 6 && c.assignment().every((p) => p.topic === topic)) || JSON.stringify(c.assignment()));
+      await d.stop();
+    });
+  }
+
   test('committed offsets are resumed after a restart (manual commit, then auto commit)', { timeout: 40_000 }, async () => {
     const group = 'consumer-resume';
     const c1 = consumer({ groupId: group, enableAutoCommit: false });

@@ -40,6 +40,7 @@ export class ConsumerProtocolGroup extends ClassicGroup {
   private target: TopicPartition[] | undefined;
   private ownedChanged = false;
   private inFlight: Promise<void> | undefined;
+  private sentSubscription = '';
 
   constructor(cluster: Cluster, config: ResolvedConsumerConfig, groupId: string, host: GroupHost) {
     super(cluster, config, groupId, host);
@@ -53,7 +54,10 @@ export class ConsumerProtocolGroup extends ClassicGroup {
 
   override async ensureActive(): Promise<void> {
     if (this.fatal) throw this.fatal;
+    // rejoinNeeded: set by subscribe() (a changed subscription goes out with the next heartbeat) or by an assignment.
+    const resend = this.rejoinNeeded && this.target === undefined && this.epoch > 0;
     this.rejoinNeeded = false;
+    if (resend) await this.heartbeatNow();
     if (this.epoch === 0) {
       await this.heartbeatNow();
       if (this.fatal) throw this.fatal;
@@ -106,6 +110,9 @@ export class ConsumerProtocolGroup extends ClassicGroup {
     const joining = this.epoch === 0;
     const owned = this.host.owned();
     const sendOwned = joining || this.ownedChanged;
+    // The subscription goes with the join and again whenever subscribe() changed it.
+    const subscription = this.host.subscription();
+    const sendSubscription = joining || subscription.join('\u0000') !== this.sentSubscription;
     let res: ConsumerGroupHeartbeatResponse;
     try {
       res = await this.send(heartbeatApi, (v) => ({
@@ -115,7 +122,7 @@ export class ConsumerProtocolGroup extends ClassicGroup {
         instanceId: c.groupInstanceId,
         rackId: null,
         rebalanceTimeoutMs: joining ? c.maxPollIntervalMs : -1,
-        subscribedTopicNames: joining ? this.host.subscription() : null,
+        subscribedTopicNames: sendSubscription ? subscription : null,
         serverAssignor: null,
         topicPartitions: sendOwned ? this.byTopicId(joining ? [] : owned) : null,
       }));
@@ -143,6 +150,7 @@ export class ConsumerProtocolGroup extends ClassicGroup {
     }
     this.lastHeartbeatOkMs = Date.now();
     if (sendOwned) this.ownedChanged = false;
+    if (sendSubscription) this.sentSubscription = subscription.join('\u0000');
     if (res.memberId) this.memberId = res.memberId;
     this.epoch = res.memberEpoch;
     this.generationId = this.epoch > 0 ? this.epoch : -1;
