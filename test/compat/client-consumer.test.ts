@@ -469,6 +469,15 @@ describe('@fjord/client consumer: groups', () => {
     assert.deepEqual(await other.committed([{ topic, partition: 1 }]), [{ topic, partition: 1, offset: 7n }]);
   });
 
+  test('regression: committed() before subscribe() made a commit-only group that subscribe() then used, so the member never joined', { timeout: 20_000 }, async () => {
+    const c = consumer({ groupId: 'consumer-committed-first' });
+    assert.deepEqual(await c.committed([{ topic, partition: 0 }]), [{ topic, partition: 0, offset: -1n }]);
+    c.subscribe([topic]);
+    const d = drain(c);
+    await waitFor('assigned every partition', 10_000, () => c.assignment().length === 6 || String(c.assignment().length));
+    await d.stop();
+  });
+
   for (const strategy of ['range', 'cooperative-sticky'] as const) {
     test(`${strategy}: a group of one Fjord consumer and one confluent-kafka member`, { timeout: 40_000 }, async () => {
       const group = `consumer-mixed-${strategy}`;

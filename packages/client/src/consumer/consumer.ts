@@ -97,6 +97,8 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   private wakers: Array<() => void> = [];
   private autoCommitTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The group requireGroup() made for commits without membership, if it is the current one. */
+  private commitOnlyGroup: ClassicGroup | undefined;
 
   constructor(config: ConsumerConfig<K, V>, listener?: RebalanceListener) {
     this.config = resolveConsumerConfig(config);
@@ -121,7 +123,10 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     if (listener) this.listener = listener;
     this.subscription = [...new Set(topics)].sort();
     for (const t of this.subscription) this.cluster.want(t);
-    if (!this.group) {
+    if (!this.group || this.commitOnlyGroup) {
+      // A group made earlier only for commit()/committed() (see requireGroup) gives way to a member.
+      this.commitOnlyGroup?.stop();
+      this.commitOnlyGroup = undefined;
       const Group = this.config.groupProtocol === 'consumer' ? ConsumerProtocolGroup : ClassicGroup;
       this.group = new Group(this.cluster, this.config, groupId, {
         subscription: () => this.subscription ?? [],
@@ -323,6 +328,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     });
     // Never joins, so it sends no heartbeats; it stays open so that commits retry as usual.
     this.group.rejoinNeeded = false;
+    this.commitOnlyGroup = this.group;
     return this.group;
   }
 
