@@ -220,6 +220,16 @@ describe('@fjord/client consumer: deserializers', () => {
     c.seek({ ...tp, offset: 3 });
     const rest = (await it.next()).value as ConsumerBatch<string | null, unknown>;
     assert.deepEqual(rest.records.map((r) => [r.key, r.value]), [['k3', { n: 4 }]]);
+
+    // The per-record callback: run() until the signal aborts.
+    const r = new Consumer({ bootstrapServers: broker.bootstrap, autoOffsetReset: 'earliest', keyDeserializer: deserializers.string });
+    consumers.push(r as unknown as Consumer);
+    r.assign([tp]);
+    r.seek({ ...tp, offset: 3 });
+    const keys: Array<string | null> = [];
+    const ac = new AbortController();
+    await r.run({ signal: ac.signal, eachRecord: (rec) => void (keys.push(rec.key), ac.abort()) });
+    assert.deepEqual(keys, ['k3']);
   });
 });
 

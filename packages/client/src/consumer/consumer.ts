@@ -371,8 +371,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
 
   /**
    * Calls `eachRecord` for every record (or `eachBatch` for every batch), one at a time, until
-   * `signal` aborts or the consumer closes. A handler that throws stops the run with its error,
-   * and its batch does not count as processed.
+   * `signal` aborts (between records) or the consumer closes. A handler that throws stops the run
+   * with its error; that batch, like one left when the signal aborts inside it, does not count as
+   * processed.
    */
   async run(handlers: { eachRecord?: (record: ConsumerRecord<K, V>) => unknown; eachBatch?: (batch: ConsumerBatch<K, V>) => unknown; signal?: AbortSignal }): Promise<void> {
     const { eachRecord, eachBatch, signal } = handlers;
@@ -382,7 +383,15 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       if (!b) return;
       try {
         if (eachBatch) await eachBatch(b);
-        else for (const r of b.records) await eachRecord!(r);
+        else {
+          for (const r of b.records) {
+            if (signal?.aborted) {
+              this.inHand = []; // stopped inside the batch: it does not count as processed
+              return;
+            }
+            await eachRecord!(r);
+          }
+        }
       } catch (e) {
         this.inHand = [];
         throw e;
