@@ -1,7 +1,6 @@
 // Transactions with real clients: confluent-kafka-python 1.7.0 (librdkafka) and KafkaJS 2.2.4.
 // - commit one transaction and abort another: read_uncommitted sees both, read_committed only the
-//   committed one (that half needs read_committed Fetch: the last stable offset and the aborted
-//   transactions, marked READ_COMMITTED below);
+//   committed one;
 // - consume-transform-produce: offsets sent with send_offsets_to_transaction become visible when
 //   the transaction commits, never for an aborted one; meanwhile OffsetFetch with requireStable
 //   answers UNSTABLE_OFFSET_COMMIT;
@@ -43,8 +42,6 @@ import { makeKafkaJs } from '../harness/kafkajs.js';
 import { TxnSession } from '../harness/txn-session.js';
 import { sleep, topicName } from '../harness/util.js';
 
-/** read_committed Fetch (LSO, aborted transactions) is the storage/fetch side of issue 4. */
-const READ_COMMITTED = process.env['FJORD_TEST_SKIP_READ_COMMITTED'] !== '1';
 
 type ReadValue = { partition: number; offset: number; value: string | null };
 
@@ -132,10 +129,7 @@ describe('transactions on one broker', () => {
     // Each transaction left a marker in each of its partitions: offsets skip them.
     const p0 = all.filter((r) => r.partition === 0).map((r) => r.offset);
     assert.deepEqual(p0, [0, 1, 3], 'partition 0: c1, c3, COMMIT marker, a1, ABORT marker');
-    if (READ_COMMITTED) {
-      // READ_COMMITTED
-      assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_committed')), ['c1', 'c2', 'c3', 'c4'], 'read_committed: only committed records');
-    }
+    assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_committed')), ['c1', 'c2', 'c3', 'c4'], 'read_committed: only committed records');
   });
 
   test('confluent-kafka consume-transform-produce: offsets become visible with the commit, never for an abort', { timeout: 120_000 }, async () => {
@@ -179,10 +173,7 @@ describe('transactions on one broker', () => {
     }
     const want = inputRecs.map((r) => r.value!.toUpperCase()).sort();
     assert.equal((await read(broker, output, [0], 'read_uncommitted')).length, 15, 'all three batches are stored');
-    if (READ_COMMITTED) {
-      // READ_COMMITTED
-      assert.deepEqual(values(await read(broker, output, [0], 'read_committed')), want, 'each input record exactly once');
-    }
+    assert.deepEqual(values(await read(broker, output, [0], 'read_committed')), want, 'each input record exactly once');
   });
 
   test('confluent-kafka: a second producer with the same transactional.id fences the first', { timeout: 120_000 }, async () => {
@@ -214,10 +205,7 @@ describe('transactions on one broker', () => {
       await s.close();
     }
     assert.deepEqual(values(await read(broker, topic, [0], 'read_uncommitted')), ['from-a', 'from-b']);
-    if (READ_COMMITTED) {
-      // READ_COMMITTED
-      assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), ['from-b'], 'the fenced transaction was aborted');
-    }
+    assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), ['from-b'], 'the fenced transaction was aborted');
   });
 
   test('KafkaJS: commit, abort, sendOffsets, and fencing by a second producer', { timeout: 120_000 }, async () => {
@@ -255,10 +243,7 @@ describe('transactions on one broker', () => {
       await Promise.allSettled([p1.disconnect(), p2.disconnect(), admin.disconnect()]);
     }
     assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_uncommitted')), ['kjs-a1', 'kjs-c1', 'kjs-c2', 'kjs-c3', 'kjs-fenced']);
-    if (READ_COMMITTED) {
-      // READ_COMMITTED
-      assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_committed')), ['kjs-c1', 'kjs-c2', 'kjs-c3']);
-    }
+    assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_committed')), ['kjs-c1', 'kjs-c2', 'kjs-c3']);
   });
 
   test('bad input gets Kafka\'s codes and leaves the coordinator\'s state as it was', { timeout: 60_000 }, async () => {
@@ -361,10 +346,8 @@ describe('transactions on one broker', () => {
     // hanging transaction, holding back the last stable offset forever): refused.
     assert.equal(await produce(9, 0), ErrorCode.INVALID_TXN_STATE);
     assert.equal(await highWatermark(), 1, 'only the verified batch was stored');
-    if (READ_COMMITTED) {
-      // READ_COMMITTED: nothing holds the last stable offset back.
-      assert.equal((await read(broker, topic, [0, 1], 'read_committed')).length, 1);
-    }
+    // read_committed: nothing holds the last stable offset back.
+    assert.equal((await read(broker, topic, [0, 1], 'read_committed')).length, 1);
   });
 
   test('transactions v2 (KIP-890 part 2) spoken directly, when transaction.version 2 is finalized', { timeout: 60_000 }, async (t) => {
@@ -446,10 +429,7 @@ describe('transactions on one broker', () => {
     const e3 = await conn.request(EndTxnRequest, EndTxnResponse, 5, { transactionalId: id, producerId: pid, producerEpoch: epoch, committed: true });
     assert.equal(e3.errorCode, 0);
     await waitTxnState(conn, id, ['CompleteCommit']);
-    if (READ_COMMITTED) {
-      // READ_COMMITTED
-      assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), ['tv2-committed', 'tv2-p1', 'tv2-p2']);
-    }
+    assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), ['tv2-committed', 'tv2-p1', 'tv2-p2']);
   });
 });
 
@@ -499,10 +479,7 @@ describe('transactions across broker restarts', () => {
         await s.close();
       }
       assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_uncommitted')), ['after', 'before-1', 'before-2']);
-      if (READ_COMMITTED) {
-        // READ_COMMITTED
-        assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_committed')), ['after', 'before-1', 'before-2']);
-      }
+      assert.deepEqual(values(await read(broker, topic, [0, 1], 'read_committed')), ['after', 'before-1', 'before-2']);
     });
   }
 
@@ -532,9 +509,7 @@ describe('transactions across broker restarts', () => {
       conn.close();
     }
     assert.deepEqual(values(await read(broker, topic, [0], 'read_uncommitted')), ['abandoned']);
-    if (READ_COMMITTED) {
-      // READ_COMMITTED: the last stable offset moved past the aborted transaction.
-      assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), []);
-    }
+    // read_committed: the last stable offset moved past the aborted transaction.
+    assert.deepEqual(values(await read(broker, topic, [0], 'read_committed')), []);
   });
 });
