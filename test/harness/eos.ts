@@ -4,15 +4,14 @@
 // process logs to its own file (read back by the checker, test/harness/eos-checker.ts) and prints
 // its result as the last stdout line. Every process is bounded by its own max_seconds and by a hard
 // timer here; only processes started here are signalled, by PID.
-import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListOffsetsRequest, ListOffsetsResponse } from '@fjord/protocol';
 import { CodecConnection } from './codec-connection.js';
-import { pythonPath, repoRoot, spawnTracked } from './proc.js';
+import { DriverProcess, type Exit } from './driver-process.js';
+import { pythonPath, repoRoot } from './proc.js';
 import { pyScript } from './python.js';
-import { withTimeout } from './util.js';
 import type { PartitionEnd } from './eos-checker.js';
 
 export type EosClient = 'ck' | 'kjs';
@@ -22,11 +21,7 @@ const kafkajsScript = join(repoRoot, 'dist-test', 'clients', 'kafkajs-eos.js');
 
 export class EosProcess {
   private stdoutText = '';
-  private stderrText = '';
-  private readonly proc: ChildProcess;
-  private readonly hardTimer: NodeJS.Timeout;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly proc: DriverProcess;
 
   constructor(
     readonly name: string,
@@ -34,38 +29,17 @@ export class EosProcess {
     readonly request: Record<string, unknown> & { op: string; log_file: string; max_seconds: number },
   ) {
     const [cmd, args] = client === 'kjs' ? [process.execPath, [kafkajsScript]] : [pythonPath, ['-u', pyScript('txn_checker')]];
-    this.proc = spawnTracked(cmd, args, {
-      cwd: repoRoot,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0' },
-    });
-    this.exited = new Promise((resolve) => {
-      this.proc.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        clearTimeout(this.hardTimer);
-        resolve({ code, signal });
-      });
-      this.proc.once('error', (e) => {
-        this.stderrText += `[harness] spawn error: ${e.message}\n`;
-        this.exit = { code: -1, signal: null };
-        resolve(this.exit);
-      });
-    });
-    this.proc.stdout!.setEncoding('utf8');
-    this.proc.stdout!.on('data', (chunk: string) => {
+    this.proc = new DriverProcess(name, cmd, args, request, (chunk) => {
       if (this.stdoutText.length < 256 * 1024) this.stdoutText += chunk;
     });
-    this.proc.stderr!.setEncoding('utf8');
-    this.proc.stderr!.on('data', (chunk: string) => {
-      if (this.stderrText.length < 256 * 1024) this.stderrText += chunk;
-    });
-    this.proc.stdin!.on('error', () => {
-      // the process may be gone (kill9); its exit tells the story
-    });
-    // The process bounds itself by max_seconds; this bounds one that hangs on the way out.
-    this.hardTimer = setTimeout(() => this.signal('SIGKILL'), (request.max_seconds + 30) * 1000);
-    this.hardTimer.unref();
-    this.proc.stdin!.write(`${JSON.stringify(request)}\n`);
+  }
+
+  get exited(): Promise<Exit> {
+    return this.proc.exited;
+  }
+
+  get exit(): Exit | undefined {
+    return this.proc.exit;
   }
 
   get pid(): number | undefined {
@@ -73,7 +47,7 @@ export class EosProcess {
   }
 
   get alive(): boolean {
-    return this.exit === undefined;
+    return this.proc.alive;
   }
 
   get logFile(): string {
@@ -81,7 +55,7 @@ export class EosProcess {
   }
 
   send(line: string): void {
-    if (this.alive) this.proc.stdin!.write(`${line}\n`);
+    this.proc.send(line);
   }
 
   /** The result line, once the process has exited (undefined if it printed none). */
@@ -96,31 +70,14 @@ export class EosProcess {
 
   /** Ask it to finish ("stop", or a targets line first) and wait, bounded; SIGKILL if it will not exit. */
   async finish(timeoutMs: number, line = 'stop'): Promise<void> {
-    this.send(line);
     // The end of stdin means "stop now" to the drivers, so a targets line leaves stdin open.
-    if (line === 'stop' && this.alive) this.proc.stdin!.end();
-    try {
-      await withTimeout(`${this.name} to finish`, timeoutMs, this.exited);
-    } catch (e) {
-      this.signal('SIGKILL');
-      await this.exited;
-      throw new Error(`${(e as Error).message}\n${this.describe()}`, { cause: e });
-    }
+    if (line === 'stop') this.proc.endInput(line);
+    else this.proc.send(line);
+    await this.proc.awaitExit('to finish', timeoutMs, () => this.describe());
   }
 
-  async kill9(): Promise<void> {
-    this.signal('SIGKILL');
-    await withTimeout(`${this.name} SIGKILL`, 10_000, this.exited);
-  }
-
-  private signal(sig: NodeJS.Signals): void {
-    if (this.alive && this.proc.pid !== undefined) {
-      try {
-        process.kill(this.proc.pid, sig);
-      } catch {
-        // exited meanwhile
-      }
-    }
+  kill9(): Promise<void> {
+    return this.proc.kill9();
   }
 
   async log(): Promise<string> {
@@ -128,7 +85,7 @@ export class EosProcess {
   }
 
   describe(): string {
-    return `--- ${this.name} (${eosClientNames[this.client]} ${this.request.op}, pid ${this.proc.pid}, exit ${JSON.stringify(this.exit)}) ---\nstdout: ${this.stdoutText.slice(-2000)}\nstderr: ${this.stderrText.slice(-3000)}`;
+    return `--- ${this.name} (${eosClientNames[this.client]} ${this.request.op}, pid ${this.proc.pid}, exit ${JSON.stringify(this.exit)}) ---\nstdout: ${this.stdoutText.slice(-2000)}\nstderr: ${this.proc.stderrText.slice(-3000)}`;
   }
 }
 

@@ -4,11 +4,10 @@
 // (assigned/revoked/lost with the whole current assignment in `now`, rec for every processed record,
 // commit_failed, error, closed) and runs until stop() or kill9(), its own max_seconds, or the
 // harness's hard bound, whichever comes first.
-import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { pythonPath, repoRoot, spawnTracked } from './proc.js';
+import { DriverProcess, type Exit } from './driver-process.js';
+import { pythonPath, repoRoot } from './proc.js';
 import { pyScript } from './python.js';
-import { withTimeout } from './util.js';
 
 export type MemberDriver = 'ck' | 'kp' | 'kjs';
 export const memberDriverNames: Record<MemberDriver, string> = { ck: 'confluent-kafka-python', kp: 'kafka-python', kjs: 'KafkaJS' };
@@ -54,12 +53,8 @@ const memberScript = join(repoRoot, 'dist-test', 'clients', 'kafkajs-member.js')
 
 export class Member {
   readonly events: MemberEvent[] = [];
-  private stderrText = '';
   private stdoutRest = '';
-  private readonly proc: ChildProcess;
-  private readonly hardTimer: NodeJS.Timeout;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly proc: DriverProcess;
 
   constructor(
     readonly name: string,
@@ -69,37 +64,17 @@ export class Member {
   ) {
     const [cmd, args] =
       driver === 'kjs' ? [process.execPath, [memberScript]] : [pythonPath, ['-u', pyScript(driver)]];
-    this.proc = spawnTracked(cmd, args, {
-      cwd: repoRoot,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0' },
-    });
-    this.exited = new Promise((resolve) => {
-      this.proc.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        clearTimeout(this.hardTimer);
-        resolve({ code, signal });
-      });
-      this.proc.once('error', (e) => {
-        this.stderrText += `[harness] spawn error: ${e.message}\n`;
-        this.exit = { code: -1, signal: null };
-        resolve(this.exit);
-      });
-    });
-    this.proc.stdout!.setEncoding('utf8');
-    this.proc.stdout!.on('data', (chunk: string) => this.onStdout(chunk));
-    this.proc.stderr!.setEncoding('utf8');
-    this.proc.stderr!.on('data', (chunk: string) => {
-      if (this.stderrText.length < 256 * 1024) this.stderrText += chunk;
-    });
-    this.proc.stdin!.on('error', () => {
-      // the member may be dead already (kill9); its exit tells the story
-    });
-    // The driver bounds itself by max_seconds; this bounds a driver that hangs in close().
+    // The driver bounds itself by max_seconds; the process wrapper bounds a driver that hangs in close().
     const maxSeconds = request.max_seconds ?? 120;
-    this.hardTimer = setTimeout(() => this.signal('SIGKILL'), (maxSeconds + 30) * 1000);
-    this.hardTimer.unref();
-    this.proc.stdin!.write(`${JSON.stringify({ op: 'group_member', bootstrap, max_seconds: maxSeconds, ...request })}\n`);
+    this.proc = new DriverProcess(name, cmd, args, { op: 'group_member', bootstrap, ...request, max_seconds: maxSeconds }, (chunk) => this.onStdout(chunk));
+  }
+
+  get exited(): Promise<Exit> {
+    return this.proc.exited;
+  }
+
+  get exit(): Exit | undefined {
+    return this.proc.exit;
   }
 
   private onStdout(chunk: string): void {
@@ -111,7 +86,7 @@ export class Member {
       try {
         this.events.push(JSON.parse(line) as MemberEvent);
       } catch {
-        this.stderrText += `[harness] not JSON on stdout: ${line.slice(0, 200)}\n`;
+        this.proc.stderrText += `[harness] not JSON on stdout: ${line.slice(0, 200)}\n`;
       }
     }
   }
@@ -121,7 +96,7 @@ export class Member {
   }
 
   get alive(): boolean {
-    return this.exit === undefined;
+    return this.proc.alive;
   }
 
   /** The member's whole current assignment, or undefined before its first assignment. */
@@ -148,45 +123,26 @@ export class Member {
 
   /** Ask the member to close (a dynamic member leaves the group) and wait for it to exit. */
   async stop(timeoutMs = 30_000): Promise<MemberEvent> {
-    if (this.alive) this.proc.stdin!.end('stop\n');
-    try {
-      await withTimeout(`${this.name} stop`, timeoutMs, this.exited);
-    } catch (e) {
-      this.signal('SIGKILL');
-      await this.exited;
-      throw new Error(`${(e as Error).message}\n${this.describe()}`, { cause: e });
-    }
-    const closed = this.closed();
-    if (this.exit?.code !== 0 || !closed) throw new Error(`${this.name} did not close cleanly\n${this.describe()}`);
-    return closed;
+    this.proc.endInput('stop');
+    await this.proc.awaitExit('stop', timeoutMs, () => this.describe());
+    return this.closedCleanly('close');
   }
 
   /** Wait for the member to exit by itself (max_records reached); returns its closed event. */
   async finished(timeoutMs: number): Promise<MemberEvent> {
-    await withTimeout(`${this.name} to finish`, timeoutMs, this.exited).catch(async (e: unknown) => {
-      this.signal('SIGKILL');
-      await this.exited;
-      throw new Error(`${(e as Error).message}\n${this.describe()}`, { cause: e });
-    });
+    await this.proc.awaitExit('to finish', timeoutMs, () => this.describe());
+    return this.closedCleanly('finish');
+  }
+
+  private closedCleanly(what: string): MemberEvent {
     const closed = this.closed();
-    if (this.exit?.code !== 0 || !closed) throw new Error(`${this.name} did not finish cleanly\n${this.describe()}`);
+    if (this.exit?.code !== 0 || !closed) throw new Error(`${this.name} did not ${what} cleanly\n${this.describe()}`);
     return closed;
   }
 
   /** SIGKILL this member's process (by the PID this harness started) and wait until it is gone. */
-  async kill9(): Promise<void> {
-    this.signal('SIGKILL');
-    await withTimeout(`${this.name} SIGKILL`, 10_000, this.exited);
-  }
-
-  private signal(sig: NodeJS.Signals): void {
-    if (this.alive && this.proc.pid !== undefined) {
-      try {
-        process.kill(this.proc.pid, sig);
-      } catch {
-        // exited meanwhile
-      }
-    }
+  kill9(): Promise<void> {
+    return this.proc.kill9();
   }
 
   describe(): string {
@@ -194,7 +150,7 @@ export class Member {
     return (
       `--- member ${this.name} (${memberDriverNames[this.driver]}, pid ${this.proc.pid}, exit ${JSON.stringify(this.exit)}, ` +
       `${this.records().length} records) ---\nevents (last 25 without rec): ${tail.map((e) => JSON.stringify(e)).join('\n  ')}\n` +
-      `stderr: ${this.stderrText.slice(-3000)}`
+      `stderr: ${this.proc.stderrText.slice(-3000)}`
     );
   }
 }
