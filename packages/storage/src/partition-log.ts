@@ -318,7 +318,7 @@ export class PartitionLog {
     log.nextOffset = loaded.nextOffset;
     log.startOffset = loaded.logStartOffset;
     log.epochs = loaded.epochCache;
-    log.hw = loaded.nextOffset;
+    log.setHighWatermark(loaded.nextOffset);
     log.rp = loaded.recoveryPoint;
     log.durable = loaded.nextOffset;
     log.snapshotOffsets = loaded.snapshotOffsets;
@@ -398,7 +398,6 @@ export class PartitionLog {
    * below the high watermark; else the high watermark. read_committed reads stop here.
    */
   get lastStableOffset(): bigint {
-    this.producers.onHighWatermark(this.hw);
     let first = this.producers.firstUnstableOffset();
     if (first < 0n) return this.hw;
     if (first < this.startOffset) first = this.startOffset;
@@ -453,8 +452,14 @@ export class PartitionLog {
     let v = offset;
     if (v > this.nextOffset) v = this.nextOffset;
     if (v < this.startOffset) v = this.startOffset;
-    this.hw = v;
+    this.setHighWatermark(v);
     return v;
+  }
+
+  /** Moves the high watermark; ended transactions whose markers it passes stop holding the LSO back. */
+  private setHighWatermark(v: bigint): void {
+    this.hw = v;
+    this.producers.onHighWatermark(v);
   }
 
   updateConfig(config: Partial<LogConfig>): void {
@@ -549,8 +554,7 @@ export class PartitionLog {
     if (analysis.staged.length > 0) this.producers.apply(analysis, (t) => this.recordAbort(seg, t));
     if (this.epochs.assign(opts.leaderEpoch, firstOffset)) this.persistEpochs();
     this.recordsSinceSync += records;
-    if (this.hwPolicy === 'log-end') this.hw = next;
-    if (analysis.completed.length > 0) this.producers.onHighWatermark(this.hw);
+    if (this.hwPolicy === 'log-end') this.setHighWatermark(next);
     // flush.messages=1 syncs every append: at once when an acks=all waiter asks (waitForDurable),
     // else within unwaitedSyncDelayMs, group-committed with whatever else arrives meanwhile.
     if (this.groupCommit) this.scheduleUnwaitedSync();
@@ -821,7 +825,7 @@ export class PartitionLog {
       }
       this.waiters = still;
     }
-    if (moved && this.hwPolicy === 'durable' && this.durable > this.hw) this.hw = this.durable;
+    if (moved && this.hwPolicy === 'durable' && this.durable > this.hw) this.setHighWatermark(this.durable);
     if (moved) this.onDurable?.(this, this.durable);
   }
 
