@@ -21,6 +21,7 @@
  */
 import { ATTRIBUTES_OFFSET, BATCH_HEADER_BYTES, ErrorCode, MAGIC_OFFSET, PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, ProduceRequest, ProduceResponse, TRANSACTIONAL_FLAG_MASK, ZERO_UUID } from '@fjord/protocol';
 import type { BrokerContext } from '../broker-context.js';
+import type { TopicState } from '../metadata/metadata-store.js';
 import { limits } from '../limits.js';
 import { INTERNAL_TOPICS } from '../topics/topic-names.js';
 import type { AppendResult } from '../partition/replica-manager.js';
@@ -35,6 +36,7 @@ export const produce = defineHandler({
   handle(ctx, req) {
     const b = ctx.broker;
     const byId = ctx.apiVersion >= 13;
+    const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
     // The transaction coordinator's verdict on each partition's transactional batches, first: with
     // transactions v2 it may have to write the partition into the transaction before the append.
     const targets = req.topicData.map((topic) => {
@@ -42,7 +44,7 @@ export const produce = defineHandler({
       return topic.partitionData.map((pd) => {
         const hosted = state && pd.index >= 0 && pd.index < state.partitions.length ? b.replicas.partition(state.name, pd.index) : undefined;
         const partition = hosted && hosted.topicId === state!.topicId ? hosted : undefined;
-        const verdict = partition && !INTERNAL_TOPICS.has(partition.topic) ? verifyTransactional(b, req.transactionalId, partition, pd.records as Buffer | null, ctx.apiVersion) : ErrorCode.NONE;
+        const verdict = acksValid && partition && !INTERNAL_TOPICS.has(partition.topic) ? verifyTransactional(b, req.transactionalId, partition, pd.records as Buffer | null, ctx.apiVersion) : ErrorCode.NONE;
         return { state, partition, verdict };
       });
     });
@@ -63,7 +65,7 @@ export const produce = defineHandler({
 });
 
 interface Target {
-  state: unknown;
+  state: TopicState | undefined;
   partition: Partition | undefined;
   verdict: number;
 }
