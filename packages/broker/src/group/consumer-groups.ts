@@ -42,6 +42,7 @@ import {
   type TopicPartitionsList,
 } from './consumer-group.js';
 import type { GroupCoordinator } from './coordinator.js';
+import { groupProtocolEnabled } from './group.js';
 import { ClassicGroup } from './classic-group.js';
 import { CoordinatorWriteError } from './internal-topic.js';
 import { RecordType, type CoordinatorRecord } from './records.js';
@@ -155,11 +156,7 @@ export class ConsumerGroups {
   }
 
   private enabled(): boolean {
-    return this.coordinator.deps.config
-      .getString('group.coordinator.rebalance.protocols')
-      .split(',')
-      .map((s) => s.trim())
-      .includes('consumer');
+    return groupProtocolEnabled(this.coordinator.deps.config, 'consumer');
   }
 
   private sessionTimeoutMs(): number {

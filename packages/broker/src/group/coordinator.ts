@@ -28,7 +28,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { ReplicaManager } from '../partition/replica-manager.js';
 import type { TopicManager } from '../topics/topic-manager.js';
 import { ClassicGroup, type ClassicGroupHost, type JoinRequest, type JoinResult, type SyncRequest, type SyncResult } from './classic-group.js';
-import { groupIdProblem, type Group, type OffsetRequester } from './group.js';
+import { groupIdProblem, groupProtocolEnabled, type Group, type OffsetRequester } from './group.js';
 import { CoordinatorWriteError, InternalTopic, OFFSETS_TOPIC, offsetsTopicSpec, type TransactionalAppend } from './internal-topic.js';
 import { decodeRecord, encodeRecord, RecordType, type CoordinatorRecord } from './records.js';
 import { ConsumerGroups } from './consumer-groups.js';
@@ -233,14 +233,13 @@ export class GroupCoordinator {
     if (req.sessionTimeoutMs < cfg.getInt('group.min.session.timeout.ms') || req.sessionTimeoutMs > cfg.getInt('group.max.session.timeout.ms')) {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
-    if (!cfg.getString('group.coordinator.rebalance.protocols').split(',').map((s) => s.trim()).includes('classic')) return fail(ErrorCode.UNSUPPORTED_VERSION);
+    if (!groupProtocolEnabled(cfg, 'classic')) return fail(ErrorCode.UNSUPPORTED_VERSION);
     const existing = this.groups.get(groupId);
     // A share group never becomes classic (Kafka: INCONSISTENT_GROUP_PROTOCOL).
     if (existing?.type === 'share') return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (existing && !(existing instanceof ClassicGroup)) {
       // A consumer-protocol group: an empty one may become classic; a live one is refused.
       if (!existing.isEmpty()) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-      if (!this.offsetsTopic.exists()) await this.offsetsTopic.ensure();
       await this.write(existing.partition, existing.tombstones());
       existing.close(ErrorCode.UNKNOWN_MEMBER_ID);
       this.groups.delete(groupId);

@@ -4,6 +4,7 @@
  * decides who may commit and fetch them.
  */
 import type { DescribeGroupsResponseDescribedGroup } from '@fjord/protocol';
+import type { BrokerConfig } from '../config/broker-configs.js';
 import type { CoordinatorRecord } from './records.js';
 
 export type GroupType = 'classic' | 'consumer' | 'share';
@@ -43,6 +44,14 @@ export interface Group {
   tombstones(): CoordinatorRecord[];
   /** Stops the group's timers and answers its parked requests (coordinator shutdown, deletion). */
   close(errorCode: number): void;
+}
+
+/** Whether group.coordinator.rebalance.protocols lists the protocol ("classic", "consumer"). */
+export function groupProtocolEnabled(config: BrokerConfig, protocol: string): boolean {
+  return config
+    .getString('group.coordinator.rebalance.protocols')
+    .split(',')
+    .some((s) => s.trim() === protocol);
 }
 
 /** A valid group id for the group APIs: non-empty (Kafka's isGroupIdNotEmpty). */

@@ -4,6 +4,7 @@
  */
 import { ApiKey } from '@fjord/protocol';
 import type { BrokerConfig } from '../config/broker-configs.js';
+import { groupProtocolEnabled } from '../group/group.js';
 import type { Handler } from './handler.js';
 import { HandlerRegistry } from './registry.js';
 import { alterConfigs } from './alter-configs.js';
@@ -105,11 +106,7 @@ export function registry(): HandlerRegistry {
  * protocol rather than learning it at its first heartbeat).
  */
 export function disabledApiKeys(config: BrokerConfig): ReadonlySet<number> {
-  const protocols = config
-    .getString('group.coordinator.rebalance.protocols')
-    .split(',')
-    .map((s) => s.trim());
-  return protocols.includes('consumer') ? NONE : CONSUMER_PROTOCOL_KEYS;
+  return groupProtocolEnabled(config, 'consumer') ? NONE : CONSUMER_PROTOCOL_KEYS;
 }
 
 const NONE: ReadonlySet<number> = new Set();
