@@ -11,6 +11,7 @@ import { kcatConsume } from '../harness/kcat.js';
 import { consumeCk, createTopics, produceCk, watermarksCk } from '../harness/fixtures.js';
 import { partitionDir, segmentName, segments } from '../harness/datadir.js';
 import { waitFor } from '../harness/util.js';
+import { py } from '../harness/python.js';
 
 const segmentBytes = 65_536;
 const pad = 'r'.repeat(1000);
@@ -28,7 +29,9 @@ after(async () => {
 describe('retention', () => {
   test('retention.ms deletes old segments: files gone, log start offset moves, the rest is intact', { timeout: 120_000 }, async () => {
     const topic = 'ret-time';
-    await createTopics(broker.bootstrap, [{ name: topic, config: { 'segment.bytes': String(segmentBytes), 'retention.ms': '3600000' } }]);
+    // Retention is switched on only once the segments are counted: with it on from the start, the
+    // 300 ms retention check may delete old segments while they are still being written.
+    await createTopics(broker.bootstrap, [{ name: topic, config: { 'segment.bytes': String(segmentBytes), 'retention.ms': '-1' } }]);
     const now = Date.now();
     const old = Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: `old-${i}-${pad}`, headers: [], partition: 0, timestamp: now - 7_200_000 + i }));
     const fresh = Array.from({ length: 20 }, (_, i) => ({ key: `n${i}`, value: `new-${i}-${pad}`, headers: [], partition: 0, timestamp: now + i }));
@@ -36,6 +39,8 @@ describe('retention', () => {
 
     const segsBefore = await segments(broker.dataDir, topic, 0);
     assert.ok(segsBefore.length >= 5, `expected several segments with segment.bytes=${segmentBytes}, found ${segsBefore.map((s) => s.name).join(', ')}`);
+    const altered = await py('ck', 'alter_configs', { bootstrap: broker.bootstrap, resources: [{ type: 'topic', name: topic, configs: { 'segment.bytes': String(segmentBytes), 'retention.ms': '3600000' } }] });
+    assert.deepEqual(altered.results, { [topic]: null });
 
     const start = await waitFor(
       'the log start offset to move past the old segments',
