@@ -6,7 +6,30 @@ export type { Serializer } from './serializers.js';
 export type { ProducerConfig, Acks, CompressionName } from './producer/config.js';
 export type { Partitioner, PartitionerArgs } from './producer/partitioner.js';
 export { Admin } from './admin/admin.js';
-export type { AdminConfig, NewTopic, TopicDescription, ConfigResource, ConfigEntry, GroupDescription, CommittedOffset } from './admin/admin.js';
+export type {
+  AdminConfig,
+  NewTopic,
+  TopicDescription,
+  ConfigResource,
+  ConfigEntry,
+  GroupDescription,
+  CommittedOffset,
+  OffsetSpec,
+  NewPartitions,
+  AlterConfigsResource,
+  ConfigOperation,
+  IncrementalAlterConfigsResource,
+  ListOffsetsResult,
+  ResetOffsetsTo,
+  ResetOffsetsResult,
+  PartitionLag,
+  DeleteRecordsResult,
+  LogDirDescription,
+  TransactionListing,
+  TransactionDescription,
+  ProducerState,
+  PartitionProducers,
+} from './admin/admin.js';
 export type { ClientConfig } from './config.js';
 export { clientDefaults, producerDefaults } from './limits.js';
 export type { Logger, LogEntry, LogLevel } from './logger.js';

@@ -1,11 +1,43 @@
 /**
- * Admin (subset): topics (create, delete, list, describe), configs (describe), groups (list).
- * Requests that fail as a whole with a retriable error (connection lost, timeout, NOT_CONTROLLER)
+ * Admin: topics (create, delete, list, describe, partitions), configs (describe, alter, incremental
+ * alter), offsets and records (list offsets, delete records), groups (list, describe, offsets,
+ * alter/reset offsets, lag, delete), log dirs, transactions and producers.
+ *
+ * Routing follows Kafka's AdminClient: topic changes go to the controller, broker configs to that
+ * broker, partition requests to each partition's leader (one request per leader), group requests to
+ * the group coordinator, DescribeTransactions to the transaction coordinator, and ListTransactions
+ * and DescribeLogDirs to every broker. Requests that fail as a whole with a retriable error (connection lost, timeout, NOT_CONTROLLER)
  * are retried with backoff within the operation's timeout; per-resource Kafka errors are raised as
  * KafkaError naming the resource (one failure rejects the call, as KafkaJS does; the message says
  * which resources failed).
  */
 import {
+  AlterConfigsRequest,
+  AlterConfigsResponse,
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+  DeleteRecordsRequest,
+  DeleteRecordsResponse,
+  DescribeLogDirsRequest,
+  DescribeLogDirsResponse,
+  DescribeProducersRequest,
+  DescribeProducersResponse,
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse,
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+  KafkaError,
+  ListOffsetsRequest,
+  ListOffsetsResponse,
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
+  errorName,
   CreateTopicsRequest,
   CreateTopicsResponse,
   DeleteTopicsRequest,
@@ -22,10 +54,12 @@ import {
 } from '@fjord/protocol';
 import { Cluster, CoordinatorType } from '../cluster.js';
 import { intOption, resolveClientConfig, type ClientConfig } from '../config.js';
-import type { Api } from '../connection/connection.js';
+import type { Api, Connection } from '../connection/connection.js';
+import type { TopicPartition } from '../consumer/consumer.js';
 import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import type { PartitionInfo } from '../metadata/metadata.js';
+import { resetTarget, validateResetTo, type ResetTo } from './reset-offsets.js';
 
 const createTopicsApi: Api<CreateTopicsRequest, CreateTopicsResponse> = { request: CreateTopicsRequest, response: CreateTopicsResponse };
 const deleteTopicsApi: Api<DeleteTopicsRequest, DeleteTopicsResponse> = { request: DeleteTopicsRequest, response: DeleteTopicsResponse };
@@ -33,6 +67,18 @@ const describeConfigsApi: Api<DescribeConfigsRequest, DescribeConfigsResponse> =
 const describeGroupsApi: Api<DescribeGroupsRequest, DescribeGroupsResponse> = { request: DescribeGroupsRequest, response: DescribeGroupsResponse };
 const offsetFetchApi: Api<OffsetFetchRequest, OffsetFetchResponse> = { request: OffsetFetchRequest, response: OffsetFetchResponse };
 const listGroupsApi: Api<ListGroupsRequest, ListGroupsResponse> = { request: ListGroupsRequest, response: ListGroupsResponse };
+const createPartitionsApi: Api<CreatePartitionsRequest, CreatePartitionsResponse> = { request: CreatePartitionsRequest, response: CreatePartitionsResponse };
+const alterConfigsApi: Api<AlterConfigsRequest, AlterConfigsResponse> = { request: AlterConfigsRequest, response: AlterConfigsResponse };
+const incrementalAlterConfigsApi: Api<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse> = { request: IncrementalAlterConfigsRequest, response: IncrementalAlterConfigsResponse };
+const listOffsetsApi: Api<ListOffsetsRequest, ListOffsetsResponse> = { request: ListOffsetsRequest, response: ListOffsetsResponse };
+const deleteGroupsApi: Api<DeleteGroupsRequest, DeleteGroupsResponse> = { request: DeleteGroupsRequest, response: DeleteGroupsResponse };
+const offsetDeleteApi: Api<OffsetDeleteRequest, OffsetDeleteResponse> = { request: OffsetDeleteRequest, response: OffsetDeleteResponse };
+const offsetCommitApi: Api<OffsetCommitRequest, OffsetCommitResponse> = { request: OffsetCommitRequest, response: OffsetCommitResponse };
+const deleteRecordsApi: Api<DeleteRecordsRequest, DeleteRecordsResponse> = { request: DeleteRecordsRequest, response: DeleteRecordsResponse };
+const describeLogDirsApi: Api<DescribeLogDirsRequest, DescribeLogDirsResponse> = { request: DescribeLogDirsRequest, response: DescribeLogDirsResponse };
+const listTransactionsApi: Api<ListTransactionsRequest, ListTransactionsResponse> = { request: ListTransactionsRequest, response: ListTransactionsResponse };
+const describeTransactionsApi: Api<DescribeTransactionsRequest, DescribeTransactionsResponse> = { request: DescribeTransactionsRequest, response: DescribeTransactionsResponse };
+const describeProducersApi: Api<DescribeProducersRequest, DescribeProducersResponse> = { request: DescribeProducersRequest, response: DescribeProducersResponse };
 
 export interface AdminConfig extends ClientConfig {
   /** Default time limit of one admin operation, retries included (default.api.timeout.ms: 60000). */
@@ -85,6 +131,139 @@ export interface ConfigEntry {
   isSensitive: boolean;
   /** Kafka's ConfigSource id (1 topic, 4 static broker, 5 default, ...). */
   source: number;
+}
+
+
+/** What ListOffsets looks up: the log start, the log end, the record with the highest timestamp (KIP-734), or the first offset at or after a time (ms). */
+export type OffsetSpec = 'earliest' | 'latest' | 'max-timestamp' | { timestamp: number };
+
+/** A new, higher partition count for a topic (createPartitions). */
+export interface NewPartitions {
+  topic: string;
+  count: number;
+}
+
+/** A topic's or broker's whole set of dynamic configs (legacy AlterConfigs: keys not named revert to their defaults). */
+export interface AlterConfigsResource {
+  type: 'topic' | 'broker';
+  /** Topic name, or broker id ('' for the cluster-wide broker default). */
+  name: string;
+  configs: Record<string, string>;
+}
+
+/** One IncrementalAlterConfigs operation (KIP-339); append/subtract apply to list configs. */
+export interface ConfigOperation {
+  name: string;
+  op: 'set' | 'delete' | 'append' | 'subtract';
+  /** Required except for 'delete'. */
+  value?: string;
+}
+
+export interface IncrementalAlterConfigsResource {
+  type: 'topic' | 'broker';
+  name: string;
+  ops: ConfigOperation[];
+}
+
+export interface ListOffsetsResult {
+  topic: string;
+  partition: number;
+  /** -1n when nothing matches (a timestamp after every record). */
+  offset: bigint;
+  /** The record's timestamp for timestamp lookups, -1n otherwise. */
+  timestamp: bigint;
+  leaderEpoch: number;
+}
+
+/** resetGroupOffsets' target (kafka-consumer-groups.sh --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by). */
+export type ResetOffsetsTo = ResetTo;
+
+export interface ResetOffsetsResult {
+  topic: string;
+  partition: number;
+  /** The committed offset before the reset, null when there was none. */
+  previous: bigint | null;
+  offset: bigint;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** null when the group has no committed offset for the partition. */
+  committed: bigint | null;
+  logEndOffset: bigint;
+  /** logEndOffset - committed, or null without a committed offset. */
+  lag: bigint | null;
+}
+
+export interface DeleteRecordsResult {
+  topic: string;
+  partition: number;
+  /** The partition's new log start offset. */
+  lowWatermark: bigint;
+}
+
+export interface LogDirDescription {
+  brokerId: number;
+  path: string;
+  /** Kafka's error name for the directory (e.g. KAFKA_STORAGE_ERROR), null when it is healthy. */
+  error: string | null;
+  /** -1n when the broker does not report it (DescribeLogDirs < v4). */
+  totalBytes: bigint;
+  usableBytes: bigint;
+  partitions: Array<{ topic: string; partition: number; sizeBytes: bigint; offsetLag: bigint }>;
+}
+
+export interface TransactionListing {
+  transactionalId: string;
+  producerId: bigint;
+  /** Kafka's state name: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, Dead, PrepareEpochFence. */
+  state: string;
+  /** The broker (transaction coordinator) that reported it. */
+  brokerId: number;
+}
+
+export interface TransactionDescription {
+  transactionalId: string;
+  state: string;
+  producerId: bigint;
+  producerEpoch: number;
+  timeoutMs: number;
+  /** ms since the epoch; -1n when no transaction is open. */
+  startTimestamp: bigint;
+  /** The partitions of the open transaction. */
+  partitions: TopicPartition[];
+}
+
+export interface ProducerState {
+  producerId: bigint;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: bigint;
+  coordinatorEpoch: number;
+  /** First offset of the producer's open transaction, -1n when none is open. */
+  currentTxnStartOffset: bigint;
+}
+
+export interface PartitionProducers {
+  topic: string;
+  partition: number;
+  producers: ProducerState[];
+}
+
+const configOps = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
+const isolationLevels = { read_uncommitted: 0, read_committed: 1 } as const;
+/** ListOffsets' special timestamps. */
+const offsetSpecTimestamps = { earliest: -2n, latest: -1n, 'max-timestamp': -3n } as const;
+/** Codes with which a group refuses an OffsetCommit from outside the group (generation -1, no member id) while it has members. */
+const activeGroupErrors: ReadonlySet<number> = new Set([ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.ILLEGAL_GENERATION, ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.FENCED_INSTANCE_ID, ErrorCode.STALE_MEMBER_EPOCH]);
+
+/** A Kafka result of one item: `code` 0 with a value, or an error to raise naming `what`. */
+interface ItemResult<R> {
+  what: string;
+  code: number;
+  message: string | null;
+  value?: R;
 }
 
 const resourceTypes = { topic: 2, broker: 4 } as const;
@@ -256,6 +435,422 @@ export class Admin {
     });
   }
 
+  /** Raises the partition count of topics (never lowers it: INVALID_PARTITIONS). Sent to the controller. */
+  async createPartitions(topics: NewPartitions[], options: { validateOnly?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (!Array.isArray(topics) || topics.length === 0) throw new ConfigError('topics', 'expected a non-empty list of { topic, count }');
+    for (const t of topics) {
+      checkName('topics[].topic', t?.topic);
+      if (!Number.isInteger(t.count) || t.count < 1) throw new ConfigError('topics[].count', `${t.topic}: expected an integer >= 1, got ${String(t.count)}`);
+    }
+    const timeoutMs = options.timeoutMs ?? this.apiTimeoutMs;
+    const res = await this.run('CreatePartitions', () => this.toController(createPartitionsApi, {
+      topics: topics.map((t) => ({ name: t.topic, count: t.count, assignments: null })),
+      timeoutMs,
+      validateOnly: options.validateOnly ?? false,
+    }), timeoutMs);
+    this.raise(res.results.map((t) => ({ what: `topic ${JSON.stringify(t.name)}`, code: t.errorCode, message: t.errorMessage })));
+    for (const t of topics) this.cluster.want(t.topic);
+  }
+
+  /**
+   * Replaces the dynamic configs of each resource with `configs` (Kafka's legacy AlterConfigs: a key
+   * not given goes back to its default). Topics go to the controller, a broker id to that broker.
+   */
+  async alterConfigs(resources: AlterConfigsResource[], options: { validateOnly?: boolean } = {}): Promise<void> {
+    checkResources(resources);
+    for (const r of resources) {
+      if (typeof r.configs !== 'object' || r.configs === null || Object.entries(r.configs).some(([k, v]) => k === '' || typeof v !== 'string')) {
+        throw new ConfigError('resources[].configs', `${r.type} ${JSON.stringify(r.name)}: expected an object of non-empty names to string values`);
+      }
+    }
+    const results = await this.perConfigTarget('AlterConfigs', resources, async (node, rs) => {
+      const body = { resources: rs.map((r) => ({ resourceType: resourceTypes[r.type], resourceName: r.name, configs: Object.entries(r.configs).map(([name, value]) => ({ name, value })) })), validateOnly: options.validateOnly ?? false };
+      return (node === undefined ? await this.toController(alterConfigsApi, body) : await this.cluster.send(node, alterConfigsApi, body)).responses;
+    });
+    this.raise(results.map((r) => ({ what: `config resource ${r.resourceType}:${JSON.stringify(r.resourceName)}`, code: r.errorCode, message: r.errorMessage })));
+  }
+
+  /** Applies set/delete/append/subtract operations to configs (KIP-339); other configs are left as they are. */
+  async incrementalAlterConfigs(resources: IncrementalAlterConfigsResource[], options: { validateOnly?: boolean } = {}): Promise<void> {
+    checkResources(resources);
+    for (const r of resources) {
+      if (!Array.isArray(r.ops) || r.ops.length === 0) throw new ConfigError('resources[].ops', `${r.type} ${JSON.stringify(r.name)}: expected a non-empty list of operations`);
+      for (const o of r.ops) {
+        checkName('resources[].ops[].name', o?.name);
+        if (!Object.hasOwn(configOps, o.op)) throw new ConfigError('resources[].ops[].op', `${o.name}: expected 'set', 'delete', 'append' or 'subtract', got ${String(o.op)}`);
+        if (o.op !== 'delete' && typeof o.value !== 'string') throw new ConfigError('resources[].ops[].value', `${o.name}: ${o.op} needs a string value`);
+      }
+    }
+    const results = await this.perConfigTarget('IncrementalAlterConfigs', resources, async (node, rs) => {
+      const body = {
+        resources: rs.map((r) => ({ resourceType: resourceTypes[r.type], resourceName: r.name, configs: r.ops.map((o) => ({ name: o.name, configOperation: configOps[o.op], value: o.op === 'delete' ? null : o.value! })) })),
+        validateOnly: options.validateOnly ?? false,
+      };
+      return (node === undefined ? await this.toController(incrementalAlterConfigsApi, body) : await this.cluster.send(node, incrementalAlterConfigsApi, body)).responses;
+    });
+    this.raise(results.map((r) => ({ what: `config resource ${r.resourceType}:${JSON.stringify(r.resourceName)}`, code: r.errorCode, message: r.errorMessage })));
+  }
+
+  /** Offsets by spec (earliest, latest, max-timestamp, or the first at/after a timestamp), asked of each partition's leader. */
+  async listOffsets(partitions: Array<TopicPartition & { spec: OffsetSpec }>, options: { isolationLevel?: 'read_uncommitted' | 'read_committed' } = {}): Promise<ListOffsetsResult[]> {
+    checkPartitions('partitions', partitions);
+    for (const p of partitions) {
+      const s = p.spec;
+      const ok = typeof s === 'string' ? Object.hasOwn(offsetSpecTimestamps, s) : typeof s === 'object' && s !== null && Number.isSafeInteger(s.timestamp) && s.timestamp >= 0;
+      if (!ok) throw new ConfigError('partitions[].spec', `${p.topic}-${p.partition}: expected 'earliest', 'latest', 'max-timestamp' or { timestamp: ms >= 0 }, got ${JSON.stringify(s)}`);
+    }
+    const level = options.isolationLevel ?? 'read_uncommitted';
+    if (!Object.hasOwn(isolationLevels, level)) throw new ConfigError('isolationLevel', `expected 'read_uncommitted' or 'read_committed', got ${String(level)}`);
+    return this.perLeader('ListOffsets', partitions, async (conn, ps) => {
+      const v = conn.versionOf(ListOffsetsRequest.apiKey);
+      if (v < 7 && ps.some((p) => p.spec === 'max-timestamp')) throw kafkaError(ErrorCode.UNSUPPORTED_VERSION, `ListOffsets max-timestamp needs v7+, ${conn.address} speaks v${v}`);
+      const res = await conn.send(listOffsetsApi, {
+        replicaId: -1,
+        isolationLevel: isolationLevels[level],
+        topics: byTopic(ps).map(([name, tps]) => ({ name, partitions: tps.map((p) => ({ partitionIndex: p.partition, currentLeaderEpoch: -1, timestamp: typeof p.spec === 'string' ? offsetSpecTimestamps[p.spec] : BigInt(p.spec.timestamp), maxNumOffsets: 1 })) })),
+      });
+      return res.topics.flatMap((t) => t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        code: p.errorCode,
+        message: null,
+        // v0 answers with a list of offsets (the first is the one asked for).
+        value: { topic: t.name, partition: p.partitionIndex, offset: v === 0 ? (p.oldStyleOffsets[0] ?? -1n) : p.offset, timestamp: v === 0 ? -1n : p.timestamp, leaderEpoch: v >= 4 ? p.leaderEpoch : -1 },
+      })));
+    });
+  }
+
+  /** Deletes empty groups (NON_EMPTY_GROUP while members are in, GROUP_ID_NOT_FOUND for unknown ones). */
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    if (!Array.isArray(groupIds) || groupIds.length === 0) throw new ConfigError('groupIds', 'expected a non-empty list of group ids');
+    for (const g of groupIds) checkName('groupIds[]', g);
+    await this.perCoordinator('DeleteGroups', CoordinatorType.group, [...new Set(groupIds)], async (node, ids) => {
+      const res = await this.cluster.send(node, deleteGroupsApi, { groupsNames: ids });
+      return res.results.map((r) => ({ key: r.groupId, what: `group ${JSON.stringify(r.groupId)}`, code: r.errorCode, message: r.errorMessage, value: undefined }));
+    });
+  }
+
+  /** Removes a group's committed offsets for some partitions (KIP-496; refused with GROUP_SUBSCRIBED_TO_TOPIC while a member consumes the topic). */
+  async deleteGroupOffsets(groupId: string, partitions: TopicPartition[]): Promise<void> {
+    checkName('groupId', groupId);
+    checkPartitions('partitions', partitions);
+    const group = `group ${JSON.stringify(groupId)}`;
+    const results = await this.run('OffsetDelete', async () => {
+      const node = await this.cluster.findCoordinator(CoordinatorType.group, groupId);
+      const res = await this.cluster.send(node, offsetDeleteApi, { groupId, topics: byTopic(partitions).map(([name, ps]) => ({ name, partitions: ps.map((p) => ({ partitionIndex: p.partition })) })) });
+      if (res.errorCode !== 0) throw kafkaError(res.errorCode, group);
+      return res.topics.flatMap((t) => t.partitions.map((p) => ({ what: `${group} ${t.name}-${p.partitionIndex}`, code: p.errorCode, message: null })));
+    });
+    this.raise(results);
+  }
+
+  /**
+   * Commits offsets for a group from outside it (OffsetCommit with generation -1 and no member id,
+   * as kafka-consumer-groups.sh does). Kafka accepts that only while the group has no members.
+   */
+  async alterGroupOffsets(groupId: string, offsets: Array<TopicPartition & { offset: bigint; metadata?: string | null }>): Promise<void> {
+    checkName('groupId', groupId);
+    checkPartitions('offsets', offsets);
+    for (const o of offsets) {
+      if (typeof o.offset !== 'bigint' || o.offset < 0n) throw new ConfigError('offsets[].offset', `${o.topic}-${o.partition}: expected a bigint >= 0n, got ${typeof o.offset === 'bigint' ? `${o.offset}n` : String(o.offset)}`);
+      if (o.metadata !== undefined && o.metadata !== null && typeof o.metadata !== 'string') throw new ConfigError('offsets[].metadata', `${o.topic}-${o.partition}: expected a string or null`);
+    }
+    const topics = await this.topicInfo(offsets);
+    const group = `group ${JSON.stringify(groupId)}`;
+    const results = await this.run('OffsetCommit', async () => {
+      const node = await this.cluster.findCoordinator(CoordinatorType.group, groupId);
+      const conn = await this.cluster.connectionTo(node);
+      // v10 names topics by id.
+      const byId = conn.versionOf(OffsetCommitRequest.apiKey) >= 10;
+      const res = await conn.send(offsetCommitApi, {
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: byTopic(offsets).map(([name, ps]) => ({
+          name,
+          topicId: topics.get(name)!.topicId,
+          partitions: ps.map((p) => ({ partitionIndex: p.partition, committedOffset: p.offset, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: p.metadata === undefined ? '' : p.metadata })),
+        })),
+      });
+      const idToName = new Map([...topics.values()].map((t) => [t.topicId, t.name]));
+      const out = res.topics.flatMap((t) => t.partitions.map((p) => ({ what: `${group} ${byId ? (idToName.get(t.topicId) ?? t.topicId) : t.name}-${p.partitionIndex}`, code: p.errorCode, message: null as string | null })));
+      const retriable = out.find((r) => r.code !== 0 && new KafkaError(r.code).retriable);
+      if (retriable) throw kafkaError(retriable.code, retriable.what);
+      return out;
+    });
+    const active = results.find((r) => activeGroupErrors.has(r.code));
+    if (active) throw kafkaError(active.code, `${group}: offsets can be altered only while the group is empty (inactive, no running consumer)`, `${errorName(active.code)} (the group has active members)`);
+    this.raise(results);
+  }
+
+  /**
+   * Moves a group's committed offsets as kafka-consumer-groups.sh --reset-offsets does: to the
+   * earliest or latest offset, an offset, the first offset at a time, or shifted from the committed
+   * one (offsets and shifts clamped into the log). Returns what was and what is (or, with dryRun,
+   * would be) committed; the group must be empty unless dryRun.
+   */
+  async resetGroupOffsets(groupId: string, options: { topics: Array<string | TopicPartition>; to: ResetOffsetsTo; dryRun?: boolean }): Promise<ResetOffsetsResult[]> {
+    checkName('groupId', groupId);
+    if (!Array.isArray(options?.topics) || options.topics.length === 0) throw new ConfigError('topics', 'expected a non-empty list of topic names or { topic, partition }');
+    for (const t of options.topics) if (typeof t !== 'string') checkPartitions('topics', [t]);
+    validateResetTo(options.to);
+    const to = options.to;
+    for (const t of options.topics) if (typeof t === 'string') checkName('topics[]', t);
+    const partitions = await this.expandPartitions(options.topics);
+    const committed = new Map<string, bigint>();
+    for (const c of await this.listGroupOffsets(groupId, { topics: [...new Set(partitions.map((p) => p.topic))] })) if (c.offset >= 0n) committed.set(key(c), c.offset);
+    const spec = (s: OffsetSpec) => partitions.map((p) => ({ ...p, spec: s }));
+    const [earliest, latest, byTime] = await Promise.all([
+      this.listOffsets(spec('earliest')),
+      this.listOffsets(spec('latest')),
+      typeof to === 'object' && 'timestamp' in to ? this.listOffsets(spec({ timestamp: to.timestamp })) : Promise.resolve([]),
+    ]);
+    const at = (list: ListOffsetsResult[]) => new Map(list.map((r) => [key(r), r.offset]));
+    const [e, l, t] = [at(earliest), at(latest), at(byTime)];
+    const out = partitions.map((p) => {
+      const k = key(p);
+      const previous = committed.get(k) ?? null;
+      const marks = { earliest: e.get(k)!, latest: l.get(k)!, byTimestamp: t.get(k) ?? -1n };
+      return { topic: p.topic, partition: p.partition, previous, offset: resetTarget(to, marks, previous, `${p.topic}-${p.partition}`) };
+    });
+    if (options.dryRun !== true) await this.alterGroupOffsets(groupId, out.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset })));
+    return out;
+  }
+
+  /**
+   * Lag of a group per partition: the log end offset minus the committed offset, for every partition
+   * of the topics it has committed offsets for (or of `topics`). Partitions without a commit have lag null.
+   */
+  async groupLag(groupId: string, options: { topics?: string[] } = {}): Promise<PartitionLag[]> {
+    checkName('groupId', groupId);
+    if (options.topics !== undefined) {
+      if (!Array.isArray(options.topics)) throw new ConfigError('topics', 'expected a list of topic names');
+      for (const t of options.topics) checkName('topics[]', t);
+    }
+    const committedList = await this.listGroupOffsets(groupId, options.topics ? { topics: options.topics } : {});
+    const topics = options.topics ?? [...new Set(committedList.map((c) => c.topic))];
+    if (topics.length === 0) return [];
+    const committed = new Map(committedList.filter((c) => c.offset >= 0n).map((c) => [key(c), c.offset]));
+    const partitions = await this.expandPartitions(topics);
+    const ends = await this.listOffsets(partitions.map((p) => ({ ...p, spec: 'latest' as const })));
+    const end = new Map(ends.map((r) => [key(r), r.offset]));
+    return partitions.map((p) => {
+      const c = committed.get(key(p)) ?? null;
+      const logEndOffset = end.get(key(p))!;
+      return { topic: p.topic, partition: p.partition, committed: c, logEndOffset, lag: c === null ? null : logEndOffset - c };
+    });
+  }
+
+  /** Deletes records below `beforeOffset` (-1n: the high watermark) on each partition's leader; returns the new low watermarks. */
+  async deleteRecords(partitions: Array<TopicPartition & { beforeOffset: bigint }>, options: { timeoutMs?: number } = {}): Promise<DeleteRecordsResult[]> {
+    checkPartitions('partitions', partitions);
+    for (const p of partitions) {
+      if (typeof p.beforeOffset !== 'bigint' || p.beforeOffset < -1n) throw new ConfigError('partitions[].beforeOffset', `${p.topic}-${p.partition}: expected a bigint >= 0n (or -1n for the high watermark), got ${typeof p.beforeOffset === 'bigint' ? `${p.beforeOffset}n` : String(p.beforeOffset)}`);
+    }
+    const timeoutMs = options.timeoutMs ?? this.apiTimeoutMs;
+    return this.perLeader('DeleteRecords', partitions, async (conn, ps) => {
+      const res = await conn.send(deleteRecordsApi, { topics: byTopic(ps).map(([name, tps]) => ({ name, partitions: tps.map((p) => ({ partitionIndex: p.partition, offset: p.beforeOffset })) })), timeoutMs });
+      return res.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, code: p.errorCode, message: null, value: { topic: t.name, partition: p.partitionIndex, lowWatermark: p.lowWatermark } })));
+    }, timeoutMs);
+  }
+
+  /** Log directories of every broker (or of `brokerIds`) with the size of each partition they hold. */
+  async describeLogDirs(brokerIds?: number[]): Promise<LogDirDescription[]> {
+    if (brokerIds !== undefined && (!Array.isArray(brokerIds) || brokerIds.some((b) => !Number.isInteger(b) || b < 0))) throw new ConfigError('brokerIds', 'expected a list of broker ids (integers >= 0)');
+    const out: LogDirDescription[] = [];
+    for (const brokerId of await this.brokerIds(brokerIds)) {
+      const res = await this.run('DescribeLogDirs', async () => {
+        const conn = await this.cluster.connectionTo(brokerId);
+        const v = conn.versionOf(DescribeLogDirsRequest.apiKey);
+        const r = await conn.send(describeLogDirsApi, { topics: null });
+        if (v >= 3 && r.errorCode !== 0) throw kafkaError(r.errorCode, `DescribeLogDirs on broker ${brokerId}`);
+        return { r, v };
+      });
+      for (const d of res.r.results) {
+        out.push({
+          brokerId,
+          path: d.logDir,
+          error: d.errorCode === 0 ? null : errorName(d.errorCode),
+          totalBytes: res.v >= 4 ? d.totalBytes : -1n,
+          usableBytes: res.v >= 4 ? d.usableBytes : -1n,
+          partitions: d.topics
+            .flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, sizeBytes: p.partitionSize, offsetLag: p.offsetLag })))
+            .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Transactional ids known to every broker's transaction coordinator, optionally filtered by state and producer id (KIP-664). */
+  async listTransactions(options: { states?: string[]; producerIds?: bigint[] } = {}): Promise<TransactionListing[]> {
+    if (options.states !== undefined && (!Array.isArray(options.states) || options.states.some((s) => typeof s !== 'string' || s === ''))) throw new ConfigError('states', 'expected a list of state names');
+    if (options.producerIds !== undefined && (!Array.isArray(options.producerIds) || options.producerIds.some((p) => typeof p !== 'bigint' || p < 0n))) throw new ConfigError('producerIds', 'expected a list of producer ids (bigint >= 0n)');
+    const out: TransactionListing[] = [];
+    for (const brokerId of await this.brokerIds()) {
+      const res = await this.run('ListTransactions', async () => {
+        const r = await this.cluster.send(brokerId, listTransactionsApi, { stateFilters: options.states ?? [], producerIdFilters: options.producerIds ?? [], durationFilter: -1n, transactionalIdPattern: null });
+        if (r.errorCode !== 0) throw kafkaError(r.errorCode, `ListTransactions on broker ${brokerId}`);
+        return r;
+      });
+      for (const t of res.transactionStates) out.push({ transactionalId: t.transactionalId, producerId: t.producerId, state: t.transactionState, brokerId });
+    }
+    return out.sort((a, b) => a.transactionalId.localeCompare(b.transactionalId));
+  }
+
+  /** State of transactional ids, asked of each one's transaction coordinator (TRANSACTIONAL_ID_NOT_FOUND for an unknown id). */
+  async describeTransactions(transactionalIds: string[]): Promise<TransactionDescription[]> {
+    if (!Array.isArray(transactionalIds) || transactionalIds.length === 0) throw new ConfigError('transactionalIds', 'expected a non-empty list of transactional ids');
+    for (const id of transactionalIds) checkName('transactionalIds[]', id);
+    const found = await this.perCoordinator('DescribeTransactions', CoordinatorType.transaction, [...new Set(transactionalIds)], async (node, ids) => {
+      const res = await this.cluster.send(node, describeTransactionsApi, { transactionalIds: ids });
+      return res.transactionStates.map((s) => ({
+        key: s.transactionalId,
+        what: `transactional id ${JSON.stringify(s.transactionalId)}`,
+        code: s.errorCode,
+        message: null,
+        value: {
+          transactionalId: s.transactionalId,
+          state: s.transactionState,
+          producerId: s.producerId,
+          producerEpoch: s.producerEpoch,
+          timeoutMs: s.transactionTimeoutMs,
+          startTimestamp: s.transactionStartTimeMs,
+          partitions: s.topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
+        },
+      }));
+    });
+    return transactionalIds.map((id) => found.get(id)!);
+  }
+
+  /** Producers each partition's leader remembers (id, epoch, last sequence, open transaction). */
+  async describeProducers(partitions: TopicPartition[]): Promise<PartitionProducers[]> {
+    checkPartitions('partitions', partitions);
+    return this.perLeader('DescribeProducers', partitions, async (conn, ps) => {
+      const res = await conn.send(describeProducersApi, { topics: byTopic(ps).map(([name, tps]) => ({ name, partitionIndexes: tps.map((p) => p.partition) })) });
+      return res.topics.flatMap((t) => t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        code: p.errorCode,
+        message: p.errorMessage,
+        value: {
+          topic: t.name,
+          partition: p.partitionIndex,
+          producers: p.activeProducers.map((s) => ({ producerId: s.producerId, producerEpoch: s.producerEpoch, lastSequence: s.lastSequence, lastTimestamp: s.lastTimestamp, coordinatorEpoch: s.coordinatorEpoch, currentTxnStartOffset: s.currentTxnStartOffset })),
+        },
+      })));
+    });
+  }
+
+  /** Metadata of the topics of `partitions`; an unknown topic or partition number raises UNKNOWN_TOPIC_OR_PARTITION (not retried). */
+  private async topicInfo(partitions: readonly TopicPartition[]): Promise<Map<string, TopicDescription>> {
+    const names = [...new Set(partitions.map((p) => p.topic))];
+    const out = new Map((await this.describeTopics(names)).map((d) => [d.name, d]));
+    this.raise(partitions.filter((p) => p.partition >= out.get(p.topic)!.partitions.length).map((p) => ({ what: `partition ${p.topic}-${p.partition}`, code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null })));
+    return out;
+  }
+
+  /** Topic names become all their partitions; explicit partitions are checked to exist. Sorted, without duplicates. */
+  private async expandPartitions(topics: Array<string | TopicPartition>): Promise<TopicPartition[]> {
+    const named = topics.filter((t): t is string => typeof t === 'string');
+    const explicit = topics.filter((t): t is TopicPartition => typeof t !== 'string');
+    const info = await this.topicInfo([...named.map((topic) => ({ topic, partition: 0 })), ...explicit]);
+    const all = [...named.flatMap((n) => info.get(n)!.partitions.map((p) => ({ topic: n, partition: p.partition }))), ...explicit.map((p) => ({ topic: p.topic, partition: p.partition }))];
+    const seen = new Map(all.map((p) => [key(p), p]));
+    return [...seen.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /**
+   * One request per partition leader (all in parallel), results in the order of `items`. A
+   * retriable partition error (a moved leader) retries the whole operation after a metadata
+   * refresh; other partition errors are raised naming the partition.
+   */
+  private async perLeader<T extends TopicPartition, R>(what: string, items: T[], send: (conn: Connection, items: T[]) => Promise<Array<TopicPartition & Omit<ItemResult<R>, 'what'>>>, timeoutMs = this.apiTimeoutMs): Promise<R[]> {
+    await this.topicInfo(items);
+    let attempt = 0;
+    const results = await this.run(what, async () => {
+      const m = attempt++ === 0 ? await this.cluster.current() : await this.cluster.refresh();
+      const groups = new Map<number, T[]>();
+      for (const it of items) {
+        const leader = m.topics.get(it.topic)?.partitions[it.partition]?.leader ?? -1;
+        if (leader < 0) throw kafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `partition ${it.topic}-${it.partition}`);
+        groups.set(leader, [...(groups.get(leader) ?? []), it]);
+      }
+      const answers = (await Promise.all([...groups].map(async ([node, its]) => send(await this.cluster.connectionTo(node), its)))).flat();
+      const retry = answers.find((a) => a.code !== 0 && new KafkaError(a.code).retriable);
+      if (retry) throw kafkaError(retry.code, `${what} ${retry.topic}-${retry.partition}`, retry.message);
+      return answers;
+    }, timeoutMs);
+    this.raise(results.map((r) => ({ what: `partition ${r.topic}-${r.partition}`, code: r.code, message: r.message })));
+    const byKey = new Map(results.map((r) => [key(r), r.value as R]));
+    return items.map((it) => {
+      const r = byKey.get(key(it));
+      if (r === undefined) throw kafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `${what} returned no result for ${it.topic}-${it.partition}`);
+      return r;
+    });
+  }
+
+  /**
+   * Keys (group or transactional ids) sent to their coordinators, one request per coordinator.
+   * Keys answered with a retriable error (NOT_COORDINATOR, loading) are looked up and sent again
+   * within the operation's timeout; the rest are done. Other errors are raised naming the key.
+   */
+  private async perCoordinator<R>(what: string, keyType: number, keys: string[], send: (node: number, keys: string[]) => Promise<Array<{ key: string } & ItemResult<R>>>): Promise<Map<string, R>> {
+    const pending = new Set(keys);
+    const done = new Map<string, R>();
+    const failed: Array<ItemResult<R>> = [];
+    await this.run(what, async () => {
+      const byNode = new Map<number, string[]>();
+      for (const k of pending) {
+        const node = await this.cluster.findCoordinator(keyType, k);
+        byNode.set(node, [...(byNode.get(node) ?? []), k]);
+      }
+      let retry: ItemResult<R> | undefined;
+      for (const [node, ks] of byNode) {
+        for (const r of await send(node, ks)) {
+          if (!pending.has(r.key)) continue;
+          if (r.code !== 0 && new KafkaError(r.code).retriable) retry = r;
+          else {
+            pending.delete(r.key);
+            if (r.code === 0) done.set(r.key, r.value as R);
+            else failed.push(r);
+          }
+        }
+      }
+      if (pending.size > 0) throw kafkaError(retry?.code ?? ErrorCode.UNKNOWN_SERVER_ERROR, `${what}: ${retry?.what ?? `no answer for ${[...pending].join(', ')}`}`, retry?.message);
+    });
+    this.raise(failed);
+    return done;
+  }
+
+  /**
+   * Config resources split by destination: topics and the cluster-wide broker default ('') to the
+   * controller (node undefined), a broker id to that broker; results concatenated.
+   */
+  private async perConfigTarget<T extends { type: 'topic' | 'broker'; name: string }, R>(what: string, resources: T[], send: (node: number | undefined, rs: T[]) => Promise<R[]>): Promise<R[]> {
+    const brokers = resources.filter((r) => r.type === 'broker' && r.name !== '').map((r) => Number(r.name));
+    if (brokers.length > 0) await this.brokerIds([...new Set(brokers)]);
+    const groups = new Map<number | undefined, T[]>();
+    for (const r of resources) {
+      const node = r.type === 'broker' && r.name !== '' ? Number(r.name) : undefined;
+      groups.set(node, [...(groups.get(node) ?? []), r]);
+    }
+    const out: R[] = [];
+    for (const [node, rs] of groups) out.push(...(await this.run(what, () => send(node, rs))));
+    return out;
+  }
+
+  /** The given broker ids (each must be in the cluster), or every broker. */
+  private async brokerIds(ids?: number[]): Promise<number[]> {
+    const m = await this.run('Metadata', () => this.cluster.current());
+    if (ids === undefined) return [...m.brokers.keys()].sort((a, b) => a - b);
+    const unknown = ids.filter((id) => !m.brokers.has(id));
+    if (unknown.length > 0) throw new ConfigError('brokerIds', `no broker ${unknown.join(', ')} in the cluster (brokers: ${[...m.brokers.keys()].join(', ')})`);
+    return ids;
+  }
+
   private async toController<Req, Res>(api: Api<Req, Res>, body: Parameters<Cluster['sendAny']>[1]): Promise<Res> {
     const m = await this.cluster.current();
     if (m.controllerId >= 0 && m.brokers.has(m.controllerId)) return this.cluster.send(m.controllerId, api, body as never);
@@ -298,4 +893,41 @@ function withDeadline<T>(p: Promise<T>, deadline: number, what: string, timeoutM
   });
   p.catch(() => {}); // the race's loser must not become an unhandled rejection
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function key(p: TopicPartition): string {
+  return `${p.topic}\u0000${p.partition}`;
+}
+
+/** Items grouped by topic, in first-seen order. */
+function byTopic<T extends TopicPartition>(items: readonly T[]): Array<[string, T[]]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) m.set(it.topic, [...(m.get(it.topic) ?? []), it]);
+  return [...m];
+}
+
+function checkName(option: string, v: unknown): asserts v is string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(option, `expected a non-empty string, got ${JSON.stringify(v)}`);
+}
+
+function checkPartitions(option: string, ps: unknown): asserts ps is TopicPartition[] {
+  if (!Array.isArray(ps) || ps.length === 0) throw new ConfigError(option, 'expected a non-empty list of { topic, partition }');
+  for (const p of ps as Array<Partial<TopicPartition> | null>) {
+    checkName(`${option}[].topic`, p?.topic);
+    if (!Number.isInteger(p!.partition) || p!.partition! < 0) throw new ConfigError(`${option}[].partition`, `${p!.topic}: expected an integer >= 0, got ${String(p!.partition)}`);
+  }
+  const seen = new Set<string>();
+  for (const p of ps as TopicPartition[]) {
+    if (seen.has(key(p))) throw new ConfigError(option, `${p.topic}-${p.partition} is listed twice`);
+    seen.add(key(p));
+  }
+}
+
+function checkResources(resources: unknown): void {
+  if (!Array.isArray(resources) || resources.length === 0) throw new ConfigError('resources', 'expected a non-empty list of resources');
+  for (const r of resources as Array<{ type?: unknown; name?: unknown } | null>) {
+    if (r === null || typeof r !== 'object' || !(r.type === 'topic' || r.type === 'broker')) throw new ConfigError('resources[].type', `expected 'topic' or 'broker', got ${JSON.stringify(r?.type)}`);
+    if (r.type === 'topic') checkName('resources[].name', r.name);
+    else if (typeof r.name !== 'string' || !(r.name === '' || /^\d+$/.test(r.name))) throw new ConfigError('resources[].name', `a broker resource is a broker id or '' (the cluster default), got ${JSON.stringify(r.name)}`);
+  }
 }
