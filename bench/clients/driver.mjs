@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * Runs one client workload in its own process (so clients never share an event loop with each other
+ * or with the broker) and prints `RESULT <json>`. Usage: node driver.mjs '<json options>' where the
+ * options are { client: 'fjord'|'kafkajs'|'platformatic', mode: 'produce'|'consume'|'e2e', bootstrap,
+ * topic, records, size, acks, partitions, rate, groupId, timeoutMs }.
+ */
+const opts = JSON.parse(process.argv[2] ?? '{}');
+const drivers = { fjord: './fjord.mjs', kafkajs: './kafkajs.mjs', platformatic: './platformatic.mjs' };
+if (!drivers[opts.client]) throw new Error(`unknown client ${opts.client}`);
+const mod = await import(drivers[opts.client]);
+const deadlineMs = performance.now() + opts.timeoutMs;
+const guard = setTimeout(() => {
+  process.stderr.write(`driver: ${opts.client} ${opts.mode} did not finish within ${opts.timeoutMs} ms\n`);
+  process.exit(3);
+}, opts.timeoutMs + 5000);
+const result = await mod[opts.mode]({ ...opts, deadlineMs });
+clearTimeout(guard);
+process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+process.exit(0);

@@ -1,0 +1,75 @@
+/**
+ * @platformatic/kafka 1.35 in the three client workloads. Like KafkaJS it batches what one send()
+ * is given, so records go in send() calls of `chunk` messages with `inFlight` calls outstanding.
+ */
+import { Consumer, Producer } from '@platformatic/kafka';
+import { MB, pace, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
+
+const chunk = 1000;
+const inFlight = 4;
+
+export async function produce({ bootstrap, topic, records, size, acks, partitions }) {
+  const producer = new Producer({ clientId: 'bench-platformatic', bootstrapBrokers: [bootstrap], acks: acks === 'all' ? -1 : acks, autocreateTopics: false });
+  const pool = valuePool(size);
+  const t0 = performance.now();
+  const running = new Set();
+  for (let start = 0; start < records; start += chunk) {
+    const messages = [];
+    for (let i = start; i < Math.min(records, start + chunk); i++) messages.push({ topic, partition: i % partitions, value: pool[i % pool.length] });
+    const p = producer.send({ messages }).finally(() => running.delete(p));
+    running.add(p);
+    if (running.size >= inFlight) await Promise.race(running);
+  }
+  await Promise.all(running);
+  const ms = performance.now() - t0;
+  await producer.close();
+  return { records, ms, MBps: (records * size) / MB / (ms / 1000) };
+}
+
+export async function consume({ bootstrap, topic, records, size, groupId }) {
+  const consumer = new Consumer({ clientId: 'bench-platformatic', bootstrapBrokers: [bootstrap], groupId });
+  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 500 });
+  let n = 0;
+  let bytes = 0;
+  let t0 = 0;
+  let t1 = 0;
+  stream.on('data', (m) => {
+    if (n === 0) t0 = performance.now();
+    bytes += m.value.length;
+    if (++n === records) t1 = performance.now();
+  });
+  stream.on('error', () => undefined);
+  await waitFor('every record', () => t1 > 0, 600_000);
+  await stream.close();
+  await consumer.close(true);
+  const ms = t1 - t0;
+  return { records: n, ms, MBps: bytes / MB / (ms / 1000), expectedBytes: records * size };
+}
+
+export async function e2e({ bootstrap, topic, records, size, rate, partitions, deadlineMs, groupId }) {
+  const consumer = new Consumer({ clientId: 'bench-platformatic-c', bootstrapBrokers: [bootstrap], groupId });
+  const stream = await consumer.consume({ topics: [topic], mode: 'latest', autocommit: false, maxWaitTime: 500 });
+  const latencies = [];
+  stream.on('data', (m) => latencies.push(performance.now() - stampOf(m.value)));
+  stream.on('error', () => undefined);
+  await waitFor('the consumer to be assigned every partition', () => (consumer.assignments ?? []).reduce((n, a) => n + a.partitions.length, 0) === partitions, 30_000);
+  const producer = new Producer({ clientId: 'bench-platformatic-p', bootstrapBrokers: [bootstrap], acks: 1, autocreateTopics: false });
+  await new Promise((r) => setTimeout(r, 1000)); // the consumer has its offsets and is polling
+  let i = 0;
+  const sends = [];
+  await pace({
+    rate,
+    count: records,
+    deadlineMs,
+    sendDue: (times) => {
+      const messages = times.map((t) => ({ topic, partition: i++ % partitions, value: stampedValue(size, t) }));
+      sends.push(producer.send({ messages }));
+    },
+  });
+  await Promise.all(sends);
+  await waitFor('every record to arrive', () => latencies.length >= records, Math.max(1000, deadlineMs - performance.now()));
+  await producer.close();
+  await stream.close();
+  await consumer.close(true);
+  return { received: latencies.length, ...percentiles(latencies) };
+}
