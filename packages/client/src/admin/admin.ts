@@ -581,7 +581,7 @@ export class Admin {
       return out;
     });
     const active = results.find((r) => activeGroupErrors.has(r.code));
-    if (active) throw kafkaError(active.code, `${group}: offsets can be altered only while the group is empty (inactive, no running consumer)`, `${errorName(active.code)} (the group has active members)`);
+    if (active) throw kafkaError(active.code, `${group} must be empty (inactive, no running consumer) to alter its offsets`, 'it has active members');
     this.raise(results);
   }
 
