@@ -1,0 +1,196 @@
+/**
+ * `fjord perf produce`: one Producer sends records as fast as it takes them (or paced at
+ * --throughput), and every record's latency is send() → acknowledgement. Paced runs also measure
+ * from each record's intended send time on a fixed schedule, which includes the time a record
+ * waited behind a slow one (no coordinated omission).
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Producer, type Acks, type CompressionName } from '@fjord/client';
+import { Histogram } from './histogram.js';
+import { prepareTopic, type CreateSettings } from './cluster.js';
+import { Payloads } from './payload.js';
+import { IntervalRate, ProgressLine } from './progress.js';
+import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs } from './report.js';
+import { Failures, Schedule, sleep, within, type Common, type Outcome, type StoppedBy } from './run.js';
+
+export interface ProduceSettings extends Common {
+  recordSize: number;
+  /** Records/s; -1 for as fast as possible. */
+  throughput: number;
+  acks: Acks | undefined;
+  compression: CompressionName | undefined;
+  lingerMs: number | undefined;
+  batchBytes: number | undefined;
+  /** Keys `key-0` .. `key-(K-1)` in turn; 0 for null keys. */
+  keyCount: number;
+  idempotent: boolean | undefined;
+  create: CreateSettings | undefined;
+  /** After the bound, how long to wait for the acknowledgements of records in flight. */
+  drainTimeoutMs: number;
+}
+
+/** Records sent without yielding to the event loop when unpaced (acks and timers get their turn between chunks). */
+const unpacedChunk = 256;
+
+export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise<Outcome> {
+  // The producer first: a bad combination of settings is a ConfigError before any network work.
+  const producer = new Producer({
+    bootstrapServers: s.ctx.bootstrap,
+    connectTimeoutMs: s.ctx.timeoutMs,
+    clientId: 'fjord-perf-producer',
+    logger: s.logger,
+    ...(s.acks === undefined ? {} : { acks: s.acks }),
+    ...(s.compression === undefined ? {} : { compression: s.compression }),
+    ...(s.lingerMs === undefined ? {} : { lingerMs: s.lingerMs }),
+    ...(s.batchBytes === undefined ? {} : { batchBytes: s.batchBytes }),
+    ...(s.idempotent === undefined ? {} : { idempotent: s.idempotent }),
+  });
+  const cfg = producer.config;
+  let partitions: number[];
+  try {
+    partitions = await prepareTopic(s.ctx, s.topic, s.create);
+  } catch (e) {
+    await producer.close({ timeoutMs: 0 }).catch(() => {});
+    throw e;
+  }
+  const payloads = new Payloads(s.recordSize);
+  const keys = s.keyCount > 0 ? Array.from({ length: s.keyCount }, (_, i) => Buffer.from(`key-${i}`)) : undefined;
+  const ackLatency = new Histogram();
+  const paced = s.throughput > 0;
+  const intendedLatency = paced ? new Histogram() : undefined;
+  const failures = new Failures();
+  const limit = s.numRecords ?? Infinity;
+  let sent = 0;
+  let acked = 0;
+  let ackedBytes = 0;
+  let lastSettledAt = 0;
+  let stoppedBy: StoppedBy = 'count';
+
+  const start = performance.now();
+  const deadline = s.durationMs === undefined ? Infinity : start + s.durationMs;
+  const schedule = paced ? new Schedule(start, s.throughput) : undefined;
+  const rate = new IntervalRate(start);
+  const progress = new ProgressLine(() => {
+    const now = performance.now();
+    const r = rate.take(now, acked, ackedBytes);
+    const total = s.numRecords === undefined ? '' : `/${fmtInt(s.numRecords)}`;
+    return `perf produce ${s.topic}: ${fmtInt(acked)}${total} acked · ${fmtInt(sent - acked - failures.count)} in flight · ${fmtInt(failures.count)} failed · ${fmtRate(r.recordsPerSec)} rec/s · ${r.mbPerSec.toFixed(1)} MB/s · p99 ${fmtMs(ackLatency.percentile(99) / usPerMs)} ms · ${((now - start) / 1000).toFixed(1)} s`;
+  });
+  if (s.progress) progress.start();
+
+  const sendOne = (seq: number, intendedMs: number): void => {
+    const sentAt = performance.now();
+    const value = payloads.next(seq, intendedMs, sentAt);
+    producer.send({ topic: s.topic, key: keys ? keys[seq % keys.length]! : null, value }).then(
+      () => {
+        const now = performance.now();
+        ackLatency.record((now - sentAt) * usPerMs);
+        intendedLatency?.record((now - intendedMs) * usPerMs);
+        acked++;
+        ackedBytes += value.length;
+        lastSettledAt = now;
+      },
+      (e: unknown) => {
+        failures.add(e);
+        lastSettledAt = performance.now();
+      },
+    );
+  };
+
+  // Room for one more record in the producer's buffer (its estimate adds a few dozen bytes of framing).
+  const recordRoom = s.recordSize + 128 + (keys ? 16 : 0);
+  try {
+    while (sent < limit) {
+      if (stop.aborted) {
+        stoppedBy = 'signal';
+        break;
+      }
+      const now = performance.now();
+      if (now >= deadline) {
+        stoppedBy = 'duration';
+        break;
+      }
+      if (schedule) {
+        const due = Math.min(limit, schedule.dueBy(now));
+        if (due <= sent) {
+          await sleep(Math.min(deadline, schedule.intendedAt(sent)) - now, stop);
+          continue;
+        }
+        while (sent < due) sendOne(sent, schedule.intendedAt(sent++));
+        continue;
+      }
+      const end = Math.min(limit, sent + unpacedChunk);
+      while (sent < end) {
+        if (producer.bufferedBytes + recordRoom > cfg.bufferMemoryBytes) {
+          // Wait for room, but not past the time bound (ready() rejecting after maxBlockMs ends the run).
+          const room = producer.ready(recordRoom);
+          room.catch(() => {});
+          await (deadline === Infinity ? room : Promise.race([room, sleep(deadline - performance.now(), stop)]));
+          if (performance.now() >= deadline || stop.aborted) break;
+        }
+        sendOne(sent, performance.now());
+        sent++;
+      }
+      await nextTurn();
+    }
+  } catch (e) {
+    // ready() timed out (maxBlockMs) or the producer closed under us: report what was done.
+    failures.add(e);
+    stoppedBy = 'error';
+  }
+  const sendEndedAt = performance.now();
+  const drained = await within(producer.flush(), s.drainTimeoutMs);
+  await producer.close({ timeoutMs: 1000 }).catch(() => {});
+  // close() fails what is still buffered; let those rejections land before counting.
+  for (let i = 0; i < 100 && acked + failures.count < sent; i++) await sleep(10);
+  progress.stop();
+  const unsettled = sent - acked - failures.count;
+
+  const endAt = lastSettledAt > 0 ? lastSettledAt : performance.now();
+  const elapsedMs = Math.max(endAt - start, 1e-3);
+  const latency = summarize(ackLatency);
+  const fromIntended = intendedLatency ? summarize(intendedLatency) : null;
+  const recordsPerSec = acked / (elapsedMs / 1000);
+  const mbPerSec = ackedBytes / 1e6 / (elapsedMs / 1000);
+  const bad = failures.count + unsettled;
+  const json = {
+    command: 'produce',
+    topic: s.topic,
+    bootstrap: s.ctx.bootstrap,
+    partitions: partitions.length,
+    recordSize: s.recordSize,
+    keyCount: s.keyCount,
+    acks: cfg.acks === -1 ? 'all' : cfg.acks,
+    compression: s.compression ?? 'none',
+    lingerMs: cfg.lingerMs,
+    batchBytes: cfg.batchBytes,
+    idempotent: cfg.idempotent,
+    targetThroughput: s.throughput,
+    bounds: { numRecords: s.numRecords ?? null, durationMs: s.durationMs ?? null },
+    stoppedBy,
+    count: acked,
+    sent,
+    failed: bad,
+    errors: failures.top(),
+    elapsedMs: round(elapsedMs),
+    sendMs: round(sendEndedAt - start),
+    bytes: ackedBytes,
+    recordsPerSec: round(recordsPerSec),
+    mbPerSec: round(mbPerSec),
+    latencyMs: latency,
+    latencyFromIntendedMs: fromIntended,
+  };
+
+  let text = `fjord perf produce: ${s.topic} (${partitions.length} partitions) at ${s.ctx.bootstrap}; ${fmtInt(s.recordSize)}-byte records, acks=${json.acks}, compression ${json.compression}, linger ${cfg.lingerMs} ms, batch ${fmtInt(cfg.batchBytes)} bytes, idempotent ${cfg.idempotent ? 'on' : 'off'}${keys ? `, ${fmtInt(s.keyCount)} keys` : ''}${paced ? `, paced at ${fmtRate(s.throughput)} records/s` : ''}\n`;
+  text += `  ${fmtInt(acked)} acknowledged, ${fmtInt(bad)} failed of ${fmtInt(sent)} sent in ${(elapsedMs / 1000).toFixed(3)} s (stopped by ${stoppedBy})\n`;
+  text += failures.text('    ');
+  if (!drained) text += `    the producer did not finish within --drain-timeout-ms ${s.drainTimeoutMs}\n`;
+  text += `  throughput: ${fmtRate(recordsPerSec)} records/s, ${mbPerSec.toFixed(2)} MB/s (MB = 10^6 bytes of record values)\n`;
+  text += latencyText('latency, send() -> acknowledged (ms):', latency);
+  if (fromIntended) text += latencyText('latency from the intended send time on the schedule (ms; includes waiting behind slow records):', fromIntended);
+  return { exitCode: bad > 0 ? 1 : 0, json, text };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

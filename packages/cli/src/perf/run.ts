@@ -1,0 +1,94 @@
+/** Pieces every perf run shares: the outcome shape, the pacing schedule, bounded waits, failure counts. */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '@fjord/client';
+import type { Context } from '../common.js';
+
+export type StoppedBy = 'count' | 'duration' | 'signal' | 'error';
+
+export interface Outcome {
+  /** 0 every record made it, 1 some failed. */
+  exitCode: number;
+  json: Record<string, unknown>;
+  text: string;
+}
+
+export interface Common {
+  /** --bootstrap, --timeout (start-up requests: is the broker there, does the topic exist), --verbose. */
+  ctx: Context;
+  topic: string;
+  /** Stop after this many records / this long (at least one is set). */
+  numRecords: number | undefined;
+  durationMs: number | undefined;
+  progress: boolean;
+  logger: Logger;
+}
+
+/** Resolves after `ms` or as soon as `signal` aborts; never rejects. */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return;
+  await delay(Math.min(ms, 2_147_483_647), undefined, signal ? { signal } : {}).catch(() => {});
+}
+
+/** Runs `p` for at most `ms`; true if it settled in time. */
+export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
+  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A fixed-rate schedule: record i is due at start + i/rate, whatever happened to the ones before
+ * it. Latency measured from these intended times includes the time a record waited because an
+ * earlier one was slow (no coordinated omission).
+ */
+export class Schedule {
+  readonly periodMs: number;
+  constructor(
+    readonly startMs: number,
+    rate: number,
+  ) {
+    this.periodMs = 1000 / rate;
+  }
+  intendedAt(i: number): number {
+    return this.startMs + i * this.periodMs;
+  }
+  /** How many records are due by `nowMs` (records 0 .. n-1). */
+  dueBy(nowMs: number): number {
+    return Math.floor((nowMs - this.startMs) / this.periodMs) + 1;
+  }
+}
+
+/** Counts failures by message, so that a report shows what went wrong without a line per record. */
+export class Failures {
+  count = 0;
+  private readonly byMessage = new Map<string, number>();
+  add(e: unknown): void {
+    this.count++;
+    const m = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    this.byMessage.set(m, (this.byMessage.get(m) ?? 0) + 1);
+  }
+  /** The most frequent messages, most frequent first. */
+  top(n = 3): Array<{ error: string; count: number }> {
+    return [...this.byMessage].sort((a, b) => b[1] - a[1]).slice(0, n).map(([error, count]) => ({ error, count }));
+  }
+  text(indent = '  '): string {
+    return this.top().map((t) => `${indent}${t.count.toLocaleString('en-US')} x ${t.error}\n`).join('');
+  }
+}
+
+/** With --verbose the client's info, warn and error entries go to stderr; otherwise none (failures are counted in the report). */
+export function stderrLogger(verbose: boolean): Logger {
+  return ({ level, message, fields }) => {
+    if (!verbose || level === 'debug') return;
+    const f = fields ? ` ${JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : '';
+    process.stderr.write(`fjord: ${level} ${message}${f}\n`);
+  };
+}
