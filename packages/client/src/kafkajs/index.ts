@@ -1,0 +1,31 @@
+/**
+ * @fjord/client/kafkajs: the KafkaJS 2.x API over @fjord/client. A KafkaJS application switches by
+ * changing its import; what is covered and what is not is listed in packages/client/README.md.
+ */
+export { Kafka } from './kafka.js';
+export type { KafkaConfig, RetryOptions, BrokersFunction } from './kafka.js';
+export { logLevel } from './logger.js';
+export type { logCreator, Logger, LogEntryKafkaJS as LogEntry, LoggerEntryContent } from './logger.js';
+export { Partitioners } from './partitioners.js';
+export type { ICustomPartitioner, PartitionerArgs, PartitionMetadata, Message, IHeaders } from './partitioners.js';
+export { CompressionTypes, CompressionCodecs } from './producer.js';
+export type { KafkaJSProducer as Producer, ProducerConfig, ProducerRecord, ProducerBatch, TopicMessages, RecordMetadata, Transaction, Offsets, TopicOffsets, PartitionOffset } from './producer.js';
+export { PartitionAssigners } from './consumer.js';
+export type { KafkaJSConsumer as Consumer, ConsumerConfig, ConsumerRunConfig, EachMessagePayload, EachBatchPayload, Batch, KafkaMessage, ConsumerSubscribeTopic, ConsumerSubscribeTopics, PartitionAssigner } from './consumer.js';
+export { ConfigResourceTypes, ConfigSource } from './admin.js';
+export type { KafkaJSAdmin as Admin, AdminConfig, ITopicConfig, ITopicMetadata, SeekEntry, GroupDescription, MemberDescription, DescribeConfigResponse, ConfigEntries } from './admin.js';
+export type { InstrumentationEvent, RemoveInstrumentationEventListener } from './events.js';
+export {
+  KafkaJSError,
+  KafkaJSNonRetriableError,
+  KafkaJSProtocolError,
+  KafkaJSOffsetOutOfRange,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSConnectionError,
+  KafkaJSRequestTimeoutError,
+  KafkaJSTimeout,
+  KafkaJSNotImplemented,
+  KafkaJSDeleteGroupsError,
+  KafkaJSAggregateError,
+  isKafkaJSError,
+} from './errors.js';

@@ -1,0 +1,337 @@
+// @fjord/client/kafkajs, the KafkaJS facade, against a Fjord broker. One scenario written against
+// the KafkaJS 2.x API runs twice — with the real kafkajs package and with the facade — and both runs
+// must observe the same: admin results, produce results (partitions and base offsets of keyed
+// messages), records with keys, headers and timestamps, a group of two consumers sharing partitions,
+// commits resumed after a restart, eachBatch with resolveOffset, a committed transaction with
+// sendOffsets and an aborted one (read back read_committed by kcat), resetOffsets, and the error for
+// an unknown topic. Then records cross between the facade, real KafkaJS and kcat in both directions.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
+import * as facade from '@fjord/client/kafkajs';
+import { startBroker, type Broker } from '../harness/broker.js';
+import { kcatConsume, kcatProduceOk } from '../harness/kcat.js';
+import { waitFor, withTimeout } from '../harness/util.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the scenario runs against two libraries with one API */
+type Lib = { Kafka: any; logLevel: any; Partitioners: any };
+const real = kafkajs as unknown as Lib;
+const fjord = facade as unknown as Lib;
+
+let broker: Broker;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+before(async () => {
+  broker = await startBroker({ configs: { 'group.initial.rebalance.delay.ms': 0, 'group.min.session.timeout.ms': 1000 } });
+}, { timeout: 60_000 });
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await broker?.dispose();
+});
+
+function kafkaFor(lib: Lib, clientId: string, log: string[]): any {
+  return new lib.Kafka({
+    clientId,
+    brokers: [broker.bootstrap],
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+    logLevel: lib.logLevel.WARN,
+    logCreator: () => (e: any) => {
+      if (log.length < 200) log.push(`${e.level} ${e.namespace} ${JSON.stringify(e.log)}`);
+    },
+  });
+}
+
+interface Received {
+  member: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string | string[]>;
+  timestamp: string;
+}
+
+function received(member: string, partition: number, m: any): Received {
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Array.isArray(v) ? v.map((x: Buffer) => x.toString()) : (v as Buffer).toString();
+  return { member, partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, headers, timestamp: m.timestamp };
+}
+
+const sortRecords = (l: Received[]): Received[] => [...l].sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+const metaOf = (l: any[]): Array<{ topicName: string; partition: number; errorCode: number; baseOffset: string }> =>
+  l.map((m) => ({ topicName: m.topicName, partition: m.partition, errorCode: m.errorCode, baseOffset: m.baseOffset })).sort((a, b) => a.topicName.localeCompare(b.topicName) || a.partition - b.partition);
+
+const ts0 = 1_700_000_000_000;
+const messages = (from: number, count: number): any[] =>
+  Array.from({ length: count }, (_, i) => ({
+    key: `user-${(from + i) % 7}`,
+    value: `event-${from + i}`,
+    headers: { source: 'scenario', trace: [`t${from + i}`, 'again'] },
+    timestamp: String(ts0 + from + i),
+  }));
+
+/** Runs a consumer (eachMessage) into `sink`; returns it and its latest assignment. */
+async function groupMember(kafka: any, groupId: string, topic: string, name: string, sink: Received[]): Promise<{ consumer: any; assignment: () => number[] | undefined }> {
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100, rebalanceTimeout: 10_000 });
+  cleanups.push(() => consumer.disconnect());
+  let assignment: number[] | undefined;
+  consumer.on(consumer.events.GROUP_JOIN, (e: any) => {
+    assignment = [...(e.payload.memberAssignment[topic] ?? [])].sort();
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }: any) => {
+      sink.push(received(name, partition, message));
+    },
+  });
+  return { consumer, assignment: () => assignment };
+}
+
+/** The scenario: everything KafkaJS code observes, with topic and group names made relative. */
+async function scenario(lib: Lib, p: string): Promise<Record<string, unknown>> {
+  const log: string[] = [];
+  const kafka = kafkaFor(lib, `${p}-client`, log);
+  const out: Record<string, unknown> = {};
+  const events = `${p}-events`;
+  const batches = `${p}-batches`;
+  const txnTopic = `${p}-txn`;
+
+  // Admin: topics.
+  const admin = kafka.admin();
+  cleanups.push(() => admin.disconnect());
+  await admin.connect();
+  out['createTopics'] = await admin.createTopics({ topics: [{ topic: events, numPartitions: 3 }, { topic: batches, numPartitions: 2 }, { topic: txnTopic, numPartitions: 1 }] });
+  out['createTopicsAgain'] = await admin.createTopics({ topics: [{ topic: events, numPartitions: 3 }] });
+  out['listTopics'] = (await admin.listTopics()).filter((t: string) => t.startsWith(p)).map((t: string) => t.slice(p.length)).sort();
+  const md = await admin.fetchTopicMetadata({ topics: [events] });
+  out['metadata'] = md.topics.map((t: any) => ({ name: t.name.slice(p.length), partitions: t.partitions.map((x: any) => x.partitionId).sort() }));
+
+  // A group of two members, stable before anything is produced.
+  const group = `${p}-group`;
+  const got: Received[] = [];
+  const a = await groupMember(kafka, group, events, 'a', got);
+  const b = await groupMember(kafka, group, events, 'b', got);
+  await waitFor(
+    'two members sharing the 3 partitions',
+    () => {
+      const x = a.assignment() ?? [];
+      const y = b.assignment() ?? [];
+      return x.length > 0 && y.length > 0 && x.length + y.length === 3 && new Set([...x, ...y]).size === 3;
+    },
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
+  const owner = new Map<number, string>([...a.assignment()!.map((x) => [x, 'a'] as const), ...b.assignment()!.map((x) => [x, 'b'] as const)]);
+
+  // Producer: send and sendBatch, keyed, with headers (a repeated one) and timestamps.
+  const producer = kafka.producer({ createPartitioner: lib.Partitioners.DefaultPartitioner });
+  cleanups.push(() => producer.disconnect());
+  await producer.connect();
+  out['send'] = metaOf(await producer.send({ topic: events, messages: messages(0, 12) }));
+  out['sendBatch'] = metaOf(
+    await producer.sendBatch({ topicMessages: [{ topic: events, messages: messages(12, 6) }, { topic: batches, messages: messages(100, 10) }] }),
+  ).map((m) => ({ ...m, topicName: m.topicName.slice(p.length) }));
+  (out['send'] as any[]).forEach((m) => (m.topicName = m.topicName.slice(p.length)));
+
+  await waitFor('18 records in the group', () => got.length >= 18, { timeoutMs: 20_000, intervalMs: 50 });
+  out['groupRecords'] = sortRecords(got).map(({ member: _m, ...r }) => r);
+  assert.ok(got.every((r) => owner.get(r.partition) === r.member), `${p}: each record goes to the member owning its partition`);
+  assert.equal(got.length, 18, `${p}: no record twice`);
+  await Promise.all([a.consumer.stop(), b.consumer.stop()]);
+  out['offsetsAfterGroup'] = await admin.fetchOffsets({ groupId: group, topics: [events] });
+  out['topicOffsets'] = await admin.fetchTopicOffsets(events);
+
+  // Restart: a new member of the group reads only what came after the commits.
+  await producer.send({ topic: events, messages: messages(18, 3) });
+  const again: Received[] = [];
+  const c = await groupMember(kafka, group, events, 'c', again);
+  await waitFor('3 new records after the restart', () => again.length >= 3, { timeoutMs: 20_000, intervalMs: 50 });
+  await new Promise((r) => setTimeout(r, 300));
+  out['afterRestart'] = sortRecords(again).map(({ member: _m, ...r }) => r);
+  await c.consumer.stop();
+  await c.consumer.disconnect();
+
+  // resetOffsets to the beginning, then setOffsets.
+  await admin.resetOffsets({ groupId: group, topic: events, earliest: true });
+  out['afterReset'] = await admin.fetchOffsets({ groupId: group, topics: [events] });
+  await admin.setOffsets({ groupId: group, topic: events, partitions: [{ partition: 1, offset: '1' }] });
+  out['afterSet'] = await admin.fetchOffsets({ groupId: group, topics: [events] });
+
+  // eachBatch with resolveOffset and no auto resolve.
+  const batchGroup = `${p}-batch-group`;
+  const inBatches: Received[] = [];
+  const bc = kafka.consumer({ groupId: batchGroup, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+  cleanups.push(() => bc.disconnect());
+  await bc.connect();
+  await bc.subscribe({ topic: batches, fromBeginning: true });
+  await bc.run({
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: any) => {
+      for (const m of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        inBatches.push(received('batch', batch.partition, m));
+        resolveOffset(m.offset);
+        await heartbeat();
+      }
+    },
+  });
+  await waitFor('10 records by eachBatch', () => inBatches.length >= 10, { timeoutMs: 20_000, intervalMs: 50 });
+  await bc.stop();
+  out['eachBatch'] = sortRecords(inBatches).map(({ member: _m, ...r }) => r);
+  out['eachBatchOffsets'] = await admin.fetchOffsets({ groupId: batchGroup, topics: [batches] });
+
+  // Transactions: one committed with consumer offsets, one aborted.
+  const tx = kafka.producer({ transactionalId: `${p}-tx`, idempotent: true, maxInFlightRequests: 1 });
+  cleanups.push(() => tx.disconnect());
+  await tx.connect();
+  const t1 = await tx.transaction();
+  await t1.send({ topic: txnTopic, messages: [{ key: 'k', value: 'committed-1' }, { key: 'k', value: 'committed-2' }] });
+  await t1.sendOffsets({ consumerGroupId: `${p}-txn-group`, topics: [{ topic: events, partitions: [{ partition: 0, offset: '5' }] }] });
+  await t1.commit();
+  out['txnActiveAfterCommit'] = t1.isActive();
+  const t2 = await tx.transaction();
+  await t2.send({ topic: txnTopic, messages: [{ key: 'k', value: 'aborted-1' }] });
+  await t2.abort();
+  const t3 = await tx.transaction();
+  await t3.send({ topic: txnTopic, messages: [{ key: 'k', value: 'committed-3' }] });
+  await t3.commit();
+  const committedRead = await kcatConsume(broker.bootstrap, txnTopic, { config: { 'isolation.level': 'read_committed' } });
+  out['readCommitted'] = committedRead.map((r) => r.value);
+  out['txnOffsets'] = await admin.fetchOffsets({ groupId: `${p}-txn-group`, topics: [events] });
+
+  // An unknown topic without auto-creation.
+  const strict = kafka.producer({ allowAutoTopicCreation: false });
+  cleanups.push(() => strict.disconnect());
+  await strict.connect();
+  const err = await strict.send({ topic: `${p}-missing`, messages: [{ value: 'x' }] }).then(
+    () => undefined,
+    (e: any) => e,
+  );
+  assert.ok(err, `${p}: send to a missing topic must fail`);
+  out['unknownTopicError'] = { name: err.name, retriable: err.retriable, cause: err.cause?.name, causeType: err.cause?.type, causeRetriable: err.cause?.retriable };
+  if (lib === fjord) assert.ok(err.cause instanceof facade.KafkaJSProtocolError && err instanceof facade.KafkaJSNumberOfRetriesExceeded);
+
+  await producer.disconnect();
+  await tx.disconnect();
+  await strict.disconnect();
+  await admin.disconnect();
+  return { ...out, log };
+}
+
+describe('KafkaJS facade', () => {
+  let realResult: Record<string, unknown>;
+  let fjordResult: Record<string, unknown>;
+
+  test('the same scenario with kafkajs and with @fjord/client/kafkajs', { timeout: 120_000 }, async () => {
+    realResult = await withTimeout('scenario with kafkajs', 50_000, scenario(real, 'kjs'));
+    fjordResult = await withTimeout('scenario with the facade', 50_000, scenario(fjord, 'fjd'));
+    const relative = (x: Record<string, unknown>, prefix: string): Record<string, any> => JSON.parse(JSON.stringify(x).replaceAll(`"${prefix}-`, '"<p>-')) as Record<string, any>;
+    const { log: realLog, ...r } = relative(realResult, 'kjs');
+    const { log: fjordLog, ...f } = relative(fjordResult, 'fjd');
+    // One deliberate difference: KafkaJS's resetOffsets commits the sentinel -2 (earliest) itself;
+    // the facade commits the partition's actual earliest offset, which every client understands.
+    assert.deepEqual(r['afterReset'][0].partitions.map((x: any) => x.offset), ['-2', '-2', '-2']);
+    delete r['afterReset'];
+    for (const x of r['afterSet'][0].partitions) if (x.offset === '-2') x.offset = '0'; // the log starts at 0
+    for (const k of Object.keys(r)) assert.deepEqual(f[k], r[k], `${k} differs (facade vs kafkajs)\nfacade log: ${(fjordLog as string[]).slice(-5).join('\n')}\nkafkajs log: ${(realLog as string[]).slice(-5).join('\n')}`);
+    // What both must be, beyond being equal.
+    assert.equal(f['createTopics'], true);
+    assert.equal(f['createTopicsAgain'], false);
+    assert.deepEqual(f['readCommitted'], ['committed-1', 'committed-2', 'committed-3']);
+    // KafkaJS wraps the broker's error once its retries are used up; the facade does the same.
+    assert.deepEqual(f['unknownTopicError'], { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false, cause: 'KafkaJSProtocolError', causeType: 'UNKNOWN_TOPIC_OR_PARTITION', causeRetriable: true });
+    assert.deepEqual((f['afterReset'] as any)[0].partitions.map((x: any) => x.offset), ['0', '0', '0']);
+  });
+
+  test('records cross between the facade, kafkajs and kcat', { timeout: 60_000 }, async () => {
+    const log: string[] = [];
+    const fk = kafkaFor(fjord, 'cross-fjord', log);
+    const rk = kafkaFor(real, 'cross-real', log);
+    const admin = fk.admin();
+    cleanups.push(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic: 'x-from-facade', numPartitions: 2 }, { topic: 'x-from-kafkajs', numPartitions: 2 }, { topic: 'x-from-kcat', numPartitions: 2 }] });
+
+    const fp = fk.producer();
+    cleanups.push(() => fp.disconnect());
+    await fp.connect();
+    const sent = messages(0, 8);
+    await fp.send({ topic: 'x-from-facade', messages: sent, compression: facade.CompressionTypes.GZIP });
+    const rp = rk.producer({ createPartitioner: real.Partitioners.DefaultPartitioner });
+    cleanups.push(() => rp.disconnect());
+    await rp.connect();
+    await rp.send({ topic: 'x-from-kafkajs', messages: sent });
+    await kcatProduceOk(broker.bootstrap, 'x-from-kcat', sent.map((m) => ({ key: m.key, value: m.value, headers: [] })), { headers: [['source', 'kcat']] });
+
+    // kcat reads what the facade wrote, to the byte.
+    const byKcat = await kcatConsume(broker.bootstrap, 'x-from-facade');
+    assert.deepEqual(
+      byKcat.map((r) => [r.key, r.value, r.timestamp, r.headers]).sort((x, y) => String(x[1]).localeCompare(String(y[1]))),
+      sent.map((m) => [m.key, m.value, Number(m.timestamp), [['source', 'scenario'], ['trace', m.headers.trace[0]], ['trace', 'again']]]).sort((x, y) => String(x[1]).localeCompare(String(y[1]))),
+    );
+
+    const readAll = async (kafka: any, topic: string, groupId: string): Promise<Array<Omit<Received, 'member'>>> => {
+      const sink: Received[] = [];
+      const m = await groupMember(kafka, groupId, topic, groupId, sink);
+      await waitFor(`8 records of ${topic} by ${groupId}`, () => sink.length >= 8, { timeoutMs: 20_000, intervalMs: 50 });
+      await m.consumer.disconnect();
+      return sortRecords(sink).map(({ member: _m, ...r }) => r);
+    };
+    // Real KafkaJS reads the facade's records as the facade reads them; the facade reads KafkaJS's and kcat's.
+    const fromFacadeByReal = await readAll(rk, 'x-from-facade', 'g-real-reads-facade');
+    const fromFacadeByFacade = await readAll(fk, 'x-from-facade', 'g-facade-reads-facade');
+    assert.deepEqual(fromFacadeByFacade, fromFacadeByReal);
+    const fromRealByFacade = await readAll(fk, 'x-from-kafkajs', 'g-facade-reads-kafkajs');
+    assert.deepEqual(
+      fromRealByFacade.map(({ offset: _o, ...r }) => r),
+      fromFacadeByReal.map(({ offset: _o, ...r }) => r),
+      'the same messages from KafkaJS land on the same partitions, and read back the same',
+    );
+    const fromKcat = await readAll(fk, 'x-from-kcat', 'g-facade-reads-kcat');
+    assert.deepEqual(
+      fromKcat.map((r) => [r.partition, r.key, r.value, r.headers]),
+      fromRealByFacade.map((r) => [r.partition, r.key, r.value, { source: 'kcat' }]),
+      'kcat (murmur2_random) and the facade (DefaultPartitioner) agree on partitions',
+    );
+    await fp.disconnect();
+    await rp.disconnect();
+    await admin.disconnect();
+  });
+
+  test('a handler error is retried from the failing message, then the consumer crashes and restarts', { timeout: 40_000 }, async () => {
+    const log: string[] = [];
+    const fk = kafkaFor(fjord, 'crash', log);
+    const admin = fk.admin();
+    cleanups.push(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic: 'crash-topic', numPartitions: 1 }] });
+    const p = fk.producer();
+    cleanups.push(() => p.disconnect());
+    await p.send({ topic: 'crash-topic', messages: [{ value: 'ok-0' }, { value: 'poison' }, { value: 'ok-2' }] });
+    const consumer = fk.consumer({ groupId: 'crash-group', sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100, retry: { retries: 1, initialRetryTime: 100 } });
+    cleanups.push(() => consumer.disconnect());
+    const seen: string[] = [];
+    const crashes: any[] = [];
+    consumer.on(consumer.events.CRASH, (e: any) => crashes.push(e.payload));
+    let failures = 0;
+    await consumer.subscribe({ topic: 'crash-topic', fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }: any) => {
+        const v = message.value.toString();
+        if (v === 'poison' && failures++ < 3) throw new Error('poison message');
+        seen.push(`${message.offset}:${v}`);
+      },
+    });
+    await waitFor('the poison message to get through after the restart', () => seen.includes('2:ok-2'), { timeoutMs: 20_000, intervalMs: 50 });
+    // retries: 1 -> two failures, then a crash (restart: true), then the third failure and a success.
+    assert.equal(crashes.length, 1, JSON.stringify(crashes.map((c) => c.error?.name)));
+    assert.equal(crashes[0].restart, true);
+    assert.equal(crashes[0].error.name, 'KafkaJSNumberOfRetriesExceeded');
+    assert.deepEqual(seen, ['0:ok-0', '1:poison', '2:ok-2'], 'ok-0 was committed before the error and never redelivered');
+    await consumer.disconnect();
+    const offsets = await admin.fetchOffsets({ groupId: 'crash-group', topics: ['crash-topic'] });
+    assert.equal(offsets[0].partitions[0].offset, '3');
+    await admin.disconnect();
+    await p.disconnect();
+  });
+});
