@@ -1,5 +1,5 @@
 /** A producer batch: records for one partition, sent and retried as one RecordBatch. */
-import { encodeBatch, type EncodeRecordInput } from '@fjord/protocol';
+import { BatchBuilder, type BuilderHeader } from '@fjord/protocol';
 
 export interface RecordMetadata {
   topic: string;
@@ -25,9 +25,14 @@ export function estimateRecordBytes(key: Buffer | null, value: Buffer | null, he
 /** RecordBatch v2 header bytes. */
 export const batchOverheadBytes = 61;
 
+/**
+ * Records are written into the batch's bytes as they are appended (BatchBuilder), so an appended
+ * record keeps no object alive until its acknowledgement: only its delivery callbacks and timestamp.
+ */
 export class ProducerBatch {
-  readonly records: EncodeRecordInput[] = [];
+  private readonly builder: BatchBuilder;
   private readonly deliveries: Delivery[] = [];
+  private readonly timestamps: number[] = [];
   /** Estimated encoded bytes (records plus batch header). */
   bytes = batchOverheadBytes;
   /** Bytes reserved in the buffer pool for this batch's records. */
@@ -49,16 +54,19 @@ export class ProducerBatch {
     readonly partition: number,
     readonly createdAtMs: number,
     readonly deliveryDeadlineMs: number,
+    capacityBytes: number,
   ) {
+    this.builder = new BatchBuilder(capacityBytes);
     this.completion = new Promise((r) => (this.complete = r));
   }
 
   get count(): number {
-    return this.records.length;
+    return this.deliveries.length;
   }
 
-  add(record: EncodeRecordInput, bytes: number, delivery: Delivery): void {
-    this.records.push(record);
+  add(timestampMs: number, key: Buffer | null, value: Buffer | null, headers: readonly BuilderHeader[], bytes: number, delivery: Delivery): void {
+    this.builder.append(timestampMs, key, value, headers);
+    this.timestamps.push(timestampMs);
     this.deliveries.push(delivery);
     this.bytes += bytes;
     this.reservedBytes += bytes;
@@ -66,14 +74,13 @@ export class ProducerBatch {
 
   /** Encodes once; retries resend the same bytes (same producer id, epoch and sequence). */
   encode(compression: number, compressionLevel: number | undefined, isTransactional = false): Buffer {
-    this.encoded ??= encodeBatch({
+    this.encoded ??= this.builder.build({
       compression,
-      isTransactional,
       compressionLevel,
+      isTransactional,
       producerId: this.producerId,
       producerEpoch: this.producerEpoch,
       baseSequence: this.baseSequence,
-      records: this.records,
     });
     return this.encoded;
   }
@@ -81,15 +88,15 @@ export class ProducerBatch {
   succeed(baseOffset: bigint, logAppendTimeMs: bigint): void {
     if (this.done) return;
     this.done = true;
-    this.deliveries.forEach((d, i) => {
-      const r = this.records[i]!;
-      d.resolve({
+    const appendTime = logAppendTimeMs >= 0n ? Number(logAppendTimeMs) : -1;
+    for (let i = 0; i < this.deliveries.length; i++) {
+      this.deliveries[i]!.resolve({
         topic: this.topic,
         partition: this.partition,
         offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
-        timestamp: logAppendTimeMs >= 0n ? Number(logAppendTimeMs) : Number(r.timestamp ?? -1n),
+        timestamp: appendTime >= 0 ? appendTime : this.timestamps[i]!,
       });
-    });
+    }
     this.complete();
   }
 

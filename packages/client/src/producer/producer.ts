@@ -16,7 +16,7 @@
  * Memory: records reserve bufferMemoryBytes until acknowledged; send() waits (a promise, not an
  * exception) when it is full, and ready() lets a writer wait for room without sending.
  */
-import { ErrorCode, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse, type EncodeRecordInput } from '@fjord/protocol';
+import { ErrorCode, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse } from '@fjord/protocol';
 import { Cluster } from '../cluster.js';
 import type { Api } from '../connection/connection.js';
 import { backoffMs } from '../connection/backoff.js';
@@ -269,7 +269,11 @@ export class Producer<K = Bytes, V = Bytes> {
   /** Resolves when the buffer has room for `bytes` more (backpressure for writers that do not await each send). */
   ready(bytes = 1): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError('producer'));
-    return this.pool.whenRoom(Math.min(bytes, this.config.bufferMemoryBytes), this.config.maxBlockMs);
+    const want = Math.min(bytes, this.config.bufferMemoryBytes);
+    // Records still waiting for metadata or room hold no reservation yet: wait for them first, or a
+    // writer looping on ready() would queue without bound behind them.
+    if (this.slowAppends > 0) return this.appendChain.then(() => this.pool.whenRoom(want, this.config.maxBlockMs));
+    return this.pool.whenRoom(want, this.config.maxBlockMs);
   }
 
   /** Bytes of records buffered and not yet acknowledged. */
@@ -316,12 +320,12 @@ export class Producer<K = Bytes, V = Bytes> {
     const key = toBytes(this.serialize('key', record.key, record.topic), 'key');
     const value = toBytes(this.serialize('value', record.value, record.topic), 'value');
     const headers = toHeaders(record.headers);
-    let timestamp: bigint;
+    let timestamp: number;
     const ts = record.timestamp;
-    if (ts === undefined) timestamp = BigInt(this.config.now());
-    else if (typeof ts === 'number' && Number.isInteger(ts) && ts >= 0) timestamp = BigInt(ts);
-    else if (typeof ts === 'bigint' && ts >= 0n) timestamp = ts;
-    else if (ts instanceof Date && !Number.isNaN(ts.getTime())) timestamp = BigInt(ts.getTime());
+    if (ts === undefined) timestamp = this.config.now();
+    else if (typeof ts === 'number' && Number.isSafeInteger(ts) && ts >= 0) timestamp = ts;
+    else if (typeof ts === 'bigint' && ts >= 0n && ts <= BigInt(Number.MAX_SAFE_INTEGER)) timestamp = Number(ts);
+    else if (ts instanceof Date && !Number.isNaN(ts.getTime()) && ts.getTime() >= 0) timestamp = ts.getTime();
     else throw new InvalidRecordError(`record.timestamp must be a non-negative integer (ms), bigint or Date, got ${String(ts)}`);
     if (record.partition !== undefined && (!Number.isInteger(record.partition) || record.partition < 0)) {
       throw new InvalidRecordError(`record.partition must be a non-negative integer, got ${String(record.partition)}`);
@@ -374,12 +378,11 @@ export class Producer<K = Bytes, V = Bytes> {
     else {
       if (open) open.closed = true;
       const now = this.config.now();
-      batch = new ProducerBatch(p.topic, partition, now, now + this.config.deliveryTimeoutMs);
+      batch = new ProducerBatch(p.topic, partition, now, now + this.config.deliveryTimeoutMs, Math.max(this.config.batchBytes, p.bytes + batchOverheadBytes));
       q.queued.push(batch);
       this.scheduleWake(now + this.config.lingerMs);
     }
-    const record: EncodeRecordInput = { key: p.key, value: p.value, headers: p.headers, timestamp: p.timestamp };
-    batch.add(record, p.bytes, delivery);
+    batch.add(p.timestamp, p.key, p.value, p.headers, p.bytes, delivery);
     if (batch.bytes >= this.config.batchBytes || this.config.lingerMs === 0 || q.queued.length > 1 || this.flushing > 0) this.scheduleDrain();
   }
 
@@ -719,7 +722,7 @@ interface Prepared {
   key: Buffer | null;
   value: Buffer | null;
   headers: Array<{ key: string; value: Buffer | null }>;
-  timestamp: bigint;
+  timestamp: number;
   bytes: number;
 }
 

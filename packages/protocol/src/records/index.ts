@@ -4,3 +4,4 @@ export * from './record.js';
 export * from './varint.js';
 export * from './partitioner.js';
 export * from './limits.js';
+export * from './builder.js';
