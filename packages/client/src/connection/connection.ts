@@ -92,6 +92,8 @@ export class Connection {
   private readonly queued: Pending[] = [];
   private readBuf: Buffer[] = [];
   private readBytes = 0;
+  /** Size of the frame being read (after its 4-byte length), or -1 before that length is read. */
+  private frameBytes = -1;
   private versions = new Map<number, number>();
   private closedWith: Error | undefined;
   private closed = false;
@@ -240,7 +242,10 @@ export class Connection {
       p.timer = setTimeout(() => {
         this.destroy(new TimeoutError(`${p.apiName} v${p.version} request to ${this.describe()}`, p.timeoutMs));
       }, p.timeoutMs);
+      // One writev per request instead of one write per chunk (a Produce frame is many chunks).
+      socket.cork();
       for (const chunk of p.frame) socket.write(chunk);
+      socket.uncork();
     } else {
       const last = p.frame.length - 1;
       p.frame.forEach((chunk, i) => {
@@ -254,22 +259,32 @@ export class Connection {
     return this.o.nodeId >= 0 ? `broker ${this.o.nodeId} (${this.address})` : this.address;
   }
 
+  /**
+   * Splits the byte stream into frames. Chunks are joined only once a whole frame (or its 4-byte
+   * size) is there, so a large Fetch response arriving in many socket reads is copied once, not
+   * once per read.
+   */
   private onData(chunk: Buffer): void {
     this.readBuf.push(chunk);
     this.readBytes += chunk.length;
     while (!this.closed && this.readBytes >= frameSizeBytes) {
-      const head = this.readBuf.length === 1 ? this.readBuf[0]! : Buffer.concat(this.readBuf, this.readBytes);
-      this.readBuf = [head];
-      const size = head.readInt32BE(0);
-      if (size < 4 || size > this.o.responseFrameBytesMax) {
-        this.destroy(new ProtocolError(this.address, `response frame size ${size} outside 4..responseFrameBytesMax (${this.o.responseFrameBytesMax}); the peer is not speaking Kafka`));
-        return;
+      if (this.frameBytes < 0) {
+        if (this.readBuf[0]!.length < frameSizeBytes) this.readBuf = [Buffer.concat(this.readBuf, this.readBytes)];
+        const size = this.readBuf[0]!.readInt32BE(0);
+        if (size < 4 || size > this.o.responseFrameBytesMax) {
+          this.destroy(new ProtocolError(this.address, `response frame size ${size} outside 4..responseFrameBytesMax (${this.o.responseFrameBytesMax}); the peer is not speaking Kafka`));
+          return;
+        }
+        this.frameBytes = size;
       }
-      if (this.readBytes < frameSizeBytes + size) return;
-      const frame = head.subarray(frameSizeBytes, frameSizeBytes + size);
-      const rest = head.subarray(frameSizeBytes + size);
+      const total = frameSizeBytes + this.frameBytes;
+      if (this.readBytes < total) return;
+      const head = this.readBuf.length === 1 ? this.readBuf[0]! : Buffer.concat(this.readBuf, this.readBytes);
+      const frame = head.subarray(frameSizeBytes, total);
+      const rest = head.subarray(total);
       this.readBuf = rest.length > 0 ? [rest] : [];
       this.readBytes = rest.length;
+      this.frameBytes = -1;
       this.onFrame(frame);
     }
   }
