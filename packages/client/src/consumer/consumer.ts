@@ -4,9 +4,11 @@
  * offsets, else auto.offset.reset via ListOffsets) and fetches from each partition's leader at the
  * highest Fetch version both sides speak, in an incremental fetch session (KIP-227) per broker.
  *
- * Each partition has at most one fetched-and-undelivered batch: a partition is fetched again once
- * the application has taken what was fetched, which bounds memory to about one fetch answer per
- * broker and keeps pause/seek cheap (the buffered batch is dropped, nothing else). Positions move
+ * Fetching runs ahead of the application: each partition may hold up to `prefetchBatches` fetched
+ * and undelivered batches (2: one being handed out while the next is fetched, as librdkafka's
+ * queue does), and partitions that already hold one are fetched again only while all buffered
+ * batches together stay under fetchMaxBytes. Pause and seek drop a partition's buffered batches,
+ * nothing else. Positions move
  * when a batch is handed out; what was handed out counts as processed (for auto commit, and for
  * the commit before a revocation) once the application asks for the next batch, so auto commit is
  * at-least-once as in Java, where a poll() commits what the previous poll() returned.
@@ -69,7 +71,10 @@ interface PartitionState {
   /** How to find the position when it is undefined (undefined: committed offset, then auto.offset.reset). */
   reset: OffsetSpec | undefined;
   paused: boolean;
-  buffered: boolean;
+  /** Fetched batches waiting in `ready` for the application (at most prefetchBatches). */
+  buffered: number;
+  /** Where the fetch after the buffered batches starts (meaningful while buffered > 0). */
+  bufferedNext: bigint;
   /** Fetching stopped on an error the application must handle (seek() clears it). */
   failed: boolean;
   highWatermark: bigint;
@@ -79,8 +84,13 @@ interface ReadyBatch {
   state: PartitionState;
   fetchOffset: bigint;
   nextOffset: bigint;
+  /** Bytes of the fetched records (counted against fetchMaxBytes while buffered). */
+  bytes: number;
   batch: ConsumerBatch;
 }
+
+/** Batches a partition may hold fetched ahead of the application. */
+const prefetchBatches = 2;
 
 export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIterable<ConsumerBatch<K, V>> {
   readonly config: ResolvedConsumerConfig;
@@ -90,6 +100,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   private subscription: string[] | undefined;
   private listener: RebalanceListener = {};
   private readonly ready: ReadyBatch[] = [];
+  private bufferedBytes = 0;
   private readonly errors: Error[] = [];
   private readonly sessions = new Map<number, FetchSession>();
   private inHand: Array<{ state: PartitionState; next: bigint }> = [];
@@ -171,7 +182,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     const k = tpKey(topic, partition);
     let s = this.parts.get(k);
     if (!s) {
-      s = { topic, partition, position: undefined, processed: undefined, committed: undefined, reset: undefined, paused: false, buffered: false, failed: false, highWatermark: -1n };
+      s = { topic, partition, position: undefined, processed: undefined, committed: undefined, reset: undefined, paused: false, buffered: 0, bufferedNext: -1n, failed: false, highWatermark: -1n };
       this.parts.set(k, s);
     }
     return s;
@@ -183,10 +194,19 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   }
 
   private dropBuffered(s: PartitionState): void {
-    if (!s.buffered) return;
-    s.buffered = false;
-    const i = this.ready.findIndex((r) => r.state === s);
-    if (i >= 0) this.ready.splice(i, 1);
+    if (s.buffered === 0) return;
+    s.buffered = 0;
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const r = this.ready[i]!;
+      if (r.state !== s) continue;
+      this.bufferedBytes -= r.bytes;
+      this.ready.splice(i, 1);
+    }
+  }
+
+  /** Where this partition's next fetch starts: after its buffered batches, else its position. */
+  private fetchPosition(s: PartitionState): bigint | undefined {
+    return s.buffered > 0 ? s.bufferedNext : s.position;
   }
 
   private state(tp: TopicPartition, what: string): PartitionState {
@@ -425,10 +445,18 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     while (this.ready.length > 0) {
       const r = this.ready.shift()!;
       const s = r.state;
-      if (this.parts.get(tpKey(s.topic, s.partition)) !== s || !s.buffered || s.paused || s.position !== r.fetchOffset) continue;
-      s.buffered = false;
+      this.bufferedBytes -= r.bytes;
+      if (this.parts.get(tpKey(s.topic, s.partition)) !== s) continue; // revoked
+      if (s.buffered === 0 || s.paused || s.position !== r.fetchOffset) {
+        // Not the batch at the position (cannot happen while dropBuffered() keeps up): refetch from the position.
+        this.dropBuffered(s);
+        continue;
+      }
+      s.buffered--;
       const { batch, next } = this.deserialize(r);
       s.position = next;
+      // A deserialization error cut the batch short: what was fetched after it no longer follows on.
+      if (next !== r.nextOffset) this.dropBuffered(s);
       this.wake();
       if (batch.records.length === 0) continue;
       this.inHand.push({ state: s, next });
@@ -707,7 +735,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     const byNode = new Map<number, PartitionState[]>();
     let refresh = false;
     for (const s of this.parts.values()) {
-      if (s.position === undefined || s.paused || s.buffered || s.failed) continue;
+      if (s.position === undefined || s.paused || s.failed) continue;
+      // Fetch ahead (a partition with a batch waiting) only within prefetchBatches and fetchMaxBytes.
+      if (s.buffered > 0 && (s.buffered >= prefetchBatches || this.bufferedBytes >= this.config.fetchMaxBytes)) continue;
       const leader = meta.topics.get(s.topic)?.partitions[s.partition]?.leader ?? -1;
       if (leader < 0) {
         refresh = true;
@@ -730,7 +760,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     if (!session) this.sessions.set(nodeId, (session = new FetchSession(c.fetchSessions && version >= 7)));
     const wanted = new Map<string, SessionPartition>();
     for (const s of list) {
-      wanted.set(tpKey(s.topic, s.partition), { topic: s.topic, topicId: this.topicId(s.topic) ?? '', partition: s.partition, fetchOffset: s.position!, maxBytes: c.maxPartitionFetchBytes });
+      wanted.set(tpKey(s.topic, s.partition), { topic: s.topic, topicId: this.topicId(s.topic) ?? '', partition: s.partition, fetchOffset: this.fetchPosition(s)!, maxBytes: c.maxPartitionFetchBytes });
     }
     const req = session.build(wanted);
     const group = <T extends { topic: string; topicId: string }>(ps: T[]): Map<string, T[]> => {
@@ -782,22 +812,26 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
         const k = tpKey(topic, p.partitionIndex);
         const sent = req.inSession.get(k);
         const s = this.parts.get(k);
-        if (!sent || !s || s.position !== sent.fetchOffset || s.paused || s.buffered || s.failed) continue; // stale: seeked, paused or revoked meanwhile
+        if (!sent || !s || this.fetchPosition(s) !== sent.fetchOffset || s.paused || s.failed) continue; // stale: seeked, paused or revoked meanwhile
         if (p.errorCode === ErrorCode.NONE) {
           s.highWatermark = p.highWatermark;
           const data = p.records === null ? null : Buffer.isBuffer(p.records) ? p.records : Buffer.concat(p.records as readonly Buffer[]);
           const decoded = decodePartitionRecords(topic, p.partitionIndex, data, sent.fetchOffset, c.isolationLevel, p.abortedTransactions);
           if (decoded.records.length > 0) {
-            s.buffered = true;
+            s.buffered++;
+            s.bufferedNext = decoded.nextOffset;
+            const bytes = data?.length ?? 0;
+            this.bufferedBytes += bytes;
             this.ready.push({
               state: s,
               fetchOffset: sent.fetchOffset,
               nextOffset: decoded.nextOffset,
+              bytes,
               batch: { topic, partition: p.partitionIndex, records: decoded.records, highWatermark: p.highWatermark, lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset },
             });
             this.wake();
-          } else if (decoded.nextOffset > s.position) {
-            s.position = decoded.nextOffset; // only markers or aborted batches
+          } else if (s.buffered === 0 && decoded.nextOffset > s.position!) {
+            s.position = decoded.nextOffset; // only markers or aborted batches (behind buffered batches: fetched again once they are taken)
           } else if (data !== null && data.length > 0 && decoded.batchCount === 0) {
             this.log('warn', 'a record batch is larger than maxPartitionFetchBytes and the broker sent only part of it', { topic, partition: p.partitionIndex, bytes: data.length });
           }
@@ -872,6 +906,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     group?.stop();
     this.parts.clear();
     this.ready.length = 0;
+    this.bufferedBytes = 0;
     this.cluster.close();
   }
 }
