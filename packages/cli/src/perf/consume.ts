@@ -10,7 +10,7 @@ import { explain, prepareTopic } from './cluster.js';
 import { IntervalRate, ProgressLine } from './progress.js';
 import { readStamp } from './stamp.js';
 import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs } from './report.js';
-import type { Common, Outcome } from './run.js';
+import { cpuSince, type Common, type Outcome } from './run.js';
 
 export interface ConsumeSettings extends Common {
   group: string | undefined;
@@ -51,6 +51,7 @@ export async function runConsume(s: ConsumeSettings, stop: AbortSignal): Promise
   let lastAt: number | undefined;
   let stoppedBy: ConsumeStop = 'count';
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const rate = new IntervalRate(start);
   const progress = new ProgressLine(() => {
     const now = performance.now();
@@ -124,6 +125,7 @@ export async function runConsume(s: ConsumeSettings, stop: AbortSignal): Promise
     count,
     bytes,
     elapsedMs: round(activeMs),
+    processCpu: cpuSince(cpuStart, performance.now() - start),
     firstRecordMs: firstAt === undefined ? null : round(firstAt - start),
     recordsPerSec: round(recordsPerSec),
     mbPerSec: round(mbPerSec),
@@ -134,6 +136,7 @@ export async function runConsume(s: ConsumeSettings, stop: AbortSignal): Promise
   text += `  ${fmtInt(count)} records, ${(bytes / 1e6).toFixed(2)} MB of values in ${(activeMs / 1000).toFixed(3)} s (stopped by ${json.stoppedBy}${failure === undefined ? '' : `: ${json.error}`})\n`;
   if (firstAt !== undefined) text += `  first record after ${fmtMs(firstAt - start)} ms (connection, ${s.group === undefined ? 'offset lookup' : 'group join'} and first fetch)\n`;
   text += `  throughput: ${fmtRate(recordsPerSec)} records/s, ${mbPerSec.toFixed(2)} MB/s (MB = 10^6 bytes of record values; time from start to the last record)\n`;
+  text += `  this process used ${json.processCpu.percentOfOneCore}% of one core\n`;
   if (ageSummary) text += latencyText(`age on arrival of the ${fmtInt(age.count)} records stamped by fjord perf (ms, wall clock: now - send time):`, ageSummary);
   else if (count > 0) text += `  no record carries a fjord perf send stamp, so no age is reported\n`;
   if (unstamped > 0 && ageSummary) text += `  (${fmtInt(unstamped)} records without a stamp)\n`;

@@ -18,7 +18,7 @@ import { Payloads } from './payload.js';
 import { ProgressLine } from './progress.js';
 import { readStamp } from './stamp.js';
 import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs } from './report.js';
-import { Failures, Schedule, sleep, type Common, type Outcome, type StoppedBy } from './run.js';
+import { cpuSince, Failures, Schedule, sleep, type Common, type Outcome, type StoppedBy } from './run.js';
 
 export interface E2eSettings extends Common {
   recordSize: number;
@@ -69,6 +69,7 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
   let consumeError: unknown;
   let partitions: number[] = [];
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const progress = new ProgressLine(() => {
     const now = performance.now();
     return `perf e2e ${s.topic}: ${fmtInt(sent)} sent · ${fmtInt(acked)} acked · ${fmtInt(seen)} received · ${fmtInt(failures.count)} failed · p99 ${fmtMs(fromIntended.percentile(99) / usPerMs)} ms · ${((now - start) / 1000).toFixed(1)} s`;
@@ -207,6 +208,7 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
     otherRecords: foreign,
     errors: failures.top(),
     sendMs: Math.round(sendPhaseMs),
+    processCpu: cpuSince(cpuStart, performance.now() - start),
     drainMs: Math.round(drainMs),
     latencyMs: intended,
     latencyFromSendMs: actual,
@@ -221,6 +223,7 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
   text += `  end-to-end latency from the actual send() (ms): ${percentileShort(actual)}\n`;
   text += `  producer send() -> acknowledged (ms): ${percentileShort(ack)}\n`;
   text += `  send lag behind the schedule (ms): ${percentileShort(lag)}\n`;
+  text += `  this process used ${json.processCpu.percentOfOneCore}% of one core\n`;
   return { exitCode: bad > 0 || consumeError !== undefined ? 1 : 0, json, text };
 }
 

@@ -11,7 +11,7 @@ import { prepareTopic, type CreateSettings } from './cluster.js';
 import { Payloads } from './payload.js';
 import { IntervalRate, ProgressLine } from './progress.js';
 import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs } from './report.js';
-import { Failures, Schedule, sleep, within, type Common, type Outcome, type StoppedBy } from './run.js';
+import { cpuSince, Failures, Schedule, sleep, within, type Common, type Outcome, type StoppedBy } from './run.js';
 
 export interface ProduceSettings extends Common {
   recordSize: number;
@@ -67,6 +67,7 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
   let stoppedBy: StoppedBy = 'count';
 
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const deadline = s.durationMs === undefined ? Infinity : start + s.durationMs;
   const schedule = paced ? new Schedule(start, s.throughput) : undefined;
   const rate = new IntervalRate(start);
@@ -173,6 +174,7 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
     failed: bad,
     errors: failures.top(),
     elapsedMs: round(elapsedMs),
+    processCpu: cpuSince(cpuStart, performance.now() - start),
     sendMs: round(sendEndedAt - start),
     bytes: ackedBytes,
     recordsPerSec: round(recordsPerSec),
@@ -186,6 +188,7 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
   text += failures.text('    ');
   if (!drained) text += `    the producer did not finish within --drain-timeout-ms ${s.drainTimeoutMs}\n`;
   text += `  throughput: ${fmtRate(recordsPerSec)} records/s, ${mbPerSec.toFixed(2)} MB/s (MB = 10^6 bytes of record values)\n`;
+  text += `  this process used ${json.processCpu.percentOfOneCore}% of one core (a figure near 100% means the client side was the limit)\n`;
   text += latencyText('latency, send() -> acknowledged (ms):', latency);
   if (fromIntended) text += latencyText('latency from the intended send time on the schedule (ms; includes waiting behind slow records):', fromIntended);
   return { exitCode: bad > 0 ? 1 : 0, json, text };

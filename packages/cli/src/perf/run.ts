@@ -92,3 +92,11 @@ export function stderrLogger(verbose: boolean): Logger {
     process.stderr.write(`fjord: ${level} ${message}${f}\n`);
   };
 }
+
+/** CPU this process used since `since` (process.cpuUsage()), over `wallMs`: tells whether the client side was the limit. */
+export function cpuSince(since: NodeJS.CpuUsage, wallMs: number): { userMs: number; systemMs: number; percentOfOneCore: number } {
+  const d = process.cpuUsage(since);
+  const userMs = Math.round(d.user / 1000);
+  const systemMs = Math.round(d.system / 1000);
+  return { userMs, systemMs, percentOfOneCore: wallMs > 0 ? Math.round(((userMs + systemMs) / wallMs) * 100) : 0 };
+}
