@@ -10,9 +10,56 @@ export interface RecordMetadata {
   timestamp: number;
 }
 
-interface Delivery {
-  resolve: (m: RecordMetadata) => void;
-  reject: (e: Error) => void;
+/** Where one record's outcome goes: a send()'s promise, or one slot of a sendBatch(). */
+export interface Delivery {
+  resolve(m: RecordMetadata): void;
+  reject(e: Error): void;
+}
+
+/** The outcome of a sendBatch(): all metadata in order, or the first failure. */
+export class DeliveryGroup {
+  private readonly results: RecordMetadata[];
+  private left: number;
+  private settled = false;
+
+  constructor(
+    count: number,
+    private readonly onDone: (results: RecordMetadata[]) => void,
+    private readonly onFail: (e: Error) => void,
+  ) {
+    this.results = new Array<RecordMetadata>(count);
+    this.left = count;
+  }
+
+  resolve(i: number, m: RecordMetadata): void {
+    this.results[i] = m;
+    if (--this.left === 0 && !this.settled) {
+      this.settled = true;
+      this.onDone(this.results);
+    }
+  }
+
+  reject(e: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.onFail(e);
+  }
+}
+
+/** One record of a sendBatch(): a small object instead of a promise per record. */
+export class GroupDelivery implements Delivery {
+  constructor(
+    private readonly group: DeliveryGroup,
+    private readonly index: number,
+  ) {}
+
+  resolve(m: RecordMetadata): void {
+    this.group.resolve(this.index, m);
+  }
+
+  reject(e: Error): void {
+    this.group.reject(e);
+  }
 }
 
 /** Kafka's upper-bound estimate of one record's size in a v2 batch (varint overheads included). */

@@ -23,7 +23,7 @@ import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import { staleMetadataErrors, type TopicInfo } from '../metadata/metadata.js';
 import { BufferPool } from './buffer-pool.js';
-import { ProducerBatch, batchOverheadBytes, estimateRecordBytes, type RecordMetadata } from './batch.js';
+import { DeliveryGroup, GroupDelivery, ProducerBatch, batchOverheadBytes, estimateRecordBytes, type Delivery, type RecordMetadata } from './batch.js';
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { StickyPartitioner, keyPartition } from './partitioner.js';
 import { TransactionManager, TransactionStateError, isFatalTxnError, txnV1MaxVersions } from './transaction-manager.js';
@@ -75,12 +75,20 @@ class PartitionQueue {
 
 const int32Wrap = 0x80000000;
 
+/** Whether a record of `bytes` goes into the open batch `b`. */
+function fits(b: ProducerBatch | undefined, bytes: number, batchBytes: number): boolean {
+  return b !== undefined && !b.closed && b.bytes + bytes <= batchBytes;
+}
+
+const noHeaders: ReadonlyArray<{ key: string; value: Buffer | null }> = Object.freeze([]);
+
 export class Producer<K = Bytes, V = Bytes> {
   readonly config: ResolvedProducerConfig;
   private readonly cluster: Cluster;
   private readonly pool: BufferPool;
   private readonly sticky: StickyPartitioner;
   private readonly queues = new Map<string, PartitionQueue>();
+  private readonly queuesByTopic = new Map<string, PartitionQueue[]>();
   private producerId = -1n;
   private producerEpoch = -1;
   private initializing: Promise<void> | undefined;
@@ -216,54 +224,64 @@ export class Producer<K = Bytes, V = Bytes> {
    * written (acks 0). Waits for buffer room and topic metadata for at most maxBlockMs.
    */
   send(record: ProducerRecord<K, V>): Promise<RecordMetadata> {
-    if (this.closed) return Promise.reject(new ClosedError('producer'));
-    if (this.fatal) return Promise.reject(this.fatal);
-    if (this.txn && this.txnState !== 'inTransaction') return Promise.reject(new TransactionStateError(`a transactional producer sends only inside a transaction (state: ${this.txnState})`));
+    return new Promise<RecordMetadata>((resolve, reject) => this.enqueue(record, { resolve, reject }));
+  }
+
+  /**
+   * Sends several records (in order); resolves with their metadata, in the same order, when all are
+   * acknowledged; rejects with the first failure. One promise for the whole call.
+   */
+  sendBatch(records: readonly ProducerRecord<K, V>[]): Promise<RecordMetadata[]> {
+    if (!Array.isArray(records)) return Promise.reject(new InvalidRecordError('sendBatch expects an array of records'));
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const group = new DeliveryGroup(records.length, resolve, reject);
+      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, new GroupDelivery(group, i));
+    });
+  }
+
+  /** Validates and appends one record, or queues it behind earlier ones waiting for metadata or room. Never throws. */
+  private enqueue(record: ProducerRecord<K, V>, delivery: Delivery): void {
+    if (this.closed) return delivery.reject(new ClosedError('producer'));
+    if (this.fatal) return delivery.reject(this.fatal);
+    if (this.txn && this.txnState !== 'inTransaction') return delivery.reject(new TransactionStateError(`a transactional producer sends only inside a transaction (state: ${this.txnState})`));
     let prepared: Prepared;
     try {
       prepared = this.prepare(record);
     } catch (e) {
-      return Promise.reject(e as Error);
+      return delivery.reject(e as Error);
     }
-    return new Promise<RecordMetadata>((resolve, reject) => {
-      const delivery = { resolve, reject };
-      const topic = this.cluster.metadata?.topics.get(prepared.topic);
-      if (this.slowAppends === 0 && topic && this.pool.tryReserve(prepared.bytes)) {
+    const topic = this.cluster.metadata?.topics.get(prepared.topic);
+    if (this.slowAppends === 0 && topic && this.pool.tryReserve(prepared.bytes)) {
+      try {
+        this.append(prepared, topic, delivery);
+      } catch (e) {
+        this.pool.release(prepared.bytes);
+        delivery.reject(e as Error);
+      }
+      return;
+    }
+    this.slowAppends++;
+    const deadline = this.config.now() + this.config.maxBlockMs;
+    this.appendChain = this.appendChain
+      .then(async () => {
+        const t = await this.cluster.topic(prepared.topic, Math.max(0, deadline - this.config.now()), this.config.maxBlockMs);
+        await this.pool.reserve(prepared.bytes, Math.max(0, deadline - this.config.now()));
+        if (this.closed) {
+          this.pool.release(prepared.bytes);
+          throw new ClosedError('producer');
+        }
         try {
-          this.append(prepared, topic, delivery);
+          this.append(prepared, t, delivery);
         } catch (e) {
           this.pool.release(prepared.bytes);
-          reject(e as Error);
+          throw e;
         }
-        return;
-      }
-      this.slowAppends++;
-      const deadline = this.config.now() + this.config.maxBlockMs;
-      this.appendChain = this.appendChain
-        .then(async () => {
-          const t = await this.cluster.topic(prepared.topic, Math.max(0, deadline - this.config.now()), this.config.maxBlockMs);
-          await this.pool.reserve(prepared.bytes, Math.max(0, deadline - this.config.now()));
-          if (this.closed) {
-            this.pool.release(prepared.bytes);
-            throw new ClosedError('producer');
-          }
-          try {
-            this.append(prepared, t, delivery);
-          } catch (e) {
-            this.pool.release(prepared.bytes);
-            throw e;
-          }
-        })
-        .catch((e: Error) => reject(e))
-        .finally(() => {
-          this.slowAppends--;
-        });
-    });
-  }
-
-  /** Sends several records (in order); resolves when all are acknowledged, rejects on the first failure. */
-  sendBatch(records: readonly ProducerRecord<K, V>[]): Promise<RecordMetadata[]> {
-    return Promise.all(records.map((r) => this.send(r)));
+      })
+      .catch((e: Error) => delivery.reject(e))
+      .finally(() => {
+        this.slowAppends--;
+      });
   }
 
   /** Resolves when the buffer has room for `bytes` more (backpressure for writers that do not await each send). */
@@ -349,7 +367,7 @@ export class Producer<K = Bytes, V = Bytes> {
     }
   }
 
-  private append(p: Prepared, topic: TopicInfo, delivery: { resolve: (m: RecordMetadata) => void; reject: (e: Error) => void }): void {
+  private append(p: Prepared, topic: TopicInfo, delivery: Delivery): void {
     const count = topic.partitions.length;
     let partition = p.partition;
     let sticky = false;
@@ -367,14 +385,14 @@ export class Producer<K = Bytes, V = Bytes> {
     if (partition >= count) throw new InvalidRecordError(`partition ${partition} of topic ${JSON.stringify(p.topic)} does not exist (it has ${count})`);
     let q = this.queue(p.topic, partition);
     let open = q.queued.at(-1);
-    const fits = (b: ProducerBatch | undefined): boolean => !!b && !b.closed && b.bytes + p.bytes <= this.config.batchBytes;
-    if (!fits(open) && sticky) {
+    const limit = this.config.batchBytes;
+    if (!fits(open, p.bytes, limit) && sticky) {
       partition = this.sticky.onNewBatch(p.topic, count, topic.available, partition);
       q = this.queue(p.topic, partition);
       open = q.queued.at(-1);
     }
     let batch: ProducerBatch;
-    if (open && fits(open)) batch = open;
+    if (open && fits(open, p.bytes, limit)) batch = open;
     else {
       if (open) open.closed = true;
       const now = this.config.now();
@@ -387,11 +405,14 @@ export class Producer<K = Bytes, V = Bytes> {
   }
 
   private queue(topic: string, partition: number): PartitionQueue {
-    const k = `${topic}\u0000${partition}`;
-    let q = this.queues.get(k);
+    // Looked up per record: by topic, then by index (no key string built per record).
+    let list = this.queuesByTopic.get(topic);
+    if (!list) this.queuesByTopic.set(topic, (list = []));
+    let q = list[partition];
     if (!q) {
       q = new PartitionQueue(topic, partition);
-      this.queues.set(k, q);
+      list[partition] = q;
+      this.queues.set(`${topic}\u0000${partition}`, q);
     }
     return q;
   }
@@ -721,7 +742,7 @@ interface Prepared {
   partition: number | undefined;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Array<{ key: string; value: Buffer | null }>;
+  headers: ReadonlyArray<{ key: string; value: Buffer | null }>;
   timestamp: number;
   bytes: number;
 }
@@ -743,8 +764,8 @@ function toBytes(v: unknown, what: string): Buffer | null {
   throw new InvalidRecordError(`record.${what} must be a Buffer, Uint8Array, string or null, got ${typeof v}`);
 }
 
-function toHeaders(h: ProducerRecord<unknown, unknown>['headers']): Array<{ key: string; value: Buffer | null }> {
-  if (h === undefined || h === null) return [];
+function toHeaders(h: ProducerRecord<unknown, unknown>['headers']): ReadonlyArray<{ key: string; value: Buffer | null }> {
+  if (h === undefined || h === null) return noHeaders;
   const entries = Array.isArray(h) ? (h as ReadonlyArray<readonly [string, HeaderValue]>) : Object.entries(h as Record<string, HeaderValue>);
   return entries.map((e) => {
     if (!Array.isArray(e) || typeof e[0] !== 'string') throw new InvalidRecordError('record.headers entries must be [name, value] with a string name');
