@@ -66,7 +66,7 @@ const metaOf = (l: any[]): Array<{ topicName: string; partition: number; errorCo
 const ts0 = 1_700_000_000_000;
 const messages = (from: number, count: number): any[] =>
   Array.from({ length: count }, (_, i) => ({
-    key: `user-${(from + i) % 7}`,
+    key: `order-${(from + i) % 8}`,
     value: `event-${from + i}`,
     headers: { source: 'scenario', trace: [`t${from + i}`, 'again'] },
     timestamp: String(ts0 + from + i),
@@ -139,6 +139,7 @@ async function scenario(lib: Lib, p: string): Promise<Record<string, unknown>> {
   out['groupRecords'] = sortRecords(got).map(({ member: _m, ...r }) => r);
   assert.ok(got.every((r) => owner.get(r.partition) === r.member), `${p}: each record goes to the member owning its partition`);
   assert.equal(got.length, 18, `${p}: no record twice`);
+  assert.equal(new Set(got.map((r) => r.member)).size, 2, `${p}: both members got records`);
   await Promise.all([a.consumer.stop(), b.consumer.stop()]);
   out['offsetsAfterGroup'] = await admin.fetchOffsets({ groupId: group, topics: [events] });
   out['topicOffsets'] = await admin.fetchTopicOffsets(events);
@@ -181,6 +182,38 @@ async function scenario(lib: Lib, p: string): Promise<Record<string, unknown>> {
   await bc.stop();
   out['eachBatch'] = sortRecords(inBatches).map(({ member: _m, ...r }) => r);
   out['eachBatchOffsets'] = await admin.fetchOffsets({ groupId: batchGroup, topics: [batches] });
+
+  // pause() inside eachMessage, paused(), resume(), then seek() back.
+  const seekGroup = `${p}-seek-group`;
+  const sc = kafka.consumer({ groupId: seekGroup, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+  cleanups.push(() => sc.disconnect());
+  const seen: Array<[number, string]> = [];
+  let pausedInHandler: unknown;
+  await sc.connect();
+  await sc.subscribe({ topics: [batches], fromBeginning: true });
+  await sc.run({
+    eachMessage: async ({ partition, message }: any) => {
+      seen.push([partition, message.offset]);
+      if (partition === 0 && message.offset === '0' && pausedInHandler === undefined) {
+        sc.pause([{ topic: batches, partitions: [0] }]);
+        pausedInHandler = sc.paused().map((x: any) => ({ topic: x.topic.slice(p.length), partitions: x.partitions }));
+      }
+    },
+  });
+  const ofPartition = (n: number): string[] => seen.filter(([x]) => x === n).map(([, o]) => o);
+  const sizes = new Map<number, number>((await admin.fetchTopicOffsets(batches)).map((x: any) => [x.partition, Number(x.high)]));
+  assert.ok(sizes.get(0)! >= 2 && sizes.get(1)! >= 3, JSON.stringify([...sizes]));
+  await waitFor('partition 1 read while 0 is paused', () => ofPartition(1).length >= sizes.get(1)!, { timeoutMs: 20_000, intervalMs: 50 });
+  await new Promise((r) => setTimeout(r, 500));
+  const whilePaused = ofPartition(0);
+  sc.resume([{ topic: batches, partitions: [0] }]);
+  await waitFor('partition 0 after resume', () => ofPartition(0).length >= sizes.get(0)!, { timeoutMs: 20_000, intervalMs: 50 });
+  sc.seek({ topic: batches, partition: 1, offset: String(sizes.get(1)! - 2) });
+  await waitFor('partition 1 again from its last two', () => ofPartition(1).length >= sizes.get(1)! + 2, { timeoutMs: 20_000, intervalMs: 50 });
+  await new Promise((r) => setTimeout(r, 300));
+  await sc.stop();
+  out['pauseSeek'] = { pausedInHandler, whilePaused, partition0: ofPartition(0), partition1: ofPartition(1), pausedAfterResume: sc.paused() };
+  out['pauseSeekOffsets'] = await admin.fetchOffsets({ groupId: seekGroup, topics: [batches] });
 
   // Transactions: one committed with consumer offsets, one aborted.
   const tx = kafka.producer({ transactionalId: `${p}-tx`, idempotent: true, maxInFlightRequests: 1 });
@@ -230,6 +263,7 @@ describe('KafkaJS facade', () => {
     const relative = (x: Record<string, unknown>, prefix: string): Record<string, any> => JSON.parse(JSON.stringify(x).replaceAll(`"${prefix}-`, '"<p>-')) as Record<string, any>;
     const { log: realLog, ...r } = relative(realResult, 'kjs');
     const { log: fjordLog, ...f } = relative(fjordResult, 'fjd');
+    if (process.env['FJORD_FACADE_DUMP']) console.error(JSON.stringify({ kafkajs: r, facade: f }, null, 1));
     // One deliberate difference: KafkaJS's resetOffsets commits the sentinel -2 (earliest) itself;
     // the facade commits the partition's actual earliest offset, which every client understands.
     assert.deepEqual(r['afterReset'][0].partitions.map((x: any) => x.offset), ['-2', '-2', '-2']);
@@ -333,5 +367,92 @@ describe('KafkaJS facade', () => {
     assert.equal(offsets[0].partitions[0].offset, '3');
     await admin.disconnect();
     await p.disconnect();
+  });
+
+  test('KafkaJS partitioners: keyed messages land where kafkajs puts them (default and legacy)', () => {
+    const counts = [1, 2, 3, 5, 8, 13, 64];
+    for (const name of ['DefaultPartitioner', 'LegacyPartitioner'] as const) {
+      const mine = (facade.Partitioners as any)[name]();
+      const theirs = real.Partitioners[name]();
+      for (let i = 0; i < 2000; i++) {
+        const key = i % 3 === 0 ? Buffer.from(Array.from({ length: i % 23 }, (_, j) => (i * 31 + j * 7) & 0xff)) : `k-${i}-${'ø✓'.repeat(i % 4)}`;
+        const n = counts[i % counts.length]!;
+        const partitionMetadata = Array.from({ length: n }, (_, id) => ({ partitionId: id, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+        const args = { topic: 't', partitionMetadata, message: { key, value: 'v' } };
+        assert.equal(mine(args), theirs(args), `${name}: key ${JSON.stringify(key)} over ${n} partitions`);
+      }
+      // Unkeyed: round robin over partitions with a leader.
+      const md = Array.from({ length: 4 }, (_, id) => ({ partitionId: id, leader: id === 2 ? -1 : 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+      const picks = Array.from({ length: 6 }, () => mine({ topic: 'u', partitionMetadata: md, message: { value: 'v' } }));
+      assert.ok(!picks.includes(2), 'no leaderless partition');
+      assert.equal(new Set(picks).size, 3);
+    }
+  });
+
+  test('a facade member and a kafkajs member share one group (RoundRobinAssigner)', { timeout: 40_000 }, async () => {
+    const log: string[] = [];
+    const fk = kafkaFor(fjord, 'mixed-fjord', log);
+    const rk = kafkaFor(real, 'mixed-real', log);
+    const admin = fk.admin();
+    cleanups.push(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic: 'mixed', numPartitions: 4 }] });
+    const got: Received[] = [];
+    const a = await groupMember(fk, 'mixed-group', 'mixed', 'facade', got);
+    const b = await groupMember(rk, 'mixed-group', 'mixed', 'kafkajs', got);
+    await waitFor(
+      'the two members sharing 4 partitions',
+      () => {
+        const x = a.assignment() ?? [];
+        const y = b.assignment() ?? [];
+        return x.length === 2 && y.length === 2 && new Set([...x, ...y]).size === 4;
+      },
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
+    const p = fk.producer();
+    cleanups.push(() => p.disconnect());
+    await p.send({ topic: 'mixed', messages: Array.from({ length: 20 }, (_, i) => ({ value: `m${i}`, partition: i % 4 })) });
+    await waitFor('20 records', () => got.length >= 20, { timeoutMs: 20_000, intervalMs: 50 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(got.length, 20, 'each record once');
+    for (const r of got) assert.equal(r.member, (a.assignment()!.includes(r.partition) ? 'facade' : 'kafkajs'), `partition ${r.partition} read by its owner`);
+    const described = await fk.consumer({ groupId: 'mixed-group' }).describeGroup();
+    assert.equal(described.protocol, 'RoundRobinAssigner');
+    assert.equal(described.members.length, 2);
+    await Promise.all([a.consumer.disconnect(), b.consumer.disconnect(), p.disconnect()]);
+    await admin.disconnect();
+  });
+
+  test('config: ssl and sasl are refused by name; logCreator gets the client logs at its level', { timeout: 20_000 }, async () => {
+    const { ConfigError } = await import('@fjord/client');
+    assert.throws(() => new facade.Kafka({ brokers: ['127.0.0.1:1'], ssl: true }), (e: any) => e instanceof ConfigError && e.option === 'ssl' && /not supported/.test(e.message));
+    assert.throws(() => new facade.Kafka({ brokers: ['127.0.0.1:1'], sasl: { mechanism: 'plain', username: 'u', password: 'p' } }), (e: any) => e instanceof ConfigError && e.option === 'sasl');
+    assert.throws(() => new facade.Kafka({ brokers: [] }), (e: any) => e instanceof ConfigError && e.option === 'brokers');
+    new facade.Kafka({ brokers: ['127.0.0.1:1'], ssl: false }); // false is plaintext
+    const entries: any[] = [];
+    let createdWith: unknown;
+    const kafka = new facade.Kafka({
+      brokers: async () => [broker.bootstrap],
+      logLevel: facade.logLevel.INFO,
+      logCreator: (level) => {
+        createdWith = level;
+        return (e) => entries.push(e);
+      },
+    });
+    const p = kafka.producer({ idempotent: true });
+    cleanups.push(() => p.disconnect());
+    const events: string[] = [];
+    p.on(p.events.CONNECT, (e) => events.push(e.type));
+    p.on(p.events.DISCONNECT, (e) => events.push(e.type));
+    await p.connect();
+    await p.send({ topic: 'logged', messages: [{ value: 'x' }] });
+    await p.disconnect();
+    await waitFor('connect and disconnect events', () => events.length === 2, { timeoutMs: 2_000, intervalMs: 20 });
+    assert.deepEqual(events, ['producer.connect', 'producer.disconnect']);
+    assert.equal(createdWith, facade.logLevel.INFO);
+    assert.ok(entries.length > 0, 'the client logged through logCreator');
+    assert.ok(entries.every((e) => e.level !== facade.logLevel.DEBUG && typeof e.log.message === 'string' && typeof e.log.timestamp === 'string' && e.label), JSON.stringify(entries[0]));
+    assert.ok(entries.some((e) => e.namespace.startsWith('Producer') && e.log.message === 'producer id'), JSON.stringify(entries.map((e) => [e.namespace, e.log.message])));
+    kafka.logger().info('from the application', { a: 1 });
+    assert.deepEqual(entries.at(-1).log.a, 1);
   });
 });
