@@ -234,6 +234,31 @@ async function scenario(lib: Lib, p: string): Promise<Record<string, unknown>> {
   out['readCommitted'] = committedRead.map((r) => r.value);
   out['txnOffsets'] = await admin.fetchOffsets({ groupId: `${p}-txn-group`, topics: [events] });
 
+  // Admin: configs, partitions, offsets by time, record deletion, cluster, groups.
+  const adminTopic = `${p}-admin`;
+  await admin.createTopics({ topics: [{ topic: adminTopic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '86400000' }] }] });
+  const configsOf = async (): Promise<unknown> => {
+    const d = await admin.describeConfigs({ resources: [{ type: lib === fjord ? facade.ConfigResourceTypes.TOPIC : 2, name: adminTopic, configNames: ['retention.ms', 'cleanup.policy'] }], includeSynonyms: false });
+    return d.resources.map((r: any) => ({ name: r.resourceName, type: r.resourceType, errorCode: r.errorCode, entries: r.configEntries.map((e: any) => [e.configName, e.configValue, e.isDefault, e.configSource, e.readOnly, e.isSensitive]).sort() }));
+  };
+  out['describeConfigs'] = await configsOf();
+  await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: adminTopic, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] });
+  out['describeConfigsAltered'] = await configsOf();
+  out['createPartitions'] = await admin.createPartitions({ topicPartitions: [{ topic: adminTopic, count: 3 }] });
+  out['partitionsAfter'] = (await admin.fetchTopicMetadata({ topics: [adminTopic] })).topics[0].partitions.length;
+  await producer.send({ topic: adminTopic, messages: [0, 1, 2, 3].map((i) => ({ value: `a${i}`, partition: 0, timestamp: String(ts0 + i * 1000) })) });
+  out['byTimestamp'] = await admin.fetchTopicOffsetsByTimestamp(adminTopic, ts0 + 1500);
+  await admin.deleteTopicRecords({ topic: adminTopic, partitions: [{ partition: 0, offset: '2' }] });
+  out['afterDeleteRecords'] = await admin.fetchTopicOffsets(adminTopic);
+  const cluster = await admin.describeCluster();
+  out['cluster'] = { brokers: cluster.brokers.map((x: any) => x.port), controller: cluster.controller, hasClusterId: typeof cluster.clusterId === 'string' && cluster.clusterId.length > 0 };
+  out['listGroups'] = (await admin.listGroups()).groups.filter((g: any) => g.groupId.startsWith(p)).sort((x: any, y: any) => x.groupId.localeCompare(y.groupId));
+  out['describeGroups'] = (await admin.describeGroups([group])).groups.map((g: any) => ({ groupId: g.groupId, state: g.state, protocolType: g.protocolType, members: g.members.length }));
+  out['deleteGroups'] = await admin.deleteGroups([batchGroup]);
+  out['groupsAfterDelete'] = (await admin.listGroups()).groups.map((g: any) => g.groupId).filter((g: string) => g === batchGroup);
+  await admin.deleteTopics({ topics: [adminTopic] });
+  out['topicsAfterDelete'] = (await admin.listTopics()).filter((t: string) => t === adminTopic);
+
   // An unknown topic without auto-creation.
   const strict = kafka.producer({ allowAutoTopicCreation: false });
   cleanups.push(() => strict.disconnect());
