@@ -157,6 +157,7 @@ async function scenario(lib: Lib, p: string): Promise<Record<string, unknown>> {
   // resetOffsets to the beginning, then setOffsets.
   await admin.resetOffsets({ groupId: group, topic: events, earliest: true });
   out['afterReset'] = await admin.fetchOffsets({ groupId: group, topics: [events] });
+  out['afterResetResolved'] = await admin.fetchOffsets({ groupId: group, topics: [events], resolveOffsets: true });
   await admin.setOffsets({ groupId: group, topic: events, partitions: [{ partition: 1, offset: '1' }] });
   out['afterSet'] = await admin.fetchOffsets({ groupId: group, topics: [events] });
 

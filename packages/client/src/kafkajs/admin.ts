@@ -292,11 +292,13 @@ export class KafkaJSAdmin {
         m.set(c.partition, { offset: c.offset, metadata: c.metadata === '' ? null : c.metadata });
       }
       if (options.resolveOffsets) {
-        // KafkaJS resolves "no offset" (-1) to the log end offset.
+        // As KafkaJS: the sentinels -2 (earliest) and -1 (latest, also "none") become the log's offsets.
         for (const [topic, m] of byTopic) {
-          const missing = [...m].filter(([, v]) => v.offset < 0n).map(([p]) => p);
-          if (missing.length === 0) continue;
-          for (const o of await a.listOffsets(missing.map((partition) => ({ topic, partition, spec: 'latest' as const })))) m.get(o.partition)!.offset = o.offset;
+          for (const [sentinel, spec] of [[-2n, 'earliest'], [-1n, 'latest']] as const) {
+            const list = [...m].filter(([, v]) => v.offset === sentinel).map(([p]) => p);
+            if (list.length === 0) continue;
+            for (const o of await a.listOffsets(list.map((partition) => ({ topic, partition, spec })))) m.get(o.partition)!.offset = o.offset;
+          }
         }
       }
       return [...byTopic].map(([topic, m]) => ({
