@@ -9,7 +9,7 @@ import { Histogram } from './histogram.js';
 import { explain, prepareTopic } from './cluster.js';
 import { IntervalRate, ProgressLine } from './progress.js';
 import { readStamp } from './stamp.js';
-import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs } from './report.js';
+import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs, plural } from './report.js';
 import { cpuSince, type Common, type Outcome } from './run.js';
 
 export interface ConsumeSettings extends Common {
@@ -132,7 +132,7 @@ export async function runConsume(s: ConsumeSettings, stop: AbortSignal): Promise
     stampedRecords: age.count,
     ageMs: ageSummary,
   };
-  let text = `fjord perf consume: ${s.topic} (${partitions.length} partitions) at ${s.ctx.bootstrap}; ${s.group === undefined ? `no group, from the ${s.from}` : `group ${s.group}`}\n`;
+  let text = `fjord perf consume: ${s.topic} (${plural(partitions.length, 'partition')}) at ${s.ctx.bootstrap}; ${s.group === undefined ? `no group, from the ${s.from}` : `group ${s.group}`}\n`;
   text += `  ${fmtInt(count)} records, ${(bytes / 1e6).toFixed(2)} MB of values in ${(activeMs / 1000).toFixed(3)} s (stopped by ${json.stoppedBy}${failure === undefined ? '' : `: ${json.error}`})\n`;
   if (firstAt !== undefined) text += `  first record after ${fmtMs(firstAt - start)} ms (connection, ${s.group === undefined ? 'offset lookup' : 'group join'} and first fetch)\n`;
   text += `  throughput: ${fmtRate(recordsPerSec)} records/s, ${mbPerSec.toFixed(2)} MB/s (MB = 10^6 bytes of record values; time from start to the last record)\n`;

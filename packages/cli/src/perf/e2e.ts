@@ -17,7 +17,7 @@ import { explain, prepareTopic, type CreateSettings } from './cluster.js';
 import { Payloads } from './payload.js';
 import { ProgressLine } from './progress.js';
 import { readStamp } from './stamp.js';
-import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs } from './report.js';
+import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs, plural } from './report.js';
 import { cpuSince, Failures, Schedule, sleep, type Common, type Outcome, type StoppedBy } from './run.js';
 
 export interface E2eSettings extends Common {
@@ -215,7 +215,7 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
     ackLatencyMs: ack,
     sendLagMs: lag,
   };
-  let text = `fjord perf e2e: ${s.topic} (${partitions.length} partitions) at ${s.ctx.bootstrap}; ${fmtInt(s.recordSize)}-byte records at ${fmtRate(s.throughput)} records/s, acks=${json.acks}, linger ${cfg.lingerMs} ms, compression ${json.compression}\n`;
+  let text = `fjord perf e2e: ${s.topic} (${plural(partitions.length, 'partition')}) at ${s.ctx.bootstrap}; ${fmtInt(s.recordSize)}-byte records at ${fmtRate(s.throughput)} records/s, acks=${json.acks}, linger ${cfg.lingerMs} ms, compression ${json.compression}\n`;
   text += `  ${fmtInt(sent)} sent in ${(sendPhaseMs / 1000).toFixed(3)} s (${fmtRate(achieved)} records/s; stopped by ${json.stoppedBy}), ${fmtInt(acked)} acknowledged, ${fmtInt(seen)} received, ${fmtInt(failures.count)} failed, ${fmtInt(lost)} lost${duplicates ? `, ${fmtInt(duplicates)} duplicates` : ''}\n`;
   text += failures.text('    ');
   if (json.error) text += `  consumer stopped: ${json.error}\n`;

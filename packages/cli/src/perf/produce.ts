@@ -10,8 +10,8 @@ import { Histogram } from './histogram.js';
 import { prepareTopic, type CreateSettings } from './cluster.js';
 import { Payloads } from './payload.js';
 import { IntervalRate, ProgressLine } from './progress.js';
-import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs } from './report.js';
-import { cpuSince, Failures, Schedule, sleep, within, type Common, type Outcome, type StoppedBy } from './run.js';
+import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs, plural } from './report.js';
+import { cpuSince, Failures, Schedule, sleep, untilDeadline, within, type Common, type Outcome, type StoppedBy } from './run.js';
 
 export interface ProduceSettings extends Common {
   recordSize: number;
@@ -64,6 +64,7 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
   let acked = 0;
   let ackedBytes = 0;
   let lastSettledAt = 0;
+  let lastAckAt = 0;
   let stoppedBy: StoppedBy = 'count';
 
   const start = performance.now();
@@ -90,6 +91,7 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
         acked++;
         ackedBytes += value.length;
         lastSettledAt = now;
+        lastAckAt = now;
       },
       (e: unknown) => {
         failures.add(e);
@@ -126,7 +128,7 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
           // Wait for room, but not past the time bound (ready() rejecting after maxBlockMs ends the run).
           const room = producer.ready(recordRoom);
           room.catch(() => {});
-          await (deadline === Infinity ? room : Promise.race([room, sleep(deadline - performance.now(), stop)]));
+          await untilDeadline(room, deadline, stop);
           if (performance.now() >= deadline || stop.aborted) break;
         }
         sendOne(sent, performance.now());
@@ -151,8 +153,10 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
   const elapsedMs = Math.max(endAt - start, 1e-3);
   const latency = summarize(ackLatency);
   const fromIntended = intendedLatency ? summarize(intendedLatency) : null;
-  const recordsPerSec = acked / (elapsedMs / 1000);
-  const mbPerSec = ackedBytes / 1e6 / (elapsedMs / 1000);
+  // Throughput over the time the acknowledged records took (failures at the end of a drain do not dilute it).
+  const ackSecs = Math.max((lastAckAt > 0 ? lastAckAt : endAt) - start, 1e-3) / 1000;
+  const recordsPerSec = acked / ackSecs;
+  const mbPerSec = ackedBytes / 1e6 / ackSecs;
   const bad = failures.count + unsettled;
   const json = {
     command: 'produce',
@@ -183,8 +187,8 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
     latencyFromIntendedMs: fromIntended,
   };
 
-  let text = `fjord perf produce: ${s.topic} (${partitions.length} partitions) at ${s.ctx.bootstrap}; ${fmtInt(s.recordSize)}-byte records, acks=${json.acks}, compression ${json.compression}, linger ${cfg.lingerMs} ms, batch ${fmtInt(cfg.batchBytes)} bytes, idempotent ${cfg.idempotent ? 'on' : 'off'}${keys ? `, ${fmtInt(s.keyCount)} keys` : ''}${paced ? `, paced at ${fmtRate(s.throughput)} records/s` : ''}\n`;
-  text += `  ${fmtInt(acked)} acknowledged, ${fmtInt(bad)} failed of ${fmtInt(sent)} sent in ${(elapsedMs / 1000).toFixed(3)} s (stopped by ${stoppedBy})\n`;
+  let text = `fjord perf produce: ${s.topic} (${plural(partitions.length, 'partition')}) at ${s.ctx.bootstrap}; ${fmtInt(s.recordSize)}-byte records, acks=${json.acks}, compression ${json.compression}, linger ${cfg.lingerMs} ms, batch ${fmtInt(cfg.batchBytes)} bytes, idempotent ${cfg.idempotent ? 'on' : 'off'}${keys ? `, ${fmtInt(s.keyCount)} keys` : ''}${paced ? `, paced at ${fmtRate(s.throughput)} records/s` : ''}\n`;
+  text += `  ${fmtInt(acked)} ${cfg.acks === 0 ? 'written (acks=0: not acknowledged)' : 'acknowledged'}, ${fmtInt(bad)} failed of ${fmtInt(sent)} sent in ${(elapsedMs / 1000).toFixed(3)} s (stopped by ${stoppedBy})\n`;
   text += failures.text('    ');
   if (!drained) text += `    the producer did not finish within --drain-timeout-ms ${s.drainTimeoutMs}\n`;
   text += `  throughput: ${fmtRate(recordsPerSec)} records/s, ${mbPerSec.toFixed(2)} MB/s (MB = 10^6 bytes of record values)\n`;

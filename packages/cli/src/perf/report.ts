@@ -119,3 +119,8 @@ export function histogramText(s: LatencySummary, indent = '    ', barWidth = 40)
 export function latencyText(title: string, s: LatencySummary): string {
   return `  ${title}\n    ${percentileLine(s)}\n${histogramText(s)}`;
 }
+
+/** "1 partition", "8 partitions". */
+export function plural(n: number, noun: string): string {
+  return `${fmtInt(n)} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -1,5 +1,4 @@
 /** Pieces every perf run shares: the outcome shape, the pacing schedule, bounded waits, failure counts. */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '@fjord/client';
 import type { Context } from '../common.js';
 
@@ -23,10 +22,35 @@ export interface Common {
   logger: Logger;
 }
 
-/** Resolves after `ms` or as soon as `signal` aborts; never rejects. */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return;
-  await delay(Math.min(ms, 2_147_483_647), undefined, signal ? { signal } : {}).catch(() => {});
+/** Resolves after `ms` or as soon as `signal` aborts; never rejects, and leaves no timer or listener behind once settled. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!(ms > 0) || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.min(ms, 2_147_483_647));
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Waits for `p` until `deadline` (performance.now() ms) or `signal`; the loser leaves nothing behind. p's rejection is passed on. */
+export async function untilDeadline(p: Promise<unknown>, deadline: number, signal: AbortSignal): Promise<void> {
+  if (deadline === Infinity) {
+    await p;
+    return;
+  }
+  const ac = new AbortController();
+  const onStop = (): void => ac.abort();
+  signal.addEventListener('abort', onStop, { once: true });
+  try {
+    await Promise.race([p, sleep(deadline - performance.now(), ac.signal)]);
+  } finally {
+    ac.abort();
+    signal.removeEventListener('abort', onStop);
+  }
 }
 
 /** Runs `p` for at most `ms`; true if it settled in time. */
