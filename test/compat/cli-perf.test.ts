@@ -113,6 +113,14 @@ test('e2e at a paced rate finishes within its bound and reports latency from the
   // The schedule comes first, so latency measured from it is never below latency from send().
   assert.ok(fromSchedule.p50 >= fromSend.p50 - 0.01 && fromSchedule.max >= fromSend.max - 0.01, `${fromSchedule.p50} vs ${fromSend.p50}`);
   assert.equal(await recordsIn(topic, 2), 2000);
+
+  // --warmup-records: the first records count for loss, not for latency.
+  const w = await perf(['e2e', '--topic', topic, '--throughput', '1000', '--num-records', '500', '--record-size', '64', '--acks', '1', '--warmup-records', '100', '--json']);
+  assert.equal(w.code, 0, w.stderr);
+  const wj = json(w);
+  assert.equal(wj.count, 500);
+  assert.equal(wj.lost, 0);
+  assertLatency(wj.latencyMs as Latency, 400, 'e2e after the warm-up');
 });
 
 test('--duration-ms stops a long run on time (and --progress draws the progress line on a pipe)', async () => {

@@ -99,6 +99,8 @@ ${bounds}
   --partitions P           its partitions (with --create-topic)
   --replication-factor N   its replication factor (with --create-topic)
   --drain-timeout-ms T     after the bound, wait this long for records still on their way (default 10000)
+  --warmup-records N       leave the first N records out of the latency figures (default 0; they
+                           still count for loss)
 ${common}
 
 Examples:
@@ -221,7 +223,7 @@ export const perfConsume: Leaf = {
 export const perfE2e: Leaf = {
   name: 'e2e',
   summary: 'latency from send to arrival in a consumer, at a fixed rate',
-  flags: { ...commonSpec, ...producerSpec, 'fetch-max-wait-ms': 'string' },
+  flags: { ...commonSpec, ...producerSpec, 'fetch-max-wait-ms': 'string', 'warmup-records': 'string' },
   help: e2eHelp,
   async run(ctx) {
     const f = ctx.flags;
@@ -238,6 +240,7 @@ export const perfE2e: Leaf = {
       fetchMaxWaitMs: intFlag(f, 'fetch-max-wait-ms', { min: 0, max: 600_000 }),
       create: createSettings(f),
       drainTimeoutMs: intFlag(f, 'drain-timeout-ms', { min: 0, max: 3_600_000 }) ?? 10_000,
+      warmupRecords: intFlag(f, 'warmup-records', { min: 0, max: 1_000_000_000 }) ?? 0,
     };
     return execute(ctx, (stop) => runE2e(settings, stop));
   },

@@ -30,6 +30,8 @@ export interface E2eSettings extends Common {
   fetchMaxWaitMs: number | undefined;
   create: CreateSettings | undefined;
   drainTimeoutMs: number;
+  /** The first N records (by sequence) count for loss but not for the latency figures (JIT, connections, first fetch). */
+  warmupRecords: number;
 }
 
 /** The received-set is a bitmap, one bit per record: this caps its size (16 MiB). */
@@ -110,6 +112,7 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
             }
             received[i]! |= bit;
             seen++;
+            if (st.seq < s.warmupRecords) continue;
             fromIntended.record((now - st.intendedMs) * usPerMs);
             fromSend.record((now - st.sentMs) * usPerMs);
           }
@@ -125,11 +128,12 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
     const sendOne = (seq: number): void => {
       const intendedMs = schedule.intendedAt(seq);
       const sentAt = performance.now();
-      sendLag.record((sentAt - intendedMs) * usPerMs);
+      const measured = seq >= s.warmupRecords;
+      if (measured) sendLag.record((sentAt - intendedMs) * usPerMs);
       const value = payloads.next(seq, intendedMs, sentAt);
       producer.send({ topic: s.topic, value }).then(
         () => {
-          ackLatency.record((performance.now() - sentAt) * usPerMs);
+          if (measured) ackLatency.record((performance.now() - sentAt) * usPerMs);
           acked++;
         },
         (e: unknown) => failures.add(e),
@@ -205,6 +209,7 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
     failed: failures.count,
     lost,
     duplicates,
+    warmupRecords: s.warmupRecords,
     otherRecords: foreign,
     errors: failures.top(),
     sendMs: Math.round(sendPhaseMs),
@@ -218,6 +223,7 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
   let text = `fjord perf e2e: ${s.topic} (${plural(partitions.length, 'partition')}) at ${s.ctx.bootstrap}; ${fmtInt(s.recordSize)}-byte records at ${fmtRate(s.throughput)} records/s, acks=${json.acks}, linger ${cfg.lingerMs} ms, compression ${json.compression}\n`;
   text += `  ${fmtInt(sent)} sent in ${(sendPhaseMs / 1000).toFixed(3)} s (${fmtRate(achieved)} records/s; stopped by ${json.stoppedBy}), ${fmtInt(acked)} acknowledged, ${fmtInt(seen)} received, ${fmtInt(failures.count)} failed, ${fmtInt(lost)} lost${duplicates ? `, ${fmtInt(duplicates)} duplicates` : ''}\n`;
   text += failures.text('    ');
+  if (s.warmupRecords > 0) text += `  the first ${fmtInt(s.warmupRecords)} records (warm-up) are left out of the latency figures\n`;
   if (json.error) text += `  consumer stopped: ${json.error}\n`;
   text += latencyText('end-to-end latency from the intended send time (ms; the schedule: no coordinated omission):', intended);
   text += `  end-to-end latency from the actual send() (ms): ${percentileShort(actual)}\n`;
