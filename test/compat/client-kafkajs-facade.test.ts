@@ -481,4 +481,26 @@ describe('KafkaJS facade', () => {
     kafka.logger().info('from the application', { a: 1 });
     assert.deepEqual(entries.at(-1).log.a, 1);
   });
+
+  test('connect() to a port nobody listens on fails as kafkajs does, within the retry budget', { timeout: 30_000 }, async () => {
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    const outcome = async (lib: Lib): Promise<unknown[]> => {
+      const kafka = new lib.Kafka({ brokers: [`127.0.0.1:${port}`], logLevel: lib.logLevel.NOTHING, connectionTimeout: 500, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 } });
+      const out: unknown[] = [];
+      for (const client of [kafka.producer(), kafka.admin(), kafka.consumer({ groupId: 'nobody' })]) {
+        const t = Date.now();
+        const e = await client.connect().then(() => undefined, (x: any) => x);
+        out.push({ name: e?.name, retriable: e?.retriable, cause: e?.cause?.name, fast: Date.now() - t < 5_000 });
+        await client.disconnect().catch(() => {});
+      }
+      return out;
+    };
+    const [r, f] = [await outcome(real), await outcome(fjord)];
+    assert.deepEqual(f, r);
+    assert.deepEqual(f[0], { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false, cause: 'KafkaJSConnectionError', fast: true });
+  });
 });

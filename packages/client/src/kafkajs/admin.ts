@@ -8,7 +8,7 @@ import { Admin as FjordAdmin, type GroupDescription as FjordGroupDescription } f
 import { ConfigError, ErrorCode, KafkaError } from '../errors.js';
 import { KafkaJSDeleteGroupsError, KafkaJSNonRetriableError, KafkaJSProtocolError, kafkajsErrors } from './errors.js';
 import { Instrumentation, type InstrumentationEvent, type RemoveInstrumentationEventListener } from './events.js';
-import { resolveRetry, retryBudgetMs, type KafkaContext, type RetryOptions } from './kafka.js';
+import { resolveRetry, retryBudgetMs, type KafkaContext, type ResolvedRetry, type RetryOptions } from './kafka.js';
 import type { Logger } from './logger.js';
 import type { PartitionMetadata } from './partitioners.js';
 
@@ -117,6 +117,7 @@ export class KafkaJSAdmin {
   private readonly instrumentation: Instrumentation<typeof adminEvents>;
   private readonly log: Logger;
   private readonly apiTimeoutMs: number;
+  private readonly retry: ResolvedRetry;
   private admin: FjordAdmin | undefined;
 
   constructor(
@@ -126,8 +127,8 @@ export class KafkaJSAdmin {
     if (typeof config !== 'object' || config === null) throw new ConfigError('admin', 'expected an object');
     this.log = context.rootLogger.namespace('Admin');
     this.instrumentation = new Instrumentation(adminEvents, this.log);
-    const retry = resolveRetry(config.retry, context.retry);
-    this.apiTimeoutMs = Math.max(context.requestTimeout, retryBudgetMs(retry) + context.requestTimeout);
+    this.retry = resolveRetry(config.retry, context.retry);
+    this.apiTimeoutMs = retryBudgetMs(this.retry) + context.requestTimeout;
   }
 
   logger(): Logger {
@@ -141,15 +142,9 @@ export class KafkaJSAdmin {
   async connect(): Promise<void> {
     if (this.admin) return;
     await kafkajsErrors(async () => {
-      const base = await this.context.clientConfig('Admin', this.context.retry);
-      const a = new FjordAdmin({ ...base, apiTimeoutMs: this.apiTimeoutMs });
-      try {
-        await a.connect();
-      } catch (e) {
-        await a.close().catch(() => {});
-        throw e;
-      }
-      this.admin = a;
+      const base = await this.context.clientConfig('Admin', this.retry);
+      await this.context.probe(base, this.retry);
+      this.admin = new FjordAdmin({ ...base, apiTimeoutMs: this.apiTimeoutMs });
     });
     this.instrumentation.emit(adminEvents.CONNECT, null);
   }

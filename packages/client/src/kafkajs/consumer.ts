@@ -22,12 +22,11 @@ import type { ConsumerConfig as FjordConsumerConfig } from '../consumer/config.j
 import type { ConsumerRecord } from '../consumer/records.js';
 import { roundRobinAssignor, type Assignor } from '../consumer/assignors.js';
 import { Admin as FjordAdmin } from '../admin/admin.js';
-import type { ClientConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { LogEntry } from '../logger.js';
 import { KafkaJSError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, isKafkaJSError, kafkajsErrors, toKafkaJSError } from './errors.js';
 import { Instrumentation, type InstrumentationEvent, type RemoveInstrumentationEventListener } from './events.js';
-import { resolveRetry, retryDelayMs, type KafkaContext, type ResolvedRetry, type RetryOptions } from './kafka.js';
+import { resolveRetry, retryBudgetMs, retryDelayMs, type KafkaContext, type ResolvedRetry, type RetryOptions } from './kafka.js';
 import type { Logger } from './logger.js';
 import type { IHeaders } from './partitioners.js';
 import type { Offsets, TopicOffsets } from './producer.js';
@@ -169,7 +168,6 @@ export class KafkaJSConsumer {
   private readonly assignors: Assignor[];
   /** topic -> fromBeginning */
   private readonly subscriptions = new Map<string, boolean>();
-  private base: ClientConfig | undefined;
   private admin: FjordAdmin | undefined;
   private connected = false;
   private settings: RunSettings | undefined;
@@ -219,9 +217,9 @@ export class KafkaJSConsumer {
   async connect(): Promise<void> {
     if (this.connected) return;
     await kafkajsErrors(async () => {
-      this.base ??= await this.context.clientConfig('Consumer', this.retry);
-      this.admin ??= new FjordAdmin({ ...this.base, apiTimeoutMs: this.context.requestTimeout });
-      await this.admin.describeCluster(); // fails here when no broker answers, as KafkaJS's connect()
+      const base = await this.context.clientConfig('Consumer', this.retry);
+      await this.context.probe(base, this.retry); // fails here when no broker answers, as KafkaJS's connect()
+      this.admin ??= new FjordAdmin({ ...base, apiTimeoutMs: this.context.requestTimeout + retryBudgetMs(this.retry) });
     });
     this.connected = true;
     this.instrumentation.emit(consumerEvents.CONNECT, null);

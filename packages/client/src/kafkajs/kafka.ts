@@ -4,10 +4,11 @@
  * its @fjord/client counterpart on connect(), once the broker list (an array, or KafkaJS's async
  * function) is known.
  */
+import { Admin as FjordAdmin } from '../admin/admin.js';
 import type { ClientConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, TimeoutError } from '../errors.js';
 import type { LogEntry } from '../logger.js';
-import { KafkaJSConnectionError, KafkaJSNonRetriableError } from './errors.js';
+import { KafkaJSConnectionError, KafkaJSNonRetriableError, afterRetries } from './errors.js';
 import { consoleLogCreator, createLogger, fjordLoggerFor, logLevel, type Logger, type logCreator } from './logger.js';
 import { KafkaJSAdmin, type AdminConfig } from './admin.js';
 import { KafkaJSConsumer, type ConsumerConfig } from './consumer.js';
@@ -119,6 +120,25 @@ export class KafkaContext {
     }
     if (!Array.isArray(list) || list.length === 0 || list.some((x) => typeof x !== 'string')) throw new KafkaJSNonRetriableError('The brokers function did not return a non-empty array of "host:port" strings');
     return list as string[];
+  }
+
+  /**
+   * What KafkaJS's connect() does: reach a broker within the retry budget (each attempt bounded by
+   * connectionTimeout), else reject as KafkaJS does after its retries.
+   */
+  async probe(base: ClientConfig, retry: ResolvedRetry): Promise<void> {
+    const budgetMs = retryBudgetMs(retry) + (Math.min(retry.retries, 100) + 1) * this.connectionTimeout;
+    const a = new FjordAdmin({ ...base, logger: () => {}, apiTimeoutMs: Math.min(Math.max(budgetMs, 1), int32Max) });
+    try {
+      await a.connect();
+    } catch (e) {
+      // KafkaJS: KafkaJSNumberOfRetriesExceeded whose cause is the KafkaJSConnectionError.
+      const brokers = Array.isArray(base.bootstrapServers) ? base.bootstrapServers.join(',') : String(base.bootstrapServers);
+      const cause = e instanceof TimeoutError ? new KafkaJSConnectionError(`Connection error: no broker of ${brokers} answered within ${budgetMs} ms`, { broker: brokers, cause: e }) : e;
+      throw afterRetries(cause, retry.retries, retry.maxRetryTime);
+    } finally {
+      await a.close().catch(() => {});
+    }
   }
 
   /** @fjord/client's common options for one client of this Kafka instance. */

@@ -123,6 +123,7 @@ export class KafkaJSProducer {
   private readonly producers = new Map<string, FjordProducer>();
   /** Messages handed to a Producer and not yet partitioned, for the partitioner hook. */
   private readonly pending: Pending[] = [];
+  private readonly metadataCache = new Map<string, { count: number; available: readonly number[]; list: PartitionMetadata[] }>();
   private base: ClientConfig | undefined;
   private connecting: Promise<void> | undefined;
   private connected = false;
@@ -163,10 +164,12 @@ export class KafkaJSProducer {
 
   async connect(): Promise<void> {
     this.connecting ??= kafkajsErrors(async () => {
-      this.base = await this.context.clientConfig('Producer', this.context.retry);
+      const retry = resolveRetry(this.config.retry, this.context.retry);
+      const base = await this.context.clientConfig('Producer', retry);
       // Fails here, as KafkaJS's connect() does, when no broker answers.
-      const p = this.producerFor(-1, 0);
-      await p.connect();
+      await this.context.probe(base, retry);
+      this.base = base;
+      await this.producerFor(-1, 0).connect();
       this.connected = true;
       this.instrumentation.emit(producerEvents.CONNECT, null);
     }).finally(() => {
@@ -222,8 +225,15 @@ export class KafkaJSProducer {
   private partitionFor(args: FjordPartitionerArgs): number {
     const i = this.pending.findIndex((m) => m.topic === args.topic && m.key === args.key && m.value === args.value);
     const message: Message = i >= 0 ? this.pending.splice(i, 1)[0]!.message : { key: args.key, value: args.value };
+    return this.partition({ topic: args.topic, partitionMetadata: this.partitionMetadata(args), message });
+  }
+
+  /** KafkaJS's partition list for a topic, rebuilt only when the partition count or the leaderless set changes. */
+  private partitionMetadata(args: FjordPartitionerArgs): PartitionMetadata[] {
+    const cached = this.metadataCache.get(args.topic);
+    if (cached && cached.count === args.partitionCount && cached.available === args.availablePartitions) return cached.list;
     const available = new Set(args.availablePartitions);
-    const partitionMetadata: PartitionMetadata[] = Array.from({ length: args.partitionCount }, (_, id) => ({
+    const list: PartitionMetadata[] = Array.from({ length: args.partitionCount }, (_, id) => ({
       partitionErrorCode: 0,
       partitionId: id,
       // The Producer's hook tells which partitions have a leader, not which broker it is.
@@ -232,7 +242,8 @@ export class KafkaJSProducer {
       isr: [],
       offlineReplicas: [],
     }));
-    return this.partition({ topic: args.topic, partitionMetadata, message });
+    this.metadataCache.set(args.topic, { count: args.partitionCount, available: args.availablePartitions, list });
+    return list;
   }
 
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
