@@ -66,6 +66,7 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
   let lastSettledAt = 0;
   let lastAckAt = 0;
   let stoppedBy: StoppedBy = 'count';
+  let runError: string | undefined;
 
   const start = performance.now();
   const cpuStart = process.cpuUsage();
@@ -119,7 +120,7 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
           await sleep(Math.min(deadline, schedule.intendedAt(sent)) - now, stop);
           continue;
         }
-        while (sent < due) sendOne(sent, schedule.intendedAt(sent++));
+        for (; sent < due; sent++) sendOne(sent, schedule.intendedAt(sent));
         continue;
       }
       const end = Math.min(limit, sent + unpacedChunk);
@@ -137,8 +138,8 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
       await nextTurn();
     }
   } catch (e) {
-    // ready() timed out (maxBlockMs) or the producer closed under us: report what was done.
-    failures.add(e);
+    // ready() timed out (maxBlockMs) or the producer failed for good: report what was done.
+    runError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     stoppedBy = 'error';
   }
   const sendEndedAt = performance.now();
@@ -173,6 +174,7 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
     targetThroughput: s.throughput,
     bounds: { numRecords: s.numRecords ?? null, durationMs: s.durationMs ?? null },
     stoppedBy,
+    error: runError ?? null,
     count: acked,
     sent,
     failed: bad,
@@ -190,12 +192,13 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
   let text = `fjord perf produce: ${s.topic} (${plural(partitions.length, 'partition')}) at ${s.ctx.bootstrap}; ${fmtInt(s.recordSize)}-byte records, acks=${json.acks}, compression ${json.compression}, linger ${cfg.lingerMs} ms, batch ${fmtInt(cfg.batchBytes)} bytes, idempotent ${cfg.idempotent ? 'on' : 'off'}${keys ? `, ${fmtInt(s.keyCount)} keys` : ''}${paced ? `, paced at ${fmtRate(s.throughput)} records/s` : ''}\n`;
   text += `  ${fmtInt(acked)} ${cfg.acks === 0 ? 'written (acks=0: not acknowledged)' : 'acknowledged'}, ${fmtInt(bad)} failed of ${fmtInt(sent)} sent in ${(elapsedMs / 1000).toFixed(3)} s (stopped by ${stoppedBy})\n`;
   text += failures.text('    ');
+  if (runError) text += `  the run stopped: ${runError}\n`;
   if (!drained) text += `    the producer did not finish within --drain-timeout-ms ${s.drainTimeoutMs}\n`;
   text += `  throughput: ${fmtRate(recordsPerSec)} records/s, ${mbPerSec.toFixed(2)} MB/s (MB = 10^6 bytes of record values)\n`;
   text += `  this process used ${json.processCpu.percentOfOneCore}% of one core (a figure near 100% means the client side was the limit)\n`;
   text += latencyText('latency, send() -> acknowledged (ms):', latency);
   if (fromIntended) text += latencyText('latency from the intended send time on the schedule (ms; includes waiting behind slow records):', fromIntended);
-  return { exitCode: bad > 0 ? 1 : 0, json, text };
+  return { exitCode: bad > 0 || runError !== undefined ? 1 : 0, json, text };
 }
 
 function round(x: number): number {
