@@ -216,6 +216,26 @@ async function scenario(lib: Lib, p: string): Promise<Record<string, unknown>> {
   out['pauseSeek'] = { pausedInHandler, whilePaused, partition0: ofPartition(0), partition1: ofPartition(1), pausedAfterResume: sc.paused() };
   out['pauseSeekOffsets'] = await admin.fetchOffsets({ groupId: seekGroup, topics: [batches] });
 
+  // autoCommit: false, then commitOffsets by hand; partitionsConsumedConcurrently keeps per-partition order.
+  const manualGroup = `${p}-manual`;
+  const mc = kafka.consumer({ groupId: manualGroup, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+  cleanups.push(() => mc.disconnect());
+  const manual: Array<[number, string]> = [];
+  await mc.connect();
+  await mc.subscribe({ topics: [batches], fromBeginning: true });
+  await mc.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: 2,
+    eachMessage: async ({ partition, message }: any) => {
+      manual.push([partition, message.offset]);
+    },
+  });
+  await waitFor('10 records without auto commit', () => manual.length >= 10, { timeoutMs: 20_000, intervalMs: 50 });
+  await mc.commitOffsets([{ topic: batches, partition: 0, offset: '2' }]);
+  await mc.stop();
+  out['manualOrder'] = [0, 1].map((n) => manual.filter(([x]) => x === n).map(([, o]) => o));
+  out['manualOffsets'] = await admin.fetchOffsets({ groupId: manualGroup, topics: [batches] });
+
   // Transactions: one committed with consumer offsets, one aborted.
   const tx = kafka.producer({ transactionalId: `${p}-tx`, idempotent: true, maxInFlightRequests: 1 });
   cleanups.push(() => tx.disconnect());
@@ -480,6 +500,44 @@ describe('KafkaJS facade', () => {
     assert.ok(entries.some((e) => e.namespace.startsWith('Producer') && e.log.message === 'producer id'), JSON.stringify(entries.map((e) => [e.namespace, e.log.message])));
     kafka.logger().info('from the application', { a: 1 });
     assert.deepEqual(entries.at(-1).log.a, 1);
+  });
+
+  test('partitionsConsumedConcurrently runs partitions in parallel, each in order; autoCommitThreshold commits as it goes', { timeout: 30_000 }, async () => {
+    const log: string[] = [];
+    const fk = kafkaFor(fjord, 'concurrent', log);
+    const admin = fk.admin();
+    cleanups.push(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic: 'concurrent', numPartitions: 4 }] });
+    const p = fk.producer();
+    cleanups.push(() => p.disconnect());
+    await p.send({ topic: 'concurrent', messages: Array.from({ length: 16 }, (_, i) => ({ value: `m${i}`, partition: i % 4 })) });
+    const c = fk.consumer({ groupId: 'concurrent-group', sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100, maxBytesPerPartition: 64 });
+    cleanups.push(() => c.disconnect());
+    let active = 0;
+    let maxActive = 0;
+    const order: Array<[number, string]> = [];
+    const commits: number[] = [];
+    c.on(c.events.COMMIT_OFFSETS, (e: any) => commits.push(e.payload.topics.length));
+    await c.subscribe({ topic: 'concurrent', fromBeginning: true });
+    await c.run({
+      partitionsConsumedConcurrently: 4,
+      autoCommitThreshold: 2,
+      eachMessage: async ({ partition, message }: any) => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((r) => setTimeout(r, 100));
+        order.push([partition, message.offset]);
+        active--;
+      },
+    });
+    await waitFor('16 records', () => order.length >= 16, { timeoutMs: 20_000, intervalMs: 50 });
+    await c.stop();
+    assert.ok(maxActive > 1, `handlers ran concurrently (max ${maxActive})`);
+    for (let n = 0; n < 4; n++) assert.deepEqual(order.filter(([x]) => x === n).map(([, o]) => o), ['0', '1', '2', '3'], `partition ${n} in order`);
+    assert.ok(commits.length >= 2, `auto commits happened (${commits.length})`);
+    const offsets = await admin.fetchOffsets({ groupId: 'concurrent-group', topics: ['concurrent'] });
+    assert.deepEqual(offsets[0].partitions.map((x: any) => x.offset), ['4', '4', '4', '4']);
+    await Promise.all([c.disconnect(), p.disconnect(), admin.disconnect()]);
   });
 
   test('connect() to a port nobody listens on fails as kafkajs does, within the retry budget', { timeout: 30_000 }, async () => {
