@@ -87,6 +87,8 @@ export const adminEvents = {
   REQUEST_QUEUE_SIZE: 'admin.network.request_queue_size',
 } as const;
 
+export type AdminEvents = typeof adminEvents;
+
 /** @fjord/client's group description in KafkaJS's shape (assignments and metadata are not reported: empty buffers). */
 export function toGroupDescription(g: FjordGroupDescription): GroupDescription {
   return {

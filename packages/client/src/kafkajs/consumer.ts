@@ -105,14 +105,17 @@ export interface EachBatchPayload {
   isStale(): boolean;
 }
 
+export type EachBatchHandler = (payload: EachBatchPayload) => Promise<void>;
+export type EachMessageHandler = (payload: EachMessagePayload) => Promise<void>;
+
 export interface ConsumerRunConfig {
   autoCommit?: boolean;
   autoCommitInterval?: number | null;
   autoCommitThreshold?: number | null;
   eachBatchAutoResolve?: boolean;
   partitionsConsumedConcurrently?: number;
-  eachBatch?: (payload: EachBatchPayload) => Promise<void>;
-  eachMessage?: (payload: EachMessagePayload) => Promise<void>;
+  eachBatch?: EachBatchHandler;
+  eachMessage?: EachMessageHandler;
 }
 
 export type ConsumerSubscribeTopic = { topic: string | RegExp; fromBeginning?: boolean };
@@ -136,6 +139,8 @@ export const consumerEvents = {
   REQUEST_TIMEOUT: 'consumer.network.request_timeout',
   REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size',
 } as const;
+
+export type ConsumerEvents = typeof consumerEvents;
 
 const tp = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 

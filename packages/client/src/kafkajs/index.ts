@@ -9,11 +9,11 @@ export type { logCreator, Logger, LogEntryKafkaJS as LogEntry, LoggerEntryConten
 export { Partitioners } from './partitioners.js';
 export type { ICustomPartitioner, PartitionerArgs, PartitionMetadata, Message, IHeaders } from './partitioners.js';
 export { CompressionTypes, CompressionCodecs } from './producer.js';
-export type { KafkaJSProducer as Producer, ProducerConfig, ProducerRecord, ProducerBatch, TopicMessages, RecordMetadata, Transaction, Offsets, TopicOffsets, PartitionOffset } from './producer.js';
+export type { KafkaJSProducer as Producer, ProducerConfig, ProducerRecord, ProducerBatch, TopicMessages, RecordMetadata, Transaction, Offsets, TopicOffsets, PartitionOffset, ProducerEvents } from './producer.js';
 export { PartitionAssigners } from './consumer.js';
-export type { KafkaJSConsumer as Consumer, ConsumerConfig, ConsumerRunConfig, EachMessagePayload, EachBatchPayload, Batch, KafkaMessage, ConsumerSubscribeTopic, ConsumerSubscribeTopics, PartitionAssigner } from './consumer.js';
+export type { KafkaJSConsumer as Consumer, ConsumerConfig, ConsumerRunConfig, EachMessagePayload, EachBatchPayload, Batch, KafkaMessage, ConsumerSubscribeTopic, ConsumerSubscribeTopics, PartitionAssigner, EachMessageHandler, EachBatchHandler, ConsumerEvents } from './consumer.js';
 export { ConfigResourceTypes, ConfigSource } from './admin.js';
-export type { KafkaJSAdmin as Admin, AdminConfig, ITopicConfig, ITopicMetadata, SeekEntry, GroupDescription, MemberDescription, DescribeConfigResponse, ConfigEntries } from './admin.js';
+export type { KafkaJSAdmin as Admin, AdminConfig, ITopicConfig, ITopicMetadata, SeekEntry, GroupDescription, MemberDescription, DescribeConfigResponse, ConfigEntries, AdminEvents } from './admin.js';
 export type { InstrumentationEvent, RemoveInstrumentationEventListener } from './events.js';
 export {
   KafkaJSError,

@@ -104,6 +104,8 @@ export const producerEvents = {
   REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
 } as const;
 
+export type ProducerEvents = typeof producerEvents;
+
 interface Pending {
   topic: string;
   key: Buffer | null;
