@@ -403,40 +403,84 @@ describe('KafkaJS facade', () => {
     await admin.disconnect();
   });
 
-  test('a handler error is retried from the failing message, then the consumer crashes and restarts', { timeout: 40_000 }, async () => {
-    const log: string[] = [];
-    const fk = kafkaFor(fjord, 'crash', log);
-    const admin = fk.admin();
-    cleanups.push(() => admin.disconnect());
-    await admin.createTopics({ topics: [{ topic: 'crash-topic', numPartitions: 1 }] });
-    const p = fk.producer();
-    cleanups.push(() => p.disconnect());
-    await p.send({ topic: 'crash-topic', messages: [{ value: 'ok-0' }, { value: 'poison' }, { value: 'ok-2' }] });
-    const consumer = fk.consumer({ groupId: 'crash-group', sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100, retry: { retries: 1, initialRetryTime: 100 } });
-    cleanups.push(() => consumer.disconnect());
-    const seen: string[] = [];
-    const crashes: any[] = [];
-    consumer.on(consumer.events.CRASH, (e: any) => crashes.push(e.payload));
-    let failures = 0;
-    await consumer.subscribe({ topic: 'crash-topic', fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }: any) => {
-        const v = message.value.toString();
-        if (v === 'poison' && failures++ < 3) throw new Error('poison message');
-        seen.push(`${message.offset}:${v}`);
-      },
-    });
-    await waitFor('the poison message to get through after the restart', () => seen.includes('2:ok-2'), { timeoutMs: 20_000, intervalMs: 50 });
-    // retries: 1 -> two failures, then a crash (restart: true), then the third failure and a success.
-    assert.equal(crashes.length, 1, JSON.stringify(crashes.map((c) => c.error?.name)));
-    assert.equal(crashes[0].restart, true);
-    assert.equal(crashes[0].error.name, 'KafkaJSNumberOfRetriesExceeded');
-    assert.deepEqual(seen, ['0:ok-0', '1:poison', '2:ok-2'], 'ok-0 was committed before the error and never redelivered');
-    await consumer.disconnect();
-    const offsets = await admin.fetchOffsets({ groupId: 'crash-group', topics: ['crash-topic'] });
-    assert.equal(offsets[0].partitions[0].offset, '3');
-    await admin.disconnect();
-    await p.disconnect();
+  test('a handler error is retried from the failing message, then the consumer crashes and restarts, as in kafkajs', { timeout: 60_000 }, async () => {
+    const outcome = async (lib: Lib, name: string): Promise<unknown> => {
+      const log: string[] = [];
+      const kafka = kafkaFor(lib, `crash-${name}`, log);
+      const admin = kafka.admin();
+      cleanups.push(() => admin.disconnect());
+      const topic = `crash-${name}`;
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+      const p = kafka.producer();
+      cleanups.push(() => p.disconnect());
+      await p.connect();
+      await p.send({ topic, messages: [{ value: 'ok-0' }, { value: 'poison' }, { value: 'ok-2' }] });
+      const consumer = kafka.consumer({ groupId: topic, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100, retry: { retries: 1, initialRetryTime: 100 } });
+      cleanups.push(() => consumer.disconnect());
+      const seen: string[] = [];
+      const crashes: any[] = [];
+      consumer.on(consumer.events.CRASH, (e: any) => crashes.push(e.payload));
+      let failures = 0;
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }: any) => {
+          const v = message.value.toString();
+          if (v === 'poison' && failures++ < 3) throw new Error('poison message');
+          seen.push(`${message.offset}:${v}`);
+        },
+      });
+      await waitFor('the poison message to get through after the restart', () => seen.includes('2:ok-2'), { timeoutMs: 30_000, intervalMs: 50 });
+      await consumer.disconnect();
+      const offsets = await admin.fetchOffsets({ groupId: topic, topics: [topic] });
+      await p.disconnect();
+      await admin.disconnect();
+      return { seen, failures, crashes: crashes.map((c) => ({ error: c.error.name, cause: c.error.cause?.message, restart: c.restart })), committed: offsets[0].partitions[0].offset };
+    };
+    const r = await outcome(real, 'real');
+    const f = await outcome(fjord, 'fjord');
+    assert.deepEqual(f, r);
+    // retries: 1 -> two failures, a crash with restart, a third failure, then success; ok-0 was committed before the error.
+    assert.deepEqual(f, { seen: ['0:ok-0', '1:poison', '2:ok-2'], failures: 4, crashes: [{ error: 'KafkaJSNumberOfRetriesExceeded', cause: 'poison message', restart: true }], committed: '3' });
+  });
+
+  test('a non-retriable handler error crashes the consumer without a restart, as in kafkajs', { timeout: 40_000 }, async () => {
+    const outcome = async (lib: Lib, name: string): Promise<unknown> => {
+      const log: string[] = [];
+      const kafka = kafkaFor(lib, `fatal-${name}`, log);
+      const admin = kafka.admin();
+      cleanups.push(() => admin.disconnect());
+      const topic = `fatal-${name}`;
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+      const p = kafka.producer();
+      cleanups.push(() => p.disconnect());
+      await p.connect();
+      await p.send({ topic, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+      const consumer = kafka.consumer({ groupId: `fatal-${name}`, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100, retry: { retries: 3, initialRetryTime: 100 } });
+      cleanups.push(() => consumer.disconnect());
+      const crashes: any[] = [];
+      consumer.on(consumer.events.CRASH, (e: any) => crashes.push(e.payload));
+      let calls = 0;
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }: any) => {
+          calls++;
+          if (message.value.toString() === 'b') throw Object.assign(new Error('cannot handle b'), { retriable: false });
+        },
+      });
+      await waitFor('a crash', () => crashes.length > 0, { timeoutMs: 20_000, intervalMs: 50 });
+      await new Promise((r) => setTimeout(r, 500));
+      await consumer.disconnect();
+      const offsets = await admin.fetchOffsets({ groupId: `fatal-${name}`, topics: [topic] });
+      await p.disconnect();
+      await admin.disconnect();
+      return { crashes: crashes.map((c) => ({ error: c.error.name, retriable: c.error.retriable, message: c.error.message, restart: c.restart })), calls, committed: offsets[0].partitions[0].offset };
+    };
+    const r = await outcome(real, 'real');
+    const f = await outcome(fjord, 'fjord');
+    assert.deepEqual(f, r);
+    assert.deepEqual(f, { crashes: [{ error: 'KafkaJSNonRetriableError', retriable: false, message: 'cannot handle b', restart: false }], calls: 2, committed: '1' });
   });
 
   test('KafkaJS partitioners: keyed messages land where kafkajs puts them (default and legacy)', () => {

@@ -190,6 +190,9 @@ export class KafkaJSConsumer {
   private readonly pausedTopics = new Set<string>();
   private readonly pausedPartitions = new Map<string, Set<number>>();
   private failures = 0;
+  /** run() was called and stop() not since: a crash may restart the consumer. */
+  private wanted = false;
+  private starting: Promise<void> | undefined;
 
   constructor(
     private readonly context: KafkaContext,
@@ -261,7 +264,7 @@ export class KafkaJSConsumer {
   }
 
   async run(config: ConsumerRunConfig = {}): Promise<void> {
-    if (this.run_) {
+    if (this.run_ || this.starting) {
       this.log.warn('consumer#run was called, but the consumer is already running', { groupId: this.groupId });
       return;
     }
@@ -278,8 +281,14 @@ export class KafkaJSConsumer {
       eachBatch: config.eachBatch,
       eachMessage: config.eachMessage,
     };
-    if (!this.connected) await this.connect();
-    await this.start();
+    this.wanted = true;
+    this.starting = (async () => {
+      if (!this.connected) await this.connect();
+      await this.start();
+    })().finally(() => {
+      this.starting = undefined;
+    });
+    await this.starting;
   }
 
   /** Joins the group on a new @fjord/client Consumer and starts the loop; resolves after the first assignment (or a bounded wait). */
@@ -397,7 +406,8 @@ export class KafkaJSConsumer {
         await abortableSleep(wait, run.abort.signal);
         continue;
       }
-      const crash = retriable ? new KafkaJSNumberOfRetriesExceeded(cause, { retryCount: this.failures, retryTime: retryDelayMs(this.retry, this.failures) }) : isKafkaJSError(cause) && !cause.retriable ? cause : new KafkaJSNonRetriableError(cause, { cause });
+      // As KafkaJS's retrier: exhausted retries, or a non-retriable error wrapped as such.
+      const crash = retriable ? new KafkaJSNumberOfRetriesExceeded(cause, { retryCount: this.failures, retryTime: retryDelayMs(this.retry, this.failures) }) : new KafkaJSNonRetriableError(error instanceof Error ? error : cause, { cause: error });
       this.failures = 0;
       await this.crash(run, crash, retriable || rootCause(cause)?.retriable === true);
       return;
@@ -660,7 +670,10 @@ export class KafkaJSConsumer {
 
   /** Stops consuming: waits for the handler in progress, commits what was resolved, leaves the group. */
   async stop(): Promise<void> {
+    this.wanted = false;
     clearTimeout(this.restartTimer);
+    this.run_?.abort.abort(); // also ends a start() still waiting for its first assignment
+    await this.starting?.catch(() => {});
     const run = this.run_;
     if (!run) return;
     run.abort.abort();
@@ -693,12 +706,16 @@ export class KafkaJSConsumer {
       );
     }
     this.instrumentation.emit(consumerEvents.CRASH, { error, groupId: this.groupId, restart });
-    if (!restart) return;
+    if (!restart || !this.wanted) return;
     const retryTime = (error as { retryTime?: number }).retryTime ?? this.retry.initialRetryTime;
     this.log.error(`Restarting the consumer in ${retryTime}ms`, { groupId: this.groupId, retryTime });
     this.restartTimer = setTimeout(() => {
-      if (this.run_ || !this.settings) return;
-      this.start().catch((e: Error) => this.log.error('Restart failed', { groupId: this.groupId, error: e.message }));
+      if (this.run_ || this.starting || !this.settings || !this.wanted) return;
+      const starting = this.start().finally(() => {
+        if (this.starting === starting) this.starting = undefined;
+      });
+      this.starting = starting;
+      starting.catch((e: Error) => this.log.error('Restart failed', { groupId: this.groupId, error: e.message }));
     }, retryTime);
   }
 }
