@@ -136,6 +136,13 @@ async function scenario(lib: Lib, p: string): Promise<Record<string, unknown>> {
   ).map((m) => ({ ...m, topicName: m.topicName.slice(p.length) }));
   (out['send'] as any[]).forEach((m) => (m.topicName = m.topicName.slice(p.length)));
 
+  // acks 1 and 0 (KafkaJS reports nothing for acks 0).
+  await admin.createTopics({ topics: [{ topic: `${p}-acks`, numPartitions: 1 }] });
+  out['acks1'] = metaOf(await producer.send({ topic: `${p}-acks`, acks: 1, messages: messages(0, 2) }));
+  out['acks0'] = await producer.send({ topic: `${p}-acks`, acks: 0, messages: messages(2, 2) });
+  out['acksAll'] = metaOf(await producer.send({ topic: `${p}-acks`, messages: messages(4, 2) }));
+  out['acksOffsets'] = await admin.fetchTopicOffsets(`${p}-acks`);
+
   await waitFor('18 records in the group', () => got.length >= 18, { timeoutMs: 20_000, intervalMs: 50 });
   out['groupRecords'] = sortRecords(got).map(({ member: _m, ...r }) => r);
   assert.ok(got.every((r) => owner.get(r.partition) === r.member), `${p}: each record goes to the member owning its partition`);

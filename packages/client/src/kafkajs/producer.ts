@@ -298,6 +298,8 @@ export class KafkaJSProducer {
       const retry = resolveRetry(this.config.retry, this.context.retry);
       throw afterRetries(failed.reason, retry.retries, retry.maxRetryTime);
     }
+    // With acks 0 the broker answers nothing, and KafkaJS reports nothing.
+    if (acks === 0) return [];
     return toRecordMetadata(settled.map((s) => (s as PromiseFulfilledResult<FjordMetadata>).value));
   }
 
