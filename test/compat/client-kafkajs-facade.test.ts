@@ -262,6 +262,19 @@ async function scenario(lib: Lib, p: string): Promise<Record<string, unknown>> {
   const committedRead = await kcatConsume(broker.bootstrap, txnTopic, { config: { 'isolation.level': 'read_committed' } });
   out['readCommitted'] = committedRead.map((r) => r.value);
   out['txnOffsets'] = await admin.fetchOffsets({ groupId: `${p}-txn-group`, topics: [events] });
+  // The library's own consumer: read_committed by default, readUncommitted shows the aborted record too.
+  for (const [label, readUncommitted, count] of [['txnReadByConsumer', false, 3], ['txnReadUncommitted', true, 4]] as const) {
+    const values: string[] = [];
+    const m = kafka.consumer({ groupId: `${p}-${label}`, readUncommitted, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+    cleanups.push(() => m.disconnect());
+    await m.connect();
+    await m.subscribe({ topic: txnTopic, fromBeginning: true });
+    await m.run({ eachMessage: async ({ message }: any) => void values.push(message.value.toString()) });
+    await waitFor(`${count} transactional records`, () => values.length >= count, { timeoutMs: 20_000, intervalMs: 50 });
+    await new Promise((r) => setTimeout(r, 300));
+    await m.disconnect();
+    out[label] = values;
+  }
 
   // Admin: configs, partitions, offsets by time, record deletion, cluster, groups.
   const adminTopic = `${p}-admin`;
@@ -351,6 +364,8 @@ describe('KafkaJS facade', () => {
     assert.equal(f['createTopics'], true);
     assert.equal(f['createTopicsAgain'], false);
     assert.deepEqual(f['readCommitted'], ['committed-1', 'committed-2', 'committed-3']);
+    assert.deepEqual(f['txnReadByConsumer'], ['committed-1', 'committed-2', 'committed-3']);
+    assert.deepEqual(f['txnReadUncommitted'], ['committed-1', 'committed-2', 'aborted-1', 'committed-3']);
     // KafkaJS wraps the broker's error once its retries are used up; the facade does the same.
     assert.deepEqual(f['unknownTopicError'], { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false, cause: 'KafkaJSProtocolError', causeType: 'UNKNOWN_TOPIC_OR_PARTITION', causeRetriable: true });
     assert.deepEqual((f['afterReset'] as any)[0].partitions.map((x: any) => x.offset), ['0', '0', '0']);
