@@ -175,7 +175,7 @@ async function scenario(lib: Lib, p: string): Promise<Record<string, unknown>> {
   const bc = kafka.consumer({ groupId: batchGroup, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
   cleanups.push(() => bc.disconnect());
   await bc.connect();
-  await bc.subscribe({ topic: batches, fromBeginning: true });
+  await bc.subscribe({ topic: new RegExp(`^${p}-batch`), fromBeginning: true }); // a RegExp, resolved now
   await bc.run({
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: any) => {

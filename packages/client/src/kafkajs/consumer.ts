@@ -21,7 +21,7 @@ import { Consumer as FjordConsumer, type ConsumerBatch, type TopicPartition } fr
 import type { ConsumerConfig as FjordConsumerConfig } from '../consumer/config.js';
 import type { ConsumerRecord } from '../consumer/records.js';
 import { roundRobinAssignor, type Assignor } from '../consumer/assignors.js';
-import { Admin as FjordAdmin } from '../admin/admin.js';
+import { Admin as FjordAdmin, type AdminConfig as AdminConfigFjord } from '../admin/admin.js';
 import { ConfigError } from '../errors.js';
 import type { LogEntry } from '../logger.js';
 import { KafkaJSError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, isKafkaJSError, kafkajsErrors, toKafkaJSError } from './errors.js';
@@ -173,7 +173,9 @@ export class KafkaJSConsumer {
   private readonly assignors: Assignor[];
   /** topic -> fromBeginning */
   private readonly subscriptions = new Map<string, boolean>();
+  /** For RegExp subscriptions and describeGroup(), made on first use. */
   private admin: FjordAdmin | undefined;
+  private adminConfig: AdminConfigFjord | undefined;
   private connected = false;
   private settings: RunSettings | undefined;
   private run_: Run | undefined;
@@ -227,10 +229,15 @@ export class KafkaJSConsumer {
     await kafkajsErrors(async () => {
       const base = await this.context.clientConfig('Consumer', this.retry);
       await this.context.probe(base, this.retry); // fails here when no broker answers, as KafkaJS's connect()
-      this.admin ??= new FjordAdmin({ ...base, apiTimeoutMs: this.context.requestTimeout + retryBudgetMs(this.retry) });
+      this.adminConfig = { ...base, apiTimeoutMs: this.context.requestTimeout + retryBudgetMs(this.retry) };
     });
     this.connected = true;
     this.instrumentation.emit(consumerEvents.CONNECT, null);
+  }
+
+  private fjordAdmin(): FjordAdmin {
+    if (!this.adminConfig) throw new KafkaJSNonRetriableError('The consumer is not connected');
+    return (this.admin ??= new FjordAdmin(this.adminConfig));
   }
 
   async disconnect(): Promise<void> {
@@ -255,7 +262,7 @@ export class KafkaJSConsumer {
       if (typeof t === 'string' && t !== '') this.subscriptions.set(t, fromBeginning);
       else if (t instanceof RegExp) {
         if (!this.connected) await this.connect();
-        const names = await kafkajsErrors(() => this.admin!.listTopics());
+        const names = await kafkajsErrors(() => this.fjordAdmin().listTopics());
         const matched = names.filter((n) => t.test(n));
         this.log.debug('Subscription based on RegExp', { groupId: this.groupId, regexp: String(t), topics: matched });
         for (const n of matched) this.subscriptions.set(n, fromBeginning);
@@ -664,7 +671,7 @@ export class KafkaJSConsumer {
 
   async describeGroup(): Promise<GroupDescription> {
     if (!this.connected) await this.connect();
-    const [g] = await kafkajsErrors(() => this.admin!.describeGroups([this.groupId]));
+    const [g] = await kafkajsErrors(() => this.fjordAdmin().describeGroups([this.groupId]));
     return toGroupDescription(g!);
   }
 
