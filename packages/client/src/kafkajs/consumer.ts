@@ -388,6 +388,8 @@ export class KafkaJSConsumer {
   }
 
   private async onRevoked(run: Run, partitions: TopicPartition[], commit: boolean): Promise<void> {
+    // Leaving on stop/crash also revokes; that is no rebalance, and shutdown() has committed already.
+    if (run.abort.signal.aborted) return;
     const meta = run.fjord.groupMetadata();
     this.instrumentation.emit(consumerEvents.REBALANCING, { groupId: this.groupId, memberId: meta?.memberId ?? '' });
     if (commit && this.settings?.autoCommit) await this.commitResolved(run, partitions).catch((e: Error) => this.log.warn('Commit before revocation failed', { groupId: this.groupId, error: e.message }));
