@@ -165,6 +165,7 @@ export class KafkaJSProducer {
   }
 
   async connect(): Promise<void> {
+    if (this.connected) return;
     this.connecting ??= kafkajsErrors(async () => {
       const retry = resolveRetry(this.config.retry, this.context.retry);
       const base = await this.context.clientConfig('Producer', retry);
