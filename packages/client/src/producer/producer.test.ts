@@ -109,6 +109,23 @@ describe('producer against a scripted broker', () => {
     assert.deepEqual(sends.map((s) => s.baseSequence), [0, 0], 'sent twice with the same sequence, appended once');
   });
 
+  it('after a fatal sequence error, batches already sent once are renumbered under the new producer id and written', async () => {
+    // Sequence 0 is refused as out of order although nothing was acknowledged: the producer cannot
+    // repair that, fails that batch, takes a new producer id and resends the two behind it from 0.
+    const log = sequencedLog((s, attempt) => (s.baseSequence === 0 && attempt === 1 && s.count === 1 && log.seen.length === 1 ? ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER : 0));
+    const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
+    brokers.push(broker);
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
+    producers.push(p);
+    await p.connect();
+    const results = await Promise.allSettled(['a', 'b', 'c'].map((v) => p.send({ topic: 't', value: v, partition: 0 })));
+    assert.equal(results[0]!.status, 'rejected');
+    assert.deepEqual(results.slice(1).map((r) => (r.status === 'fulfilled' ? r.value.offset : r.reason)), [0n, 1n], 'b and c written, in order');
+    assert.equal(broker.requests.filter((r) => r.apiKey === 22).length, 2, 'a second InitProducerId');
+    const appended = log.seen.slice(-2);
+    assert.deepEqual(appended.map((s) => s.baseSequence), [0, 1], 'renumbered from 0 (the resent bytes carry the new sequences)');
+  });
+
   it('serializers: keys and values go through keySerializer / valueSerializer; a throwing one is an InvalidRecordError', async () => {
     const log = sequencedLog(() => 0);
     const batches: Buffer[] = [];

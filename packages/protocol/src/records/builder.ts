@@ -52,6 +52,7 @@ export class BatchBuilder {
   private buf: Buffer;
   private pos = BATCH_HEADER_BYTES;
   private built: Buffer | undefined;
+  private builtCodec = -1;
   /** Records appended. */
   count = 0;
   /** The first record's timestamp (ms); deltas are relative to it. */
@@ -105,21 +106,25 @@ export class BatchBuilder {
   }
 
   /**
-   * The finished batch (baseOffset 0, as a producer sends it). Built once: later calls return the
-   * same bytes, whatever the options (a retry resends what was sent).
+   * The finished batch (baseOffset 0, as a producer sends it). The records are compressed once, on
+   * the first call; each call writes the header (producer id, epoch, sequence: a producer renumbers
+   * unsent batches after a new producer id) and the CRC into the same buffer and returns it.
+   * Appending ends with the first call.
    */
   build(options: BuildOptions = {}): Buffer {
-    if (this.built) return this.built;
     if (this.count === 0) throw new EncodeError('a record batch needs at least one record');
     const codec = options.compression ?? CompressionType.none;
     if (!isKnownCompression(codec)) throw new EncodeError(`unknown compression codec ${codec}`);
-    let out: Buffer;
-    if (codec === CompressionType.none) out = this.buf.subarray(0, this.pos);
-    else {
-      const payload = compress(codec, this.buf.subarray(BATCH_HEADER_BYTES, this.pos), options.compressionLevel);
-      out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + payload.length);
-      payload.copy(out, BATCH_HEADER_BYTES);
+    if (this.built === undefined || this.builtCodec !== codec) {
+      if (codec === CompressionType.none) this.built = this.buf.subarray(0, this.pos);
+      else {
+        const payload = compress(codec, this.buf.subarray(BATCH_HEADER_BYTES, this.pos), options.compressionLevel);
+        this.built = Buffer.allocUnsafe(BATCH_HEADER_BYTES + payload.length);
+        payload.copy(this.built, BATCH_HEADER_BYTES);
+      }
+      this.builtCodec = codec;
     }
+    const out = this.built;
     const size = out.length;
     if (size - LOG_OVERHEAD > 0x7fffffff) throw new EncodeError(`batch of ${size} bytes is too large`);
     out.writeBigInt64BE(0n, BASE_OFFSET_OFFSET);
@@ -135,7 +140,6 @@ export class BatchBuilder {
     out.writeInt32BE(options.baseSequence ?? -1, BASE_SEQUENCE_OFFSET);
     out.writeInt32BE(this.count, RECORDS_COUNT_OFFSET);
     out.writeUInt32BE(computeBatchCrc(out, 0, size), CRC_OFFSET);
-    this.built = out;
     return out;
   }
 
