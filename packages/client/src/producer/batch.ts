@@ -1,5 +1,5 @@
 /** A producer batch: records for one partition, sent and retried as one RecordBatch. */
-import { BatchBuilder, type BuilderHeader } from '@fjord/protocol';
+import { BatchBuilder, decodeBatch, type BuilderHeader } from '@fjord/protocol';
 
 export interface RecordMetadata {
   topic: string;
@@ -130,6 +130,39 @@ export class ProducerBatch {
       baseSequence: this.baseSequence,
     });
     return this.encoded;
+  }
+
+  /**
+   * Splits a built batch the broker refused as too large into two halves that carry its records,
+   * deliveries, buffer reservation and sequence range (the first half starts at its base sequence,
+   * the second right after), so nothing is renumbered. This batch completes when both halves have.
+   */
+  split(): [ProducerBatch, ProducerBatch] {
+    if (this.encoded === undefined || this.count < 2) throw new Error('assertion failed: only a built batch of 2+ records is split');
+    const { records } = decodeBatch(this.encoded);
+    const half = Math.ceil(records.length / 2);
+    const halves = [0, 1].map((h) => {
+      const from = h === 0 ? 0 : half;
+      const to = h === 0 ? half : records.length;
+      let bytes = 0;
+      for (let i = from; i < to; i++) bytes += estimateRecordBytes(records[i]!.key, records[i]!.value, records[i]!.headers);
+      const b = new ProducerBatch(this.topic, this.partition, this.createdAtMs, this.deliveryDeadlineMs, bytes + batchOverheadBytes);
+      for (let i = from; i < to; i++) {
+        const r = records[i]!;
+        b.add(Number(r.timestamp), r.key, r.value, r.headers, estimateRecordBytes(r.key, r.value, r.headers), this.deliveries[i]!);
+      }
+      b.closed = true;
+      b.producerId = this.producerId;
+      b.producerEpoch = this.producerEpoch;
+      b.baseSequence = this.baseSequence < 0 ? -1 : (this.baseSequence + from) % 0x80000000;
+      b.attempts = this.attempts;
+      return b;
+    }) as [ProducerBatch, ProducerBatch];
+    // The reservation moves with the records, whole (release() must free exactly what was reserved).
+    halves[1].reservedBytes = this.reservedBytes - halves[0].reservedBytes;
+    this.done = true;
+    void Promise.all(halves.map((b) => b.completion)).then(() => this.complete());
+    return halves;
   }
 
   succeed(baseOffset: bigint, logAppendTimeMs: bigint): void {

@@ -20,6 +20,12 @@ export interface ProducerConfig<K = unknown, V = unknown> extends ClientConfig {
   compressionLevel?: number;
   lingerMs?: number;
   batchBytes?: number;
+  /**
+   * How far an open batch keeps filling while its partition cannot send (in-flight limit reached,
+   * older batches waiting). Default min(maxRequestBytes, 16 × batchBytes); set it to batchBytes for
+   * the Java client's fixed batch size.
+   */
+  batchMaxBytes?: number;
   bufferMemoryBytes?: number;
   maxBlockMs?: number;
   maxRequestBytes?: number;
@@ -48,6 +54,7 @@ export interface ResolvedProducerConfig {
   compressionLevel: number | undefined;
   lingerMs: number;
   batchBytes: number;
+  batchMaxBytes: number;
   bufferMemoryBytes: number;
   maxBlockMs: number;
   maxRequestBytes: number;
@@ -108,6 +115,7 @@ export function resolveProducerConfig<K, V>(config: ProducerConfig<K, V>): Resol
     compressionLevel,
     lingerMs: intOption(config, 'lingerMs', d.lingerMs, 0, int32Max),
     batchBytes: intOption(config, 'batchBytes', d.batchBytes, 1, int32Max),
+    batchMaxBytes: 0, // set below from batchBytes and maxRequestBytes
     bufferMemoryBytes: intOption(config, 'bufferMemoryBytes', d.bufferMemoryBytes, 1, Number.MAX_SAFE_INTEGER),
     maxBlockMs: intOption(config, 'maxBlockMs', d.maxBlockMs, 0, int32Max),
     maxRequestBytes: intOption(config, 'maxRequestBytes', d.maxRequestBytes, 64, int32Max),
@@ -123,6 +131,11 @@ export function resolveProducerConfig<K, V>(config: ProducerConfig<K, V>): Resol
     valueSerializer: fnOption(config, 'valueSerializer') as Serializer<unknown> | undefined,
     now: config.now ?? Date.now,
   };
+  r.batchMaxBytes = Math.max(r.batchBytes, Math.min(r.maxRequestBytes, 16 * r.batchBytes));
+  if (config.batchMaxBytes !== undefined) {
+    r.batchMaxBytes = intOption(config, 'batchMaxBytes', r.batchMaxBytes, 1, int32Max);
+    if (r.batchMaxBytes < r.batchBytes) throw new ConfigError('batchMaxBytes', `must be >= batchBytes (${r.batchBytes}), got ${r.batchMaxBytes}`);
+  }
   if (r.deliveryTimeoutMs < r.lingerMs + client.requestTimeoutMs) {
     throw new ConfigError('deliveryTimeoutMs', `must be >= lingerMs + requestTimeoutMs (${r.lingerMs + client.requestTimeoutMs}), as Kafka requires`);
   }

@@ -71,7 +71,7 @@ describe('producer against a scripted broker', () => {
     const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
     brokers.push(broker);
     // One record per batch and no linger, so several batches of the partition are in flight at once.
-    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 100, batchMaxBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
     producers.push(p);
     await p.connect();
     const metas = await Promise.all(Array.from({ length: 8 }, (_, i) => p.send({ topic: 't', value: `v${i}`, partition: 0 })));
@@ -115,7 +115,7 @@ describe('producer against a scripted broker', () => {
     const log = sequencedLog((s, attempt) => (s.baseSequence === 0 && attempt === 1 && s.count === 1 && log.seen.length === 1 ? ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER : 0));
     const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
     brokers.push(broker);
-    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 100, batchMaxBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
     producers.push(p);
     await p.connect();
     const results = await Promise.allSettled(['a', 'b', 'c'].map((v) => p.send({ topic: 't', value: v, partition: 0 })));
@@ -124,6 +124,22 @@ describe('producer against a scripted broker', () => {
     assert.equal(broker.requests.filter((r) => r.apiKey === 22).length, 2, 'a second InitProducerId');
     const appended = log.seen.slice(-2);
     assert.deepEqual(appended.map((s) => s.baseSequence), [0, 1], 'renumbered from 0 (the resent bytes carry the new sequences)');
+  });
+
+  it('a batch refused as too large is split and resent, keeping order and sequence numbers', async () => {
+    // The "topic" takes at most 2 records per batch; the producer batches 8.
+    const log = sequencedLog((s) => (s.count > 2 ? ErrorCode.MESSAGE_TOO_LARGE : 0));
+    const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
+    brokers.push(broker);
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 50, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
+    producers.push(p);
+    await p.connect();
+    const metas = await Promise.all(Array.from({ length: 8 }, (_, i) => p.send({ topic: 't', value: `v${i}`, partition: 0 })));
+    assert.deepEqual(metas.map((m) => m.offset), [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n], 'every record written once, in send order');
+    assert.equal(log.seen[0]!.count, 8, 'first sent as one batch');
+    const written = log.seen.filter((s) => s.count <= 2);
+    assert.deepEqual(written.map((s) => s.baseSequence), [0, 2, 4, 6], 'halves carry the original sequence range');
+    assert.equal(p.bufferedBytes, 0, 'the buffer reservation is released in full');
   });
 
   it('serializers: keys and values go through keySerializer / valueSerializer; a throwing one is an InvalidRecordError', async () => {

@@ -385,7 +385,10 @@ export class Producer<K = Bytes, V = Bytes> {
     if (partition >= count) throw new InvalidRecordError(`partition ${partition} of topic ${JSON.stringify(p.topic)} does not exist (it has ${count})`);
     let q = this.queue(p.topic, partition);
     let open = q.queued.at(-1);
-    const limit = this.config.batchBytes;
+    // A partition that cannot send now (its in-flight limit reached, or older batches waiting) lets
+    // its open batch keep filling up to batchMaxBytes: fewer, larger batches under load, while a
+    // lightly loaded partition still sends batches of batchBytes or at lingerMs.
+    const limit = this.blocked(q) ? this.config.batchMaxBytes : this.config.batchBytes;
     if (!fits(open, p.bytes, limit) && sticky) {
       partition = this.sticky.onNewBatch(p.topic, count, topic.available, partition);
       q = this.queue(p.topic, partition);
@@ -402,6 +405,11 @@ export class Producer<K = Bytes, V = Bytes> {
     }
     batch.add(p.timestamp, p.key, p.value, p.headers, p.bytes, delivery);
     if (batch.bytes >= this.config.batchBytes || this.config.lingerMs === 0 || q.queued.length > 1 || this.flushing > 0) this.scheduleDrain();
+  }
+
+  /** Whether a batch appended to now would wait behind others or behind the in-flight limit. */
+  private blocked(q: PartitionQueue): boolean {
+    return q.queued.length > 1 || q.inFlight.length >= (q.retrying ? 1 : this.config.maxInFlightPerPartition);
   }
 
   private queue(topic: string, partition: number): PartitionQueue {
@@ -646,6 +654,18 @@ export class Producer<K = Bytes, V = Bytes> {
     removeFrom(q.inFlight, b);
     if (this.closed) return this.finish(b, () => b.fail(e));
     if (code !== undefined && staleMetadataErrors.has(code)) this.refreshMetadata();
+    if ((code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE) && b.count > 1 && b.encoded !== undefined && this.config.now() < b.deliveryDeadlineMs) {
+      // As the Java producer: a batch the broker finds too large is split in two and resent (the
+      // topic's max.message.bytes may be below what this producer batches).
+      const halves = b.split();
+      for (const h of halves) h.encode(this.config.compression, this.config.compressionLevel, this.txn !== undefined);
+      let i = 0;
+      while (i < q.queued.length && q.queued[i]!.attempts > 0 && seqBefore(q.queued[i]!, b)) i++;
+      q.queued.splice(i, 0, ...halves);
+      if (b.baseSequence >= 0) q.retrying = true;
+      this.log('info', 'splitting a batch the broker refused as too large', { topic: b.topic, partition: b.partition, records: b.count, bytes: b.encoded.length, error: e.message });
+      return;
+    }
     let retriable = isRetriable(e);
     if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) retriable = b.baseSequence !== q.ackedSequence;
     if (isFatalTxnError(e)) retriable = false; // fenced: retrying cannot help
