@@ -329,7 +329,8 @@ async function typedApplication(config: KafkaConfig, topic: string): Promise<{ s
   const sent = await producer.send({ topic, messages: [message], acks: -1, compression: facade.CompressionTypes.LZ4 });
   await producer.disconnect();
   const received: string[] = [];
-  const consumer = kafka.consumer({ groupId: `${topic}-typed`, partitionAssigners: [facade.PartitionAssigners.roundRobin], maxWaitTimeInMs: 100 });
+  // KafkaJS's defaults (maxWaitTimeInMs 5000): disconnect() must still be quick.
+  const consumer = kafka.consumer({ groupId: `${topic}-typed`, partitionAssigners: [facade.PartitionAssigners.roundRobin] });
   const eachMessage: EachMessageHandler = async ({ message: m }) => {
     received.push(`${m.key?.toString()}=${m.value?.toString()} ${JSON.stringify(m.headers?.['h']?.toString())}`);
   };
@@ -337,7 +338,9 @@ async function typedApplication(config: KafkaConfig, topic: string): Promise<{ s
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({ eachMessage });
   await waitFor('the typed record', () => received.length > 0, { timeoutMs: 15_000, intervalMs: 50 });
+  const t = Date.now();
   await consumer.disconnect();
+  assert.ok(Date.now() - t < 3_000, `disconnect() took ${Date.now() - t} ms`);
   const unusedBatchPayload = (p: EachBatchPayload): string => p.batch.highWatermark;
   void unusedBatchPayload;
   return { sent, received };
