@@ -40,6 +40,12 @@ export interface MetadataSnapshot {
 
 export class Cluster {
   private readonly slots = new Map<number, Slot>();
+  /**
+   * Connections for group coordination, apart from the data connections (as the Java client keeps
+   * its coordinator connection apart): a heartbeat or commit never waits behind a long-polling Fetch
+   * on the same socket, whose responses come in order.
+   */
+  private readonly coordinatorSlots = new Map<number, Slot>();
   private readonly bootstrapSlots: Slot[];
   private readonly wanted = new Set<string>();
   private meta: MetadataSnapshot | undefined;
@@ -60,19 +66,23 @@ export class Cluster {
     this.wanted.add(topic);
   }
 
-  /** A connection to broker `nodeId` (as known from metadata), opening one if needed. */
-  async connectionTo(nodeId: number): Promise<Connection> {
-    let slot = this.slots.get(nodeId);
+  /**
+   * A connection to broker `nodeId` (as known from metadata), opening one if needed. `lane`
+   * 'coordinator' is a second connection to the same broker for group coordination.
+   */
+  async connectionTo(nodeId: number, lane: 'data' | 'coordinator' = 'data'): Promise<Connection> {
+    const slots = lane === 'coordinator' ? this.coordinatorSlots : this.slots;
+    let slot = slots.get(nodeId);
     if (!slot) {
       const b = this.meta?.brokers.get(nodeId);
       if (!b) {
         await this.refresh();
         const again = this.meta?.brokers.get(nodeId);
         if (!again) throw new ConnectionError(`node ${nodeId}`, 'broker is not in the cluster metadata');
-        return this.connectionTo(nodeId);
+        return this.connectionTo(nodeId, lane);
       }
       slot = newSlot({ host: b.host, port: b.port }, nodeId);
-      this.slots.set(nodeId, slot);
+      slots.set(nodeId, slot);
     }
     return this.open(slot);
   }
@@ -209,10 +219,11 @@ export class Cluster {
 
   private updateAddresses(snap: MetadataSnapshot): void {
     for (const [nodeId, b] of snap.brokers) {
-      const slot = this.slots.get(nodeId);
-      if (slot && (slot.address.host !== b.host || slot.address.port !== b.port)) {
-        slot.connection?.close();
-        slot.address = { host: b.host, port: b.port };
+      for (const slot of [this.slots.get(nodeId), this.coordinatorSlots.get(nodeId)]) {
+        if (slot && (slot.address.host !== b.host || slot.address.port !== b.port)) {
+          slot.connection?.close();
+          slot.address = { host: b.host, port: b.port };
+        }
       }
     }
   }
@@ -274,7 +285,7 @@ export class Cluster {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const s of [...this.slots.values(), ...this.bootstrapSlots]) s.connection?.close();
+    for (const s of [...this.slots.values(), ...this.coordinatorSlots.values(), ...this.bootstrapSlots]) s.connection?.close();
   }
 }
 

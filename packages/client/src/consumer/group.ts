@@ -144,7 +144,7 @@ export class ClassicGroup {
   protected async send<Req, Res>(api: Api<Req, Res>, body: MessageInput<Req> | ((version: number) => MessageInput<Req>), timeoutMs?: number): Promise<Res> {
     const nodeId = await this.coordinatorId();
     try {
-      const conn = await this.cluster.connectionTo(nodeId);
+      const conn = await this.cluster.connectionTo(nodeId, 'coordinator');
       const input = typeof body === 'function' ? (body as (version: number) => MessageInput<Req>)(conn.versionOf(api.request.apiKey)) : body;
       return await conn.send(api, input, timeoutMs === undefined ? undefined : { timeoutMs });
     } catch (e) {
