@@ -287,12 +287,14 @@ describe('@fjord/client consumer: groups', () => {
       await waitFor('three members balanced', 15_000, () => disjointComplete([a, b, c3].map((x) => partitionsOf(x.assignment())), 6));
       assert.ok([a, b, c3].every((x) => x.assignment().length === 2));
       const bBefore = partitionsOf(b.assignment());
+      // Revocations before this point depend on whether a joined alone first (then it gives up 3).
+      const revokedBefore = revoked.length;
       await db.stop();
       await b.close();
       await waitFor('two members after a close', 15_000, () => disjointComplete([partitionsOf(a.assignment()), partitionsOf(c3.assignment())], 6));
       if (strategy === 'cooperative-sticky') {
         // Sticky: only b's partitions moved, and nobody revoked more than what it gave up.
-        assert.ok(revoked.every((r) => r.length <= 2), `revocations ${JSON.stringify(revoked)}`);
+        assert.ok(revoked.slice(revokedBefore).every((r) => r.length <= 2), `revocations ${JSON.stringify(revoked)} (from index ${revokedBefore})`);
         assert.ok(bBefore.every((p) => a.assignment().some((x) => x.partition === p) || c3.assignment().some((x) => x.partition === p)));
       }
       await Promise.all([da.stop(), dc.stop()]);

@@ -21,7 +21,7 @@
  */
 import { ErrorCode, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse } from '@fjord/protocol';
 import { Cluster } from '../cluster.js';
-import type { Api } from '../connection/connection.js';
+import type { Api, Connection } from '../connection/connection.js';
 import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, KafkaError, isRetriable, kafkaError } from '../errors.js';
 import { staleMetadataErrors } from '../metadata/metadata.js';
@@ -101,6 +101,8 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   private listener: RebalanceListener = {};
   private readonly ready: ReadyBatch[] = [];
   private bufferedBytes = 0;
+  /** Connections with a Fetch in flight (closed by close()). */
+  private readonly fetching = new Set<Connection>();
   private readonly errors: Error[] = [];
   private readonly sessions = new Map<number, FetchSession>();
   private inHand: Array<{ state: PartitionState; next: bigint }> = [];
@@ -786,11 +788,14 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       rackId: '',
     };
     let res: FetchResponse;
+    this.fetching.add(conn);
     try {
       res = await conn.send(fetchApi, body, { timeoutMs: c.client.requestTimeoutMs + c.fetchMaxWaitMs });
     } catch (e) {
       session.reset();
       throw e;
+    } finally {
+      this.fetching.delete(conn);
     }
     if (res.errorCode !== ErrorCode.NONE) {
       session.reset();
@@ -880,6 +885,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     this.closed = true;
     clearTimeout(this.autoCommitTimer);
     this.wake();
+    // A long-polling Fetch would hold the loop for up to fetchMaxWaitMs: drop its connection (group
+    // requests go over the coordinator connection, so the commit and LeaveGroup below are unaffected).
+    for (const conn of this.fetching) conn.close();
     const loop = this.loop;
     if (loop) {
       let timer: NodeJS.Timeout | undefined;

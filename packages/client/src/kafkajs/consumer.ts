@@ -142,9 +142,6 @@ export const consumerEvents = {
 
 export type ConsumerEvents = typeof consumerEvents;
 
-/** The longest fetch long poll (Java's fetch.max.wait.ms default); see start(). */
-const fetchWaitMsMax = 500;
-
 const tp = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 /** One run(): its @fjord/client Consumer, stop signal and loop. */
@@ -328,9 +325,8 @@ export class KafkaJSConsumer {
       maxPartitionFetchBytes: c.maxBytesPerPartition ?? 1_048_576,
       fetchMinBytes: c.minBytes ?? 1,
       fetchMaxBytes: c.maxBytes ?? 10_485_760,
-      // Capped: the group's commits and LeaveGroup share the broker connection with fetches and are
-      // answered after the long poll in flight, so a 5 s wait would make every stop() take seconds.
-      fetchMaxWaitMs: Math.min(c.maxWaitTimeInMs ?? 5_000, fetchWaitMsMax, this.context.requestTimeout - 1),
+      // KafkaJS's 5 s default; commits and LeaveGroup go over the coordinator connection, not behind the long poll.
+      fetchMaxWaitMs: Math.min(c.maxWaitTimeInMs ?? 5_000, this.context.requestTimeout - 1),
       isolationLevel: c.readUncommitted === true ? 'read_uncommitted' : 'read_committed',
       allowAutoTopicCreation: c.allowAutoTopicCreation ?? true,
     };
