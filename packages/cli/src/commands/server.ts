@@ -26,7 +26,8 @@ Examples:
   fjord server --data-dir /var/lib/fjord --set num.partitions=6 --set log.retention.hours=24
 `;
 
-const spec: FlagSpec = {
+/** The server's flags (exported for shell completion). */
+export const serverFlags: FlagSpec = {
   listen: 'string',
   'advertised-listener': 'string',
   'data-dir': 'string',
@@ -38,7 +39,7 @@ const spec: FlagSpec = {
 };
 
 export async function serverCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, spec, { h: 'help' });
+  const flags = parseFlags(argv, serverFlags, { h: 'help' }, 'server');
   if (flags.help) {
     process.stdout.write(serverHelp);
     return 0;
