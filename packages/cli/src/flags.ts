@@ -80,7 +80,8 @@ export function parseIntValue(raw: string, what: string, { min = Number.MIN_SAFE
   if (!/^[-+]?\d+$/.test(t)) throw new CliError(`${what} expects an integer, got '${raw}'`);
   const n = Number(t);
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    const range = max >= Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
+    // Limits of the wire format (int32) are not worth printing; ranges chosen by the command are.
+    const range = max >= 2_147_483_647 ? `>= ${min}` : `in ${min}..${max}`;
     throw new CliError(`${what} expects an integer ${range}, got '${raw}'`);
   }
   return n;

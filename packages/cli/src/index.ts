@@ -1,7 +1,5 @@
 /** The `fjord` command. */
 import { CliError } from './flags.js';
-import { serverCommand } from './commands/server.js';
-import { completionCommand } from './commands/completion.js';
 import { runCommand } from './command.js';
 import { clientCommands } from './registry.js';
 import { describeError, exitCodes } from './common.js';
@@ -49,10 +47,11 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = rest.includes('--verbose');
   try {
     switch (command) {
+      // Loaded on demand: the broker's code is not needed by the client commands (faster start).
       case 'server':
-        return await serverCommand(rest);
+        return await (await import('./commands/server.js')).serverCommand(rest);
       case 'completion':
-        return await completionCommand(rest);
+        return await (await import('./commands/completion.js')).completionCommand(rest);
       case undefined:
       case '-h':
       case '--help':

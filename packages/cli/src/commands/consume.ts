@@ -287,6 +287,9 @@ async function consume(ctx: Context, job: ConsumeJob): Promise<number> {
       autoOffsetReset: job.from.kind === 'latest' ? 'latest' : 'earliest',
       isolationLevel: job.isolation,
       defaultApiTimeoutMs: ctx.timeoutMs,
+      // close() waits out a Fetch long poll (up to fetch.max.wait.ms) before it returns: a short one
+      // lets --count, --idle-timeout and Ctrl-C end the command promptly (an idle poll costs little).
+      fetchMaxWaitMs: 100,
     },
     {
       onPartitionsAssigned: (ps) => {
