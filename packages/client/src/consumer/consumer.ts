@@ -7,8 +7,10 @@
  * Fetching runs ahead of the application: each partition may hold up to `prefetchBatches` fetched
  * and undelivered batches (2: one being handed out while the next is fetched, as librdkafka's
  * queue does), and partitions that already hold one are fetched again only while all buffered
- * batches together stay under fetchMaxBytes. Pause and seek drop a partition's buffered batches,
- * nothing else. Positions move
+ * batches together stay under fetchMaxBytes. The fetch loop reads only batch headers (to know where
+ * to fetch next); records are decoded and CRC-checked when the application takes the batch, so the
+ * next fetch is on the wire meanwhile. Pause and seek drop a partition's buffered batches, nothing
+ * else. Positions move
  * when a batch is handed out; what was handed out counts as processed (for auto commit, and for
  * the commit before a revocation) once the application asks for the next batch, so auto commit is
  * at-least-once as in Java, where a poll() commits what the previous poll() returned.
@@ -30,7 +32,7 @@ import { ConsumerProtocolGroup } from './consumer-group.js';
 import { FetchSession, type SessionPartition } from './fetch-session.js';
 import { ClassicGroup, tpKey, type TopicPartition, type TopicPartitionOffset } from './group.js';
 import { DeserializationError } from './deserializers.js';
-import { decodePartitionRecords, type ConsumerRecord } from './records.js';
+import { decodePartitionRecords, scanPartitionRecords, type AbortedTransaction, type ConsumerRecord } from './records.js';
 
 export type { TopicPartition, TopicPartitionOffset };
 
@@ -80,13 +82,17 @@ interface PartitionState {
   highWatermark: bigint;
 }
 
+/** A partition's fetched bytes, decoded only when the application takes them. */
 interface ReadyBatch {
   state: PartitionState;
   fetchOffset: bigint;
   nextOffset: bigint;
-  /** Bytes of the fetched records (counted against fetchMaxBytes while buffered). */
-  bytes: number;
-  batch: ConsumerBatch;
+  /** The record batches as fetched (counted against fetchMaxBytes while buffered). */
+  data: Buffer;
+  abortedTransactions: readonly AbortedTransaction[] | null;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
 }
 
 /** Batches a partition may hold fetched ahead of the application. */
@@ -201,7 +207,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     for (let i = this.ready.length - 1; i >= 0; i--) {
       const r = this.ready[i]!;
       if (r.state !== s) continue;
-      this.bufferedBytes -= r.bytes;
+      this.bufferedBytes -= r.data.length;
       this.ready.splice(i, 1);
     }
   }
@@ -447,7 +453,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     while (this.ready.length > 0) {
       const r = this.ready.shift()!;
       const s = r.state;
-      this.bufferedBytes -= r.bytes;
+      this.bufferedBytes -= r.data.length;
       if (this.parts.get(tpKey(s.topic, s.partition)) !== s) continue; // revoked
       if (s.buffered === 0 || s.paused || s.position !== r.fetchOffset) {
         // Not the batch at the position (cannot happen while dropBuffered() keeps up): refetch from the position.
@@ -455,7 +461,17 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
         continue;
       }
       s.buffered--;
-      const { batch, next } = this.deserialize(r);
+      let taken: { batch: ConsumerBatch<K, V>; next: bigint };
+      try {
+        taken = this.deserialize(r);
+      } catch (e) {
+        // Bytes that do not decode (a CRC mismatch, a corrupt batch): the partition stops at its
+        // position until the application seeks, as with a record its deserializer refuses.
+        this.dropBuffered(s);
+        s.failed = true;
+        throw e;
+      }
+      const { batch, next } = taken;
       s.position = next;
       // A deserialization error cut the batch short: what was fetched after it no longer follows on.
       if (next !== r.nextOffset) this.dropBuffered(s);
@@ -472,7 +488,14 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
    * are handed out and the position stops at it; when it is the first, the partition stops
    * (failed, until a seek) and the error goes to the application.
    */
-  private deserialize(r: ReadyBatch): { batch: ConsumerBatch<K, V>; next: bigint } {
+  private deserialize(ready: ReadyBatch): { batch: ConsumerBatch<K, V>; next: bigint } {
+    const s = ready.state;
+    const decoded = decodePartitionRecords(s.topic, s.partition, ready.data, ready.fetchOffset, this.config.isolationLevel, ready.abortedTransactions);
+    const r = {
+      nextOffset: ready.nextOffset,
+      state: s,
+      batch: { topic: s.topic, partition: s.partition, records: decoded.records, highWatermark: ready.highWatermark, lastStableOffset: ready.lastStableOffset, logStartOffset: ready.logStartOffset },
+    };
     const kd = this.config.keyDeserializer;
     const vd = this.config.valueDeserializer;
     if (!kd && !vd) return { batch: r.batch as unknown as ConsumerBatch<K, V>, next: r.nextOffset };
@@ -821,23 +844,25 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
         if (p.errorCode === ErrorCode.NONE) {
           s.highWatermark = p.highWatermark;
           const data = p.records === null ? null : Buffer.isBuffer(p.records) ? p.records : Buffer.concat(p.records as readonly Buffer[]);
-          const decoded = decodePartitionRecords(topic, p.partitionIndex, data, sent.fetchOffset, c.isolationLevel, p.abortedTransactions);
-          if (decoded.records.length > 0) {
+          // Headers only here; the records are decoded when the application takes them, so the
+          // next fetch goes out without waiting for that work.
+          const scan = scanPartitionRecords(data, sent.fetchOffset);
+          if (data !== null && scan.nextOffset > sent.fetchOffset) {
             s.buffered++;
-            s.bufferedNext = decoded.nextOffset;
-            const bytes = data?.length ?? 0;
-            this.bufferedBytes += bytes;
+            s.bufferedNext = scan.nextOffset;
+            this.bufferedBytes += data.length;
             this.ready.push({
               state: s,
               fetchOffset: sent.fetchOffset,
-              nextOffset: decoded.nextOffset,
-              bytes,
-              batch: { topic, partition: p.partitionIndex, records: decoded.records, highWatermark: p.highWatermark, lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset },
+              nextOffset: scan.nextOffset,
+              data,
+              abortedTransactions: p.abortedTransactions,
+              highWatermark: p.highWatermark,
+              lastStableOffset: p.lastStableOffset,
+              logStartOffset: p.logStartOffset,
             });
             this.wake();
-          } else if (s.buffered === 0 && decoded.nextOffset > s.position!) {
-            s.position = decoded.nextOffset; // only markers or aborted batches (behind buffered batches: fetched again once they are taken)
-          } else if (data !== null && data.length > 0 && decoded.batchCount === 0) {
+          } else if (data !== null && data.length > 0 && scan.batchCount === 0) {
             this.log('warn', 'a record batch is larger than maxPartitionFetchBytes and the broker sent only part of it', { topic, partition: p.partitionIndex, bytes: data.length });
           }
           continue;

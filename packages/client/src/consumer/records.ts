@@ -52,6 +52,28 @@ export interface PartitionRecords {
   batchCount: number;
 }
 
+/**
+ * Where a fetch after these bytes starts, and how many whole batches they hold, from the batch
+ * headers alone (the same figures decodePartitionRecords gives): the fetch loop uses it to fetch
+ * again at once and leaves the records to be decoded when the application takes them.
+ */
+export function scanPartitionRecords(data: Buffer | null, fetchOffset: bigint): { nextOffset: bigint; batchCount: number } {
+  let nextOffset = fetchOffset;
+  let batchCount = 0;
+  if (data === null) return { nextOffset, batchCount };
+  let pos = 0;
+  while (data.length - pos >= LOG_OVERHEAD + MIN_BATCH_LENGTH) {
+    const header = readBatchHeader(data, pos);
+    const size = LOG_OVERHEAD + header.batchLength;
+    if (size > data.length - pos) break;
+    pos += size;
+    batchCount++;
+    const lastOffset = batchLastOffset(header);
+    if (lastOffset >= fetchOffset) nextOffset = lastOffset + 1n;
+  }
+  return { nextOffset, batchCount };
+}
+
 export function decodePartitionRecords(
   topic: string,
   partition: number,
