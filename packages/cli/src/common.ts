@@ -224,11 +224,26 @@ function stackOf(e: Error): string {
 // ----------------------------------------------------------------------------------------------
 // Signals and closed output
 
+let activeStops = 0;
+
+/**
+ * A reader that went away (`fjord topics list | head -1`) ends the command quietly with exit code 0,
+ * as Unix tools do, instead of an 'error' event nobody handles. Commands with a stopSignal() stop
+ * through it instead (a consumer commits first).
+ */
+export function installPipeGuard(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    if (activeStops === 0) process.exit(0);
+  });
+}
+
 /**
  * An AbortSignal that fires on SIGINT/SIGTERM, or when stdout is closed (EPIPE: `| head`), so
  * long-running commands stop cleanly. `dispose()` removes the handlers.
  */
 export function stopSignal(): { signal: AbortSignal; reason: () => string | undefined; dispose: () => void } {
+  activeStops++;
   const ac = new AbortController();
   let reason: string | undefined;
   const stop = (why: string) => (): void => {
@@ -247,6 +262,7 @@ export function stopSignal(): { signal: AbortSignal; reason: () => string | unde
     signal: ac.signal,
     reason: () => reason,
     dispose: () => {
+      activeStops--;
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       process.stdout.off('error', onPipe);

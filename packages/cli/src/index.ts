@@ -2,7 +2,7 @@
 import { CliError } from './flags.js';
 import { runCommand } from './command.js';
 import { clientCommands } from './registry.js';
-import { describeError, exitCodes } from './common.js';
+import { describeError, exitCodes, installPipeGuard } from './common.js';
 
 const usage = `Usage: fjord <command> [options]
 
@@ -44,6 +44,7 @@ function hoistLeadingFlags(argv: string[]): string[] {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = hoistLeadingFlags(argv);
+  if (command !== 'server') installPipeGuard();
   const verbose = rest.includes('--verbose');
   try {
     switch (command) {
