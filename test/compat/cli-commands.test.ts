@@ -267,6 +267,14 @@ test('group consume commits what it printed; groups describe shows lag; reset-of
   await ok(['groups', 'reset-offsets', g, '--all-topics', '--to-latest', '--execute']);
   assert.equal((await json<GroupJson[]>(['groups', 'describe', g]))[0]!.totalLag, 0);
 
+  // A KIP-848 member (--group-protocol consumer) commits the same way; describe reports its type.
+  const g848 = topicName('cli-g848');
+  assert.equal((await ok(['consume', t, '--group', g848, '--group-protocol', 'consumer', '--count', '6', '-q'])).split('\n').length, 7);
+  const [k] = await json<Array<GroupJson & { type: string }>>(['groups', 'describe', g848]);
+  assert.equal(k!.type, 'consumer');
+  assert.equal(k!.totalLag, 0);
+  assert.deepEqual(k!.offsets.map((o) => o.committed), k!.offsets.map((o) => o.logEndOffset));
+
   assert.match(await ok(['groups', 'delete', g]), /deleted group/);
   assertError(await fjord(['groups', 'describe', g]), 1, new RegExp(`group '${g}' does not exist`));
 });

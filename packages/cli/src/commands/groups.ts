@@ -41,10 +41,15 @@ async function describeGroup(admin: Admin, groupId: string) {
     if (notFound(e)) return [];
     throw e;
   });
+  // DescribeGroups covers classic groups only: a KIP-848 (consumer) or share group is Dead to it,
+  // so its state and type come from ListGroups (its members are not shown).
+  let listed: { state: string; type: string; protocolType: string } | undefined;
+  if (!d || d.state === 'Dead') listed = (await admin.listGroups()).find((g) => g.groupId === groupId);
   return {
     groupId,
-    state: d?.state ?? 'Dead',
-    protocolType: d?.protocolType ?? '',
+    type: listed?.type ?? 'classic',
+    state: listed?.state ?? d?.state ?? 'Dead',
+    protocolType: listed?.protocolType ?? d?.protocolType ?? '',
     protocol: d?.protocol ?? '',
     members: d?.members ?? [],
     offsets: lag,
@@ -63,8 +68,10 @@ Shows a group's state, assignor, members (member id, client id, host), and for e
 of the topics it has committed offsets for: the committed offset, the log end offset and the lag
 (log end - committed; '-' where nothing is committed).
 
+The members of a consumer-protocol (KIP-848) group are not listed (its state and offsets are).
+
 Options:
-  --json   [{"groupId", "state", "protocolType", "protocol", "members": [{"memberId",
+  --json   [{"groupId", "type", "state", "protocolType", "protocol", "members": [{"memberId",
            "groupInstanceId", "clientId", "clientHost"}], "offsets": [{"topic", "partition",
            "committed", "logEndOffset", "lag"}], "totalLag"}]
 
@@ -87,7 +94,8 @@ ${commonHelp}`,
     } else {
       groups.forEach((g, i) => {
         if (i > 0) process.stdout.write('\n');
-        process.stdout.write(`Group: ${g.groupId}  state: ${g.state}  protocol: ${g.protocolType || '-'}/${g.protocol || '-'}  members: ${g.members.length}  total lag: ${g.totalLag}\n`);
+        const members = g.type === 'classic' ? String(g.members.length) : '(not listed for this type)';
+        process.stdout.write(`Group: ${g.groupId}  type: ${g.type}  state: ${g.state}  protocol: ${g.protocolType || '-'}/${g.protocol || '-'}  members: ${members}  total lag: ${g.totalLag}\n`);
         if (g.members.length > 0) printTable(['MEMBER', 'INSTANCE', 'CLIENT', 'HOST'], g.members.map((m) => [m.memberId, m.groupInstanceId, m.clientId, m.clientHost]));
         if (g.offsets.length > 0) {
           if (g.members.length > 0) process.stdout.write('\n');
