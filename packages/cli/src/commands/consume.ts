@@ -325,7 +325,8 @@ async function consume(ctx: Context, job: ConsumeJob): Promise<number> {
       commitTimer = setInterval(() => {
         if (committing) return;
         committing = true;
-        commit().catch((e: unknown) => warn('periodic commit failed', e)).finally(() => (committing = false));
+        // A failure here (a rebalance under way) is retried at the next tick: reported only with --verbose.
+        commit().catch((e: unknown) => ctx.verbose && warn('periodic commit failed', e)).finally(() => (committing = false));
       }, 5_000);
     }
     touch();
