@@ -16,6 +16,7 @@ Commands:
   records    delete records below an offset
   cluster    info: cluster id, controller, brokers
   completion bash|zsh shell completion script
+  perf       load tests: perf produce|consume|e2e (throughput, latency percentiles)
 
 Run 'fjord <command> --help' for a command's options and examples.
 Every client command takes --bootstrap HOST:PORT (env FJORD_BOOTSTRAP, default 127.0.0.1:9092),
@@ -51,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
       // Loaded on demand: the broker's code is not needed by the client commands (faster start).
       case 'server':
         return await (await import('./commands/server.js')).serverCommand(rest);
+      case 'perf':
+        return await (await import('./commands/perf.js')).perfCommand(rest);
       case 'completion':
         return await (await import('./commands/completion.js')).completionCommand(rest);
       case undefined:

@@ -7,6 +7,7 @@ import { allFlags, isGroup, type Command, type Leaf } from '../command.js';
 import { commonFlags } from '../common.js';
 import { CliError } from '../flags.js';
 import { clientCommands } from '../registry.js';
+import { perfGroup } from './perf.js';
 import { serverFlags } from './server.js';
 
 interface Node {
@@ -47,8 +48,7 @@ export function catalog(): { tops: Top[]; nodes: Node[] } {
     }
   };
   for (const c of clientCommands) add(c);
-  // perf is another file's; its subcommands are known, its flags are not listed here.
-  tops.push({ name: 'perf', summary: 'producer, consumer and end-to-end benchmarks', subcommands: ['produce', 'consume', 'e2e'].map((name) => ({ name, summary: `perf ${name}` })) });
+  add({ ...perfGroup, summary: 'load tests: produce, consume, end-to-end latency' });
   tops.push({ name: 'completion', summary: 'print a shell completion script', subcommands: [{ name: 'bash', summary: 'bash completion' }, { name: 'zsh', summary: 'zsh completion' }] });
   tops.push({ name: 'help', summary: 'list the commands', subcommands: [] });
   return { tops, nodes };
