@@ -291,6 +291,8 @@ test('SIGINT stops a group consumer cleanly and commits what it printed', async 
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     await waitFor('the consumer to join', async () => (await json<GroupJson[]>(['groups', 'describe', g]).catch(() => []))[0]?.members.length === 1, { timeoutMs: 20_000, intervalMs: 300 });
+    await waitFor('its assignment to be described', async () => JSON.stringify((await json<GroupJson[]>(['groups', 'describe', g]))[0]?.members[0]) .includes(`"assignment":[{"topic":"${t}","partition":0}]`), { timeoutMs: 10_000, intervalMs: 300 });
+    assert.match(await ok(['groups', 'describe', g]), new RegExp(`ASSIGNMENT[\\s\\S]*${t}:0`));
     await ok(['produce', t, '-q'], { stdin: 'one\ntwo\n' });
     await waitFor('both records printed', () => out === 'one\ntwo\n', { timeoutMs: 15_000, intervalMs: 100 });
     child.kill('SIGINT');

@@ -216,6 +216,26 @@ describe('group offsets', () => {
     await rejects(admin.resetGroupOffsets(group, { topics: ['adm-no-such-topic'], to: 'latest' }), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
 
+  test('describeGroups describes a KIP-848 group (ConsumerGroupDescribe) with its members and their partitions', { timeout: 30_000 }, async () => {
+    const g848 = 'adm-kip848-g';
+    const c = new Consumer({ bootstrapServers: broker.bootstrap, groupId: g848, groupProtocol: 'consumer', autoOffsetReset: 'earliest', enableAutoCommit: false, fetchMaxWaitMs: 100 });
+    closers.push(() => c.close());
+    c.subscribe([topic]);
+    const ac = new AbortController();
+    const reading = (async () => {
+      for await (const b of c.batches({ signal: ac.signal })) void b;
+    })();
+    await waitFor('the member to hold both partitions', async () => ((await admin.describeGroups([g848]))[0]?.members[0]?.assignment.length === 2 ? true : undefined), { timeoutMs: 20_000 });
+    const [d] = await admin.describeGroups([g848]);
+    assert.equal(d!.type, 'consumer');
+    assert.equal(d!.protocolType, 'consumer');
+    assert.equal(d!.state, 'Stable');
+    assert.deepEqual(d!.members[0]!.assignment.map((tp) => `${tp.topic}-${tp.partition}`).sort(), [`${topic}-0`, `${topic}-1`]);
+    ac.abort();
+    await reading;
+    await c.close();
+  });
+
   test('alterGroupOffsets is refused while the group has an active member (and works once it left); deleteGroups too', { timeout: 30_000 }, async () => {
     const c = new Consumer({ bootstrapServers: broker.bootstrap, groupId: group, autoOffsetReset: 'earliest', enableAutoCommit: false, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, fetchMaxWaitMs: 100 });
     closers.push(() => c.close());
@@ -225,6 +245,9 @@ describe('group offsets', () => {
       for await (const b of c.batches({ signal: ac.signal })) void b;
     })();
     await waitFor('the consumer to join', async () => ((await admin.describeGroups([group]))[0]!.state === 'Stable' ? true : undefined), { timeoutMs: 20_000 });
+    const [described] = await admin.describeGroups([group]);
+    assert.equal(described!.type, 'classic');
+    assert.deepEqual(described!.members.map((m) => m.assignment.map((tp) => `${tp.topic}-${tp.partition}`).sort()), [[`${topic}-0`, `${topic}-1`]], 'the member holds both partitions');
 
     await rejects(admin.alterGroupOffsets(group, [{ topic, partition: 0, offset: 1n }]), ErrorCode.UNKNOWN_MEMBER_ID, /must be empty|inactive/);
     await rejects(admin.resetGroupOffsets(group, { topics: [topic], to: 'earliest' }), ErrorCode.UNKNOWN_MEMBER_ID, /must be empty|inactive/);

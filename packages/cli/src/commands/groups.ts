@@ -41,13 +41,13 @@ async function describeGroup(admin: Admin, groupId: string) {
     if (notFound(e)) return [];
     throw e;
   });
-  // DescribeGroups covers classic groups only: a KIP-848 (consumer) or share group is Dead to it,
-  // so its state and type come from ListGroups (its members are not shown).
+  // The admin describes classic and KIP-848 (consumer) groups; a share group is Dead to it, so its
+  // state and type come from ListGroups (its members are not shown).
   let listed: { state: string; type: string; protocolType: string } | undefined;
   if (!d || d.state === 'Dead') listed = (await admin.listGroups()).find((g) => g.groupId === groupId);
   return {
     groupId,
-    type: listed?.type ?? 'classic',
+    type: listed?.type ?? d?.type ?? 'classic',
     state: listed?.state ?? d?.state ?? 'Dead',
     protocolType: listed?.protocolType ?? d?.protocolType ?? '',
     protocol: d?.protocol ?? '',
@@ -64,15 +64,17 @@ const describe: Leaf = {
   flags: { json: 'boolean' },
   help: `Usage: fjord groups describe GROUP... [--json]
 
-Shows a group's state, assignor, members (member id, client id, host), and for every partition
+Shows a group's state, assignor, members (member id, client id, host, assigned partitions), and for every partition
 of the topics it has committed offsets for: the committed offset, the log end offset and the lag
 (log end - committed; '-' where nothing is committed).
 
-The members of a consumer-protocol (KIP-848) group are not listed (its state and offsets are).
+Classic and consumer-protocol (KIP-848) groups list their members; a share group shows its state
+and offsets only.
 
 Options:
   --json   [{"groupId", "type", "state", "protocolType", "protocol", "members": [{"memberId",
-           "groupInstanceId", "clientId", "clientHost"}], "offsets": [{"topic", "partition",
+           "groupInstanceId", "clientId", "clientHost", "assignment": [{"topic", "partition"}]}],
+           "offsets": [{"topic", "partition",
            "committed", "logEndOffset", "lag"}], "totalLag"}]
 
 Examples:
@@ -94,9 +96,9 @@ ${commonHelp}`,
     } else {
       groups.forEach((g, i) => {
         if (i > 0) process.stdout.write('\n');
-        const members = g.type === 'classic' ? String(g.members.length) : '(not listed for this type)';
+        const members = g.type === 'classic' || g.type === 'consumer' ? String(g.members.length) : '(not listed for this type)';
         process.stdout.write(`Group: ${g.groupId}  type: ${g.type}  state: ${g.state}  protocol: ${g.protocolType || '-'}/${g.protocol || '-'}  members: ${members}  total lag: ${g.totalLag}\n`);
-        if (g.members.length > 0) printTable(['MEMBER', 'INSTANCE', 'CLIENT', 'HOST'], g.members.map((m) => [m.memberId, m.groupInstanceId, m.clientId, m.clientHost]));
+        if (g.members.length > 0) printTable(['MEMBER', 'INSTANCE', 'CLIENT', 'HOST', 'ASSIGNMENT'], g.members.map((m) => [m.memberId, m.groupInstanceId, m.clientId, m.clientHost, formatAssignment(m.assignment)]));
         if (g.offsets.length > 0) {
           if (g.members.length > 0) process.stdout.write('\n');
           printTable(['TOPIC', 'PARTITION', 'COMMITTED', 'LOG-END', 'LAG'], g.offsets.map((o) => [o.topic, o.partition, o.committed, o.logEndOffset, o.lag]));
@@ -237,3 +239,10 @@ export const groupsCommand: Group = {
   summary: 'list, describe and delete consumer groups, and reset their offsets',
   subcommands: [list, describe, remove, resetOffsets],
 };
+
+/** `orders:0,1 payments:3` */
+function formatAssignment(tps: ReadonlyArray<{ topic: string; partition: number }>): string {
+  const byTopic = new Map<string, number[]>();
+  for (const tp of tps) (byTopic.get(tp.topic) ?? byTopic.set(tp.topic, []).get(tp.topic)!).push(tp.partition);
+  return [...byTopic].map(([t, ps]) => `${t}:${ps.sort((a, b) => a - b).join(',')}`).join(' ') || '-';
+}

@@ -51,6 +51,8 @@ import {
   ErrorCode,
   ListGroupsRequest,
   ListGroupsResponse,
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
 } from '@fjord/protocol';
 import { Cluster, CoordinatorType } from '../cluster.js';
 import { intOption, resolveClientConfig, type ClientConfig } from '../config.js';
@@ -60,11 +62,13 @@ import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import type { PartitionInfo } from '../metadata/metadata.js';
 import { resetTarget, validateResetTo, type ResetTo } from './reset-offsets.js';
+import { decodeAssignment } from '../consumer/group.js';
 
 const createTopicsApi: Api<CreateTopicsRequest, CreateTopicsResponse> = { request: CreateTopicsRequest, response: CreateTopicsResponse };
 const deleteTopicsApi: Api<DeleteTopicsRequest, DeleteTopicsResponse> = { request: DeleteTopicsRequest, response: DeleteTopicsResponse };
 const describeConfigsApi: Api<DescribeConfigsRequest, DescribeConfigsResponse> = { request: DescribeConfigsRequest, response: DescribeConfigsResponse };
 const describeGroupsApi: Api<DescribeGroupsRequest, DescribeGroupsResponse> = { request: DescribeGroupsRequest, response: DescribeGroupsResponse };
+const consumerGroupDescribeApi: Api<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse };
 const offsetFetchApi: Api<OffsetFetchRequest, OffsetFetchResponse> = { request: OffsetFetchRequest, response: OffsetFetchResponse };
 const listGroupsApi: Api<ListGroupsRequest, ListGroupsResponse> = { request: ListGroupsRequest, response: ListGroupsResponse };
 const createPartitionsApi: Api<CreatePartitionsRequest, CreatePartitionsResponse> = { request: CreatePartitionsRequest, response: CreatePartitionsResponse };
@@ -106,12 +110,15 @@ export type ConfigResource = { type: 'topic'; name: string; keys?: string[] } | 
 
 export interface GroupDescription {
   groupId: string;
+  /** 'classic' (JoinGroup/SyncGroup) or 'consumer' (KIP-848, described with ConsumerGroupDescribe). */
+  type: 'classic' | 'consumer';
   /** Kafka's state name: Stable, PreparingRebalance, CompletingRebalance, Empty, Dead. */
   state: string;
   protocolType: string;
   /** The assignor (consumer groups) chosen for the generation. */
   protocol: string;
-  members: Array<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string }>;
+  /** `assignment`: the partitions a member holds (decoded from a consumer group's assignment; [] for other protocol types). */
+  members: Array<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; assignment: Array<{ topic: string; partition: number }> }>;
 }
 
 export interface CommittedOffset {
@@ -376,21 +383,50 @@ export class Admin {
     if (!Array.isArray(groupIds) || groupIds.some((g) => typeof g !== 'string' || g === '')) throw new ConfigError('groupIds', 'expected a list of non-empty group ids');
     const out: GroupDescription[] = [];
     for (const groupId of groupIds) {
-      const res = await this.run('DescribeGroups', async () => {
+      const d = await this.run('DescribeGroups', async (): Promise<GroupDescription> => {
         const node = await this.cluster.findCoordinator(CoordinatorType.group, groupId);
-        const r = await this.cluster.send(node, describeGroupsApi, { groups: [groupId], includeAuthorizedOperations: false });
+        const conn = await this.cluster.connectionTo(node);
+        const r = await conn.send(describeGroupsApi, { groups: [groupId], includeAuthorizedOperations: false });
         const g = r.groups[0];
-        if (g && g.errorCode !== 0) throw kafkaError(g.errorCode, `group ${JSON.stringify(groupId)}`, g.errorMessage);
-        return g;
+        if (!g) throw kafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `DescribeGroups returned no result for ${JSON.stringify(groupId)}`);
+        const classicMissing = g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND || (g.errorCode === 0 && g.groupState === 'Dead');
+        // DescribeGroups knows classic groups only; a KIP-848 group is described by ConsumerGroupDescribe.
+        if (classicMissing && conn.versionOf(consumerGroupDescribeApi.request.apiKey) >= 0) {
+          const c = (await conn.send(consumerGroupDescribeApi, { groupIds: [groupId], includeAuthorizedOperations: false })).groups[0];
+          if (c && c.errorCode === 0) {
+            return {
+              groupId,
+              type: 'consumer',
+              state: c.groupState,
+              protocolType: 'consumer',
+              protocol: c.assignorName,
+              members: c.members.map((m) => ({
+                memberId: m.memberId,
+                groupInstanceId: m.instanceId,
+                clientId: m.clientId,
+                clientHost: m.clientHost,
+                assignment: m.assignment.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topicName, partition }))),
+              })),
+            };
+          }
+        }
+        if (g.errorCode !== 0) throw kafkaError(g.errorCode, `group ${JSON.stringify(groupId)}`, g.errorMessage);
+        return {
+          groupId: g.groupId,
+          type: 'classic',
+          state: g.groupState,
+          protocolType: g.protocolType,
+          protocol: g.protocolData,
+          members: g.members.map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.groupInstanceId,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            assignment: g.protocolType === 'consumer' ? assignmentOf(m.memberAssignment) : [],
+          })),
+        };
       });
-      if (!res) throw kafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `DescribeGroups returned no result for ${JSON.stringify(groupId)}`);
-      out.push({
-        groupId: res.groupId,
-        state: res.groupState,
-        protocolType: res.protocolType,
-        protocol: res.protocolData,
-        members: res.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost })),
-      });
+      out.push(d);
     }
     return out;
   }
@@ -929,5 +965,15 @@ function checkResources(resources: unknown): void {
     if (r === null || typeof r !== 'object' || !(r.type === 'topic' || r.type === 'broker')) throw new ConfigError('resources[].type', `expected 'topic' or 'broker', got ${JSON.stringify(r?.type)}`);
     if (r.type === 'topic') checkName('resources[].name', r.name);
     else if (typeof r.name !== 'string' || !(r.name === '' || /^\d+$/.test(r.name))) throw new ConfigError('resources[].name', `a broker resource is a broker id or '' (the cluster default), got ${JSON.stringify(r.name)}`);
+  }
+}
+
+/** A classic consumer group member's partitions (ConsumerProtocolAssignment); [] when empty or not decodable. */
+function assignmentOf(bytes: Buffer | Uint8Array | null | undefined): Array<{ topic: string; partition: number }> {
+  if (!bytes || bytes.length === 0) return [];
+  try {
+    return decodeAssignment(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+  } catch {
+    return [];
   }
 }
