@@ -6,7 +6,7 @@
  * topic, records, size, acks, partitions, rate, groupId, timeoutMs }.
  */
 const opts = JSON.parse(process.argv[2] ?? '{}');
-const drivers = { fjord: './fjord.mjs', kafkajs: './kafkajs.mjs', platformatic: './platformatic.mjs' };
+const drivers = { fjord: './fjord.mjs', 'fjord-send': './fjord.mjs', kafkajs: './kafkajs.mjs', platformatic: './platformatic.mjs' };
 if (!drivers[opts.client]) throw new Error(`unknown client ${opts.client}`);
 const mod = await import(drivers[opts.client]);
 const deadlineMs = performance.now() + opts.timeoutMs;
@@ -14,7 +14,9 @@ const guard = setTimeout(() => {
   process.stderr.write(`driver: ${opts.client} ${opts.mode} did not finish within ${opts.timeoutMs} ms\n`);
   process.exit(3);
 }, opts.timeoutMs + 5000);
-const result = await mod[opts.mode]({ ...opts, deadlineMs });
+// fjord-send: the same client, producing with one send() per record (consume and e2e as fjord).
+const mode = opts.client === 'fjord-send' && opts.mode === 'produce' ? 'produceEach' : opts.mode;
+const result = await mod[mode]({ ...opts, deadlineMs });
 clearTimeout(guard);
 process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 process.exit(0);
