@@ -3,61 +3,11 @@
 // answers that name a moved coordinator or leader.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createServer, type Socket } from 'node:net';
-import { ErrorCode, KafkaError, Reader, apis, decodeRequestHeader, encodeResponseFrame } from '@fjord/protocol';
+import { ErrorCode, KafkaError } from '@fjord/protocol';
+import { startFakeBroker, type FakeRequest } from '../test-support/fake-broker.js';
 import { Admin } from './admin.js';
 
-interface Req {
-  apiKey: number;
-  apiVersion: number;
-  body: any;
-}
-
-/** Broker 1 on 127.0.0.1 with topic "t" (2 partitions); `caps` lowers the advertised max version per API key. */
-async function oldBroker(caps: Record<number, number>, handle: (r: Req) => unknown): Promise<{ bootstrap: string; requests: Req[]; close(): Promise<void> }> {
-  const requests: Req[] = [];
-  const sockets = new Set<Socket>();
-  let port = 0;
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
-        const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
-        buf = buf.subarray(4 + frame.length);
-        const { header, bodyOffset } = decodeRequestHeader(frame);
-        const api = apis.get(header.apiKey)!;
-        const req = { apiKey: header.apiKey, apiVersion: header.apiVersion, body: api.request.decode(new Reader(frame, bodyOffset), header.apiVersion) };
-        requests.push(req);
-        let res: unknown;
-        if (header.apiKey === 18) res = { errorCode: 0, apiKeys: [...apis.values()].map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: Math.min(a.maxVersion, caps[a.apiKey] ?? a.maxVersion) })) };
-        else if (header.apiKey === 3) {
-          res = {
-            brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
-            clusterId: 'old',
-            controllerId: 1,
-            topics: [{ errorCode: 0, name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', isInternal: false, partitions: [0, 1].map((p) => ({ errorCode: 0, partitionIndex: p, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1], offlineReplicas: [] })) }],
-          };
-        } else if (header.apiKey === 10) res = { errorCode: 0, nodeId: 1, host: '127.0.0.1', port, coordinators: [] };
-        else res = handle(req);
-        for (const c of encodeResponseFrame(header.apiKey, header.apiVersion, header.correlationId, api.response, res as never)) socket.write(c);
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as { port: number }).port;
-  return {
-    bootstrap: `127.0.0.1:${port}`,
-    requests,
-    close: () => new Promise((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
-  };
-}
+type Req = FakeRequest & { body: any };
 
 const cleanup: Array<() => Promise<void>> = [];
 after(async () => {
@@ -65,7 +15,8 @@ after(async () => {
 });
 
 async function setup(caps: Record<number, number>, handle: (r: Req) => unknown): Promise<{ admin: Admin; requests: Req[] }> {
-  const b = await oldBroker({ 10: 3, ...caps }, handle);
+  // FindCoordinator capped at v3: the fake broker answers the single-key form.
+  const b = await startFakeBroker({ topics: { t: 2 }, caps: { 10: 3, ...caps }, handle: (r) => handle(r as Req) });
   const admin = new Admin({ bootstrapServers: b.bootstrap, apiTimeoutMs: 5_000, retryBackoffMs: 10, retryBackoffMaxMs: 20 });
   cleanup.push(async () => {
     await admin.close();

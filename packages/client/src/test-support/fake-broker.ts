@@ -1,7 +1,8 @@
 /**
  * A scripted single-node Kafka broker for unit tests of the client: answers ApiVersions with every
- * codec's range, Metadata with one broker (itself) and the topics given, InitProducerId with a fixed
- * id, and hands every other request to `handle`, which returns a response body or undefined (no answer).
+ * codec's range (lowered per API key by `caps`), Metadata with one broker (itself) and the topics
+ * given, FindCoordinator with itself, InitProducerId with a fixed id, and hands every other request
+ * to `handle`, which returns a response body or undefined (no answer).
  * Not part of the package's public surface.
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -24,6 +25,8 @@ export interface FakeBroker {
 export async function startFakeBroker(opts: {
   topics: Record<string, number>;
   producerId?: bigint;
+  /** Highest version advertised, per API key (an older broker). */
+  caps?: Record<number, number>;
   handle?: (req: FakeRequest) => unknown;
 }): Promise<FakeBroker> {
   const requests: FakeRequest[] = [];
@@ -44,8 +47,9 @@ export async function startFakeBroker(opts: {
         const req: FakeRequest = { apiKey: header.apiKey, apiVersion: header.apiVersion, correlationId: header.correlationId, body: api.request.decode(new Reader(frame, bodyOffset), header.apiVersion) };
         requests.push(req);
         let res: unknown;
-        if (header.apiKey === 18) res = { errorCode: 0, apiKeys: [...apis.values()].map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })) };
+        if (header.apiKey === 18) res = { errorCode: 0, apiKeys: [...apis.values()].map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: Math.min(a.maxVersion, opts.caps?.[a.apiKey] ?? a.maxVersion) })) };
         else if (header.apiKey === 3) res = metadata(opts.topics, port);
+        else if (header.apiKey === 10 && header.apiVersion <= 3) res = { errorCode: 0, nodeId: 1, host: '127.0.0.1', port, coordinators: [] };
         else if (header.apiKey === 22) res = { errorCode: 0, producerId: opts.producerId ?? 7n, producerEpoch: 0 } satisfies Partial<InitProducerIdResponse>;
         else res = opts.handle?.(req);
         if (res === undefined) continue;
