@@ -54,6 +54,24 @@ const round = (x) => Math.round(x * 1000) / 1000;
 
 export const MB = 1e6;
 
+/**
+ * The produce workload of the clients without per-record sends: records 0..count-1 go to
+ * `sendChunk(indexes)` in chunks of `chunk` with at most `inFlight` chunks outstanding. Resolves
+ * { records, ms, MBps } once every chunk is acknowledged.
+ */
+export async function produceInChunks({ records, size, chunk = 1000, inFlight = 4, sendChunk }) {
+  const t0 = performance.now();
+  const running = new Set();
+  for (let start = 0; start < records; start += chunk) {
+    const p = sendChunk(start, Math.min(records, start + chunk)).finally(() => running.delete(p));
+    running.add(p);
+    if (running.size >= inFlight) await Promise.race(running);
+  }
+  await Promise.all(running);
+  const ms = performance.now() - t0;
+  return { records, ms, MBps: (records * size) / MB / (ms / 1000) };
+}
+
 /** Waits until cond() or throws after timeoutMs. */
 export async function waitFor(what, cond, timeoutMs) {
   const deadline = performance.now() + timeoutMs;

@@ -1,31 +1,26 @@
 /** Fjord's client (@fjord/client) in the three client workloads: idiomatic use, defaults unless named. */
 import { Consumer, Producer } from '@fjord/client';
-import { MB, pace, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
-
-const chunk = 1000;
-const inFlight = 4;
+import { MB, pace, produceInChunks, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
 
 /**
- * The same application shape as the KafkaJS and platformatic drivers: sendBatch() calls of `chunk`
- * records with `inFlight` calls outstanding. Defaults otherwise (batch 16 KiB, linger 5 ms).
+ * The same application shape as the KafkaJS and platformatic drivers: sendBatch() calls of 1,000
+ * records with 4 calls outstanding (produceInChunks). Defaults otherwise (batch 16 KiB, linger 5 ms).
  */
 export async function produce({ bootstrap, topic, records, size, acks, partitions }) {
   const producer = new Producer({ bootstrapServers: bootstrap, clientId: 'bench-fjord', acks });
   await producer.connect();
   const pool = valuePool(size);
-  const t0 = performance.now();
-  const running = new Set();
-  for (let start = 0; start < records; start += chunk) {
-    const batch = [];
-    for (let i = start; i < Math.min(records, start + chunk); i++) batch.push({ topic, partition: i % partitions, key: null, value: pool[i % pool.length] });
-    const p = producer.sendBatch(batch).finally(() => running.delete(p));
-    running.add(p);
-    if (running.size >= inFlight) await Promise.race(running);
-  }
-  await Promise.all(running);
-  const ms = performance.now() - t0;
+  const result = await produceInChunks({
+    records,
+    size,
+    sendChunk: (from, to) => {
+      const batch = [];
+      for (let i = from; i < to; i++) batch.push({ topic, partition: i % partitions, key: null, value: pool[i % pool.length] });
+      return producer.sendBatch(batch);
+    },
+  });
   await producer.close();
-  return { records, ms, MBps: (records * size) / MB / (ms / 1000) };
+  return result;
 }
 
 /** send() per record, not awaited, with ready() as the backpressure (the README's pattern). */

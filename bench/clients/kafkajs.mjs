@@ -1,13 +1,10 @@
 /**
  * KafkaJS 2.2.4 in the three client workloads. KafkaJS has no producer-side batching (linger): the
- * application hands it arrays, so records go in send() calls of `chunk` messages with `inFlight`
+ * application hands it arrays, so records go in send() calls of 1,000 messages with 4
  * calls outstanding, its documented way to produce fast.
  */
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
-import { MB, pace, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
-
-const chunk = 1000;
-const inFlight = 4;
+import { MB, pace, produceInChunks, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
 
 const kafkaOf = (bootstrap, clientId) => new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING });
 
@@ -16,19 +13,17 @@ export async function produce({ bootstrap, topic, records, size, acks, partition
   await producer.connect();
   const pool = valuePool(size);
   const kacks = acks === 'all' ? -1 : acks;
-  const t0 = performance.now();
-  const running = new Set();
-  for (let start = 0; start < records; start += chunk) {
-    const messages = [];
-    for (let i = start; i < Math.min(records, start + chunk); i++) messages.push({ partition: i % partitions, key: null, value: pool[i % pool.length] });
-    const p = producer.send({ topic, acks: kacks, compression: CompressionTypes.None, messages }).finally(() => running.delete(p));
-    running.add(p);
-    if (running.size >= inFlight) await Promise.race(running);
-  }
-  await Promise.all(running);
-  const ms = performance.now() - t0;
+  const result = await produceInChunks({
+    records,
+    size,
+    sendChunk: (from, to) => {
+      const messages = [];
+      for (let i = from; i < to; i++) messages.push({ partition: i % partitions, key: null, value: pool[i % pool.length] });
+      return producer.send({ topic, acks: kacks, compression: CompressionTypes.None, messages });
+    },
+  });
   await producer.disconnect();
-  return { records, ms, MBps: (records * size) / MB / (ms / 1000) };
+  return result;
 }
 
 export async function consume({ bootstrap, topic, records, size, groupId }) {

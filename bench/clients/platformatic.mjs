@@ -1,29 +1,24 @@
 /**
  * @platformatic/kafka 1.35 in the three client workloads. Like KafkaJS it batches what one send()
- * is given, so records go in send() calls of `chunk` messages with `inFlight` calls outstanding.
+ * is given, so records go in send() calls of 1,000 messages with 4 calls outstanding.
  */
 import { Consumer, Producer } from '@platformatic/kafka';
-import { MB, pace, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
-
-const chunk = 1000;
-const inFlight = 4;
+import { MB, pace, produceInChunks, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
 
 export async function produce({ bootstrap, topic, records, size, acks, partitions }) {
   const producer = new Producer({ clientId: 'bench-platformatic', bootstrapBrokers: [bootstrap], acks: acks === 'all' ? -1 : acks, autocreateTopics: false });
   const pool = valuePool(size);
-  const t0 = performance.now();
-  const running = new Set();
-  for (let start = 0; start < records; start += chunk) {
-    const messages = [];
-    for (let i = start; i < Math.min(records, start + chunk); i++) messages.push({ topic, partition: i % partitions, value: pool[i % pool.length] });
-    const p = producer.send({ messages }).finally(() => running.delete(p));
-    running.add(p);
-    if (running.size >= inFlight) await Promise.race(running);
-  }
-  await Promise.all(running);
-  const ms = performance.now() - t0;
+  const result = await produceInChunks({
+    records,
+    size,
+    sendChunk: (from, to) => {
+      const messages = [];
+      for (let i = from; i < to; i++) messages.push({ topic, partition: i % partitions, value: pool[i % pool.length] });
+      return producer.send({ messages });
+    },
+  });
   await producer.close();
-  return { records, ms, MBps: (records * size) / MB / (ms / 1000) };
+  return result;
 }
 
 export async function consume({ bootstrap, topic, records, size, groupId }) {
