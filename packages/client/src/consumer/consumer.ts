@@ -847,14 +847,15 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
           // Headers only here; the records are decoded when the application takes them, so the
           // next fetch goes out without waiting for that work.
           const scan = scanPartitionRecords(data, sent.fetchOffset);
-          if (data !== null && scan.nextOffset > sent.fetchOffset) {
+          // A corrupt header is buffered too: decoding it when taken hands the error to the application.
+          if (data !== null && (scan.nextOffset > sent.fetchOffset || scan.corrupt)) {
             s.buffered++;
-            s.bufferedNext = scan.nextOffset;
+            s.bufferedNext = scan.nextOffset > sent.fetchOffset ? scan.nextOffset : sent.fetchOffset + 1n;
             this.bufferedBytes += data.length;
             this.ready.push({
               state: s,
               fetchOffset: sent.fetchOffset,
-              nextOffset: scan.nextOffset,
+              nextOffset: s.bufferedNext,
               data,
               abortedTransactions: p.abortedTransactions,
               highWatermark: p.highWatermark,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CompressionType, encodeBatch, encodeControlBatch } from '@fjord/protocol';
-import { decodePartitionRecords } from './records.js';
+import { decodePartitionRecords, scanPartitionRecords } from './records.js';
 
 function txnBatch(baseOffset: bigint, producerId: bigint, values: string[], compression: number = CompressionType.none): Buffer {
   return encodeBatch({ baseOffset, producerId, producerEpoch: 0, baseSequence: 0, isTransactional: true, compression, records: values.map((v) => ({ key: null, value: v, timestamp: 1000n })) });
@@ -61,5 +61,30 @@ describe('decodePartitionRecords', () => {
     assert.deepEqual(values(r), ['one']);
     assert.equal(r.nextOffset, 1n);
     assert.equal(r.batchCount, 1);
+  });
+});
+
+describe('scanPartitionRecords', () => {
+  it('gives the next offset and batch count decodePartitionRecords gives, from headers alone, whatever the cut', () => {
+    const data = Buffer.concat([
+      encodeBatch({ baseOffset: 10n, compression: CompressionType.lz4, records: ['a', 'b', 'c'].map((v) => ({ key: null, value: v, timestamp: 5n })) }),
+      marker('COMMIT', 13n, 7n),
+      encodeBatch({ baseOffset: 14n, records: ['d', 'e'].map((v) => ({ key: null, value: v, timestamp: 5n })) }),
+    ]);
+    for (const fetchOffset of [0n, 10n, 12n, 13n, 14n, 16n]) {
+      for (let cut = 0; cut <= data.length; cut += 7) {
+        const part = data.subarray(0, cut);
+        const scan = scanPartitionRecords(part, fetchOffset);
+        const full = decodePartitionRecords('t', 0, part, fetchOffset, 'read_uncommitted', null);
+        assert.deepEqual([scan.nextOffset, scan.batchCount, scan.corrupt], [full.nextOffset, full.batchCount, false], `fetch ${fetchOffset}, ${cut} bytes`);
+      }
+    }
+  });
+
+  it('flags a header whose length is impossible, and decoding it raises the error', () => {
+    const data = Buffer.from(encodeBatch({ baseOffset: 0n, records: [{ key: null, value: 'x', timestamp: 1n }] }));
+    data.writeInt32BE(10, 8); // batchLength under the minimum
+    assert.equal(scanPartitionRecords(data, 0n).corrupt, true);
+    assert.throws(() => decodePartitionRecords('t', 0, data, 0n, 'read_uncommitted', null));
   });
 });

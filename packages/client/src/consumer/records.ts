@@ -10,7 +10,10 @@
  * ABORT marker ends that.
  */
 import {
+  BASE_OFFSET_OFFSET,
+  BATCH_LENGTH_OFFSET,
   CONTROL_FLAG_MASK,
+  LAST_OFFSET_DELTA_OFFSET,
   ControlRecordType,
   LOG_OVERHEAD,
   MIN_BATCH_LENGTH,
@@ -57,21 +60,23 @@ export interface PartitionRecords {
  * headers alone (the same figures decodePartitionRecords gives): the fetch loop uses it to fetch
  * again at once and leaves the records to be decoded when the application takes them.
  */
-export function scanPartitionRecords(data: Buffer | null, fetchOffset: bigint): { nextOffset: bigint; batchCount: number } {
+export function scanPartitionRecords(data: Buffer | null, fetchOffset: bigint): { nextOffset: bigint; batchCount: number; corrupt: boolean } {
   let nextOffset = fetchOffset;
   let batchCount = 0;
-  if (data === null) return { nextOffset, batchCount };
+  if (data === null) return { nextOffset, batchCount, corrupt: false };
   let pos = 0;
+  // Reads the three header fields it needs (a full header read makes five BigInts).
   while (data.length - pos >= LOG_OVERHEAD + MIN_BATCH_LENGTH) {
-    const header = readBatchHeader(data, pos);
-    const size = LOG_OVERHEAD + header.batchLength;
+    const batchLength = data.readInt32BE(pos + BATCH_LENGTH_OFFSET);
+    if (batchLength < MIN_BATCH_LENGTH) return { nextOffset, batchCount, corrupt: true }; // decodePartitionRecords names the fault
+    const size = LOG_OVERHEAD + batchLength;
     if (size > data.length - pos) break;
+    const lastOffset = data.readBigInt64BE(pos + BASE_OFFSET_OFFSET) + BigInt(data.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET));
     pos += size;
     batchCount++;
-    const lastOffset = batchLastOffset(header);
     if (lastOffset >= fetchOffset) nextOffset = lastOffset + 1n;
   }
-  return { nextOffset, batchCount };
+  return { nextOffset, batchCount, corrupt: false };
 }
 
 export function decodePartitionRecords(

@@ -93,8 +93,9 @@ export class ProducerBatch {
   attempts = 0;
   retryAtMs = 0;
   done = false;
-  readonly completion: Promise<void>;
-  private complete!: () => void;
+  private completed = false;
+  private completionPromise: Promise<void> | undefined;
+  private resolveCompletion: (() => void) | undefined;
 
   constructor(
     readonly topic: string,
@@ -104,7 +105,18 @@ export class ProducerBatch {
     capacityBytes: number,
   ) {
     this.builder = new BatchBuilder(capacityBytes);
-    this.completion = new Promise((r) => (this.complete = r));
+  }
+
+  /** Settles once every record's outcome is known (made on demand: flush() asks, most batches are never asked). */
+  get completion(): Promise<void> {
+    if (this.completed) return Promise.resolve();
+    this.completionPromise ??= new Promise((r) => (this.resolveCompletion = r));
+    return this.completionPromise;
+  }
+
+  private complete(): void {
+    this.completed = true;
+    this.resolveCompletion?.();
   }
 
   get count(): number {

@@ -399,7 +399,10 @@ export class Producer<K = Bytes, V = Bytes> {
     else {
       if (open) open.closed = true;
       const now = this.config.now();
-      batch = new ProducerBatch(p.topic, partition, now, now + this.config.deliveryTimeoutMs, Math.max(this.config.batchBytes, p.bytes + batchOverheadBytes));
+      // Room for about four records to start with (grown as needed): with lingerMs 0 most batches hold
+      // one record, and a batch.size buffer for each was 16 KiB of garbage per record.
+      const capacity = Math.max(p.bytes + batchOverheadBytes, Math.min(this.config.batchBytes, 4 * p.bytes + batchOverheadBytes));
+      batch = new ProducerBatch(p.topic, partition, now, now + this.config.deliveryTimeoutMs, capacity);
       q.queued.push(batch);
       this.scheduleWake(now + this.config.lingerMs);
     }
