@@ -98,6 +98,20 @@ describe('@fjord/client producer: interop', () => {
     assert.deepEqual(metas.map((m) => Number(m.offset)), metas.map((_, i) => i));
   });
 
+  for (const acks of ['all', 1] as const) test(`acks ${acks}: a topic whose max.message.bytes is below the batch: the broker refuses it, the producer splits it, every record is written once in order`, { timeout: 60_000 }, async () => {
+    const topic = `client-split-${acks}`;
+    await admin().createTopics([{ name: topic, numPartitions: 1, configs: { 'max.message.bytes': '6000' } }]);
+    // 1 KiB records and a 64 KiB batch: the first batches hold far more than 6000 bytes. acks all
+    // is idempotent (halves keep their sequence ranges); acks 1 is not (one batch in flight).
+    const p = producer({ lingerMs: 50, batchBytes: 65_536, acks, deliveryTimeoutMs: 40_000 });
+    const records = Array.from({ length: 60 }, (_, i) => ({ topic, partition: 0, key: `k${i}`, value: Buffer.alloc(1024, i) }));
+    const metas = await p.sendBatch(records);
+    assert.deepEqual(metas.map((m) => Number(m.offset)), records.map((_, i) => i), 'offsets in send order, none twice');
+    assert.ok(logs.some((e) => e.message.includes('splitting a batch')), 'the producer logged a split');
+    const read = await kcatConsume(broker.bootstrap, topic);
+    assert.deepEqual(read.map((r) => r.key), records.map((r) => r.key), 'kcat reads every record once, in order');
+  });
+
   test('acks 0, 1 and all; unkeyed records stick to one partition per batch; custom partitioner', { timeout: 120_000 }, async () => {
     const topic = 'client-acks';
     await admin().createTopics([{ name: topic, numPartitions: 4 }]);

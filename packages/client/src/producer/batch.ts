@@ -167,7 +167,8 @@ export class ProducerBatch {
       b.producerId = this.producerId;
       b.producerEpoch = this.producerEpoch;
       b.baseSequence = this.baseSequence < 0 ? -1 : (this.baseSequence + from) % 0x80000000;
-      b.attempts = this.attempts;
+      // A resend: kept in sequence order among retries (and one in flight at a time) until written.
+      b.attempts = this.attempts + 1;
       return b;
     }) as [ProducerBatch, ProducerBatch];
     // The reservation moves with the records, whole (release() must free exactly what was reserved).
