@@ -35,9 +35,8 @@ export class TimeoutError extends Error {
   }
 }
 
-/** A connection to a broker could not be made or was lost; requests on it failed. */
-export class ConnectionError extends Error {
-  override readonly name = 'ConnectionError';
+/** A fault at one broker address (the message starts with it); retriable. */
+abstract class BrokerAddressError extends Error {
   readonly retriable = true;
   constructor(
     readonly address: string,
@@ -48,17 +47,14 @@ export class ConnectionError extends Error {
   }
 }
 
+/** A connection to a broker could not be made or was lost; requests on it failed. */
+export class ConnectionError extends BrokerAddressError {
+  override readonly name = 'ConnectionError';
+}
+
 /** The broker sent something this client cannot decode (garbage, a frame over the limit, a wrong correlation id). */
-export class ProtocolError extends Error {
+export class ProtocolError extends BrokerAddressError {
   override readonly name = 'ProtocolError';
-  readonly retriable = true;
-  constructor(
-    readonly address: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${address}: ${message}`, options);
-  }
 }
 
 /** The client (or producer, admin) was closed; the operation cannot proceed. */

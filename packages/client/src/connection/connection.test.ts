@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ApiVersionsResponse, MetadataRequest, MetadataResponse, apis, decodeRequestHeader, encodeResponseFrame, type MessageCodec } from '@fjord/protocol';
 import { Connection } from './connection.js';
+import { onFrames } from '../test-support/fake-broker.js';
 import { ConnectionError, ProtocolError, TimeoutError } from '../errors.js';
 import { clientDefaults } from '../limits.js';
 import { noopLogger } from '../logger.js';
@@ -22,18 +23,12 @@ async function fakeBroker(onRequest: (socket: Socket, req: Req) => void, opts: {
     sockets.push(socket);
     socket.on('error', () => {});
     if (opts.silent) return;
-    let buf = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
-        const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
-        buf = buf.subarray(4 + frame.length);
-        const { header } = decodeRequestHeader(frame);
-        if (header.apiKey === 18) {
-          const apiKeys = [...apis.values()].map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion }));
-          reply(socket, header, ApiVersionsResponse, { errorCode: 0, apiKeys });
-        } else onRequest(socket, header);
-      }
+    onFrames(socket, (frame) => {
+      const { header } = decodeRequestHeader(frame);
+      if (header.apiKey === 18) {
+        const apiKeys = [...apis.values()].map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion }));
+        reply(socket, header, ApiVersionsResponse, { errorCode: 0, apiKeys });
+      } else onRequest(socket, header);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

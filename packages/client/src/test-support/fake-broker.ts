@@ -36,25 +36,19 @@ export async function startFakeBroker(opts: {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
-        const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
-        buf = buf.subarray(4 + frame.length);
-        const { header, bodyOffset } = decodeRequestHeader(frame);
-        const api = apis.get(header.apiKey)!;
-        const req: FakeRequest = { apiKey: header.apiKey, apiVersion: header.apiVersion, correlationId: header.correlationId, body: api.request.decode(new Reader(frame, bodyOffset), header.apiVersion) };
-        requests.push(req);
-        let res: unknown;
-        if (header.apiKey === 18) res = { errorCode: 0, apiKeys: [...apis.values()].map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: Math.min(a.maxVersion, opts.caps?.[a.apiKey] ?? a.maxVersion) })) };
-        else if (header.apiKey === 3) res = metadata(opts.topics, port);
-        else if (header.apiKey === 10 && header.apiVersion <= 3) res = { errorCode: 0, nodeId: 1, host: '127.0.0.1', port, coordinators: [] };
-        else if (header.apiKey === 22) res = { errorCode: 0, producerId: opts.producerId ?? 7n, producerEpoch: 0 } satisfies Partial<InitProducerIdResponse>;
-        else res = opts.handle?.(req);
-        if (res === undefined) continue;
-        for (const c of encodeResponseFrame(header.apiKey, header.apiVersion, header.correlationId, api.response, res as never)) socket.write(c);
-      }
+    onFrames(socket, (frame) => {
+      const { header, bodyOffset } = decodeRequestHeader(frame);
+      const api = apis.get(header.apiKey)!;
+      const req: FakeRequest = { apiKey: header.apiKey, apiVersion: header.apiVersion, correlationId: header.correlationId, body: api.request.decode(new Reader(frame, bodyOffset), header.apiVersion) };
+      requests.push(req);
+      let res: unknown;
+      if (header.apiKey === 18) res = { errorCode: 0, apiKeys: [...apis.values()].map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: Math.min(a.maxVersion, opts.caps?.[a.apiKey] ?? a.maxVersion) })) };
+      else if (header.apiKey === 3) res = metadata(opts.topics, port);
+      else if (header.apiKey === 10 && header.apiVersion <= 3) res = { errorCode: 0, nodeId: 1, host: '127.0.0.1', port, coordinators: [] };
+      else if (header.apiKey === 22) res = { errorCode: 0, producerId: opts.producerId ?? 7n, producerEpoch: 0 } satisfies Partial<InitProducerIdResponse>;
+      else res = opts.handle?.(req);
+      if (res === undefined) return;
+      for (const c of encodeResponseFrame(header.apiKey, header.apiVersion, header.correlationId, api.response, res as never)) socket.write(c);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -69,6 +63,19 @@ export async function startFakeBroker(opts: {
         server.close(() => r());
       }),
   };
+}
+
+/** Calls `onFrame` with each length-prefixed request frame (without its 4-byte size) the socket delivers. */
+export function onFrames(socket: Socket, onFrame: (frame: Buffer) => void): void {
+  let buf = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
+      const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
+      buf = buf.subarray(4 + frame.length);
+      onFrame(frame);
+    }
+  });
 }
 
 function metadata(topics: Record<string, number>, port: number): Partial<MetadataResponse> {
