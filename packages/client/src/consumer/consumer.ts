@@ -490,17 +490,13 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
    */
   private deserialize(ready: ReadyBatch): { batch: ConsumerBatch<K, V>; next: bigint } {
     const s = ready.state;
-    const decoded = decodePartitionRecords(s.topic, s.partition, ready.data, ready.fetchOffset, this.config.isolationLevel, ready.abortedTransactions);
-    const r = {
-      nextOffset: ready.nextOffset,
-      state: s,
-      batch: { topic: s.topic, partition: s.partition, records: decoded.records, highWatermark: ready.highWatermark, lastStableOffset: ready.lastStableOffset, logStartOffset: ready.logStartOffset },
-    };
+    const { records } = decodePartitionRecords(s.topic, s.partition, ready.data, ready.fetchOffset, this.config.isolationLevel, ready.abortedTransactions);
+    const batch = { topic: s.topic, partition: s.partition, records, highWatermark: ready.highWatermark, lastStableOffset: ready.lastStableOffset, logStartOffset: ready.logStartOffset };
     const kd = this.config.keyDeserializer;
     const vd = this.config.valueDeserializer;
-    if (!kd && !vd) return { batch: r.batch as unknown as ConsumerBatch<K, V>, next: r.nextOffset };
+    if (!kd && !vd) return { batch: batch as unknown as ConsumerBatch<K, V>, next: ready.nextOffset };
     const out: ConsumerRecord<K, V>[] = [];
-    for (const rec of r.batch.records) {
+    for (const rec of records) {
       let field: 'key' | 'value' = 'key';
       try {
         const key = kd ? kd(rec.key, rec.topic) : rec.key;
@@ -510,13 +506,13 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
       } catch (e) {
         const error = new DeserializationError(rec.topic, rec.partition, rec.offset, field, { cause: e });
         if (out.length === 0) {
-          r.state.failed = true;
+          s.failed = true;
           this.errors.push(error);
         }
-        return { batch: { ...r.batch, records: out } as ConsumerBatch<K, V>, next: rec.offset };
+        return { batch: { ...batch, records: out } as ConsumerBatch<K, V>, next: rec.offset };
       }
     }
-    return { batch: { ...r.batch, records: out } as ConsumerBatch<K, V>, next: r.nextOffset };
+    return { batch: { ...batch, records: out } as ConsumerBatch<K, V>, next: ready.nextOffset };
   }
 
   private wake(): void {

@@ -87,7 +87,8 @@ export class Producer<K = Bytes, V = Bytes> {
   private readonly cluster: Cluster;
   private readonly pool: BufferPool;
   private readonly sticky: StickyPartitioner;
-  private readonly queues = new Map<string, PartitionQueue>();
+  /** Every partition queue (iterated by the sender), and the same queues by topic and partition (looked up per record). */
+  private readonly queues: PartitionQueue[] = [];
   private readonly queuesByTopic = new Map<string, PartitionQueue[]>();
   private producerId = -1n;
   private producerEpoch = -1;
@@ -179,7 +180,7 @@ export class Producer<K = Bytes, V = Bytes> {
     const txn = this.requireTxn('abortTransaction');
     this.requireInTransaction('abortTransaction');
     const err = new TransactionStateError('the transaction was aborted');
-    for (const q of this.queues.values()) for (const b of q.queued.splice(0)) this.finish(b, () => b.fail(err));
+    for (const q of this.queues) for (const b of q.queued.splice(0)) this.finish(b, () => b.fail(err));
     this.txnPending.clear();
     await this.flush().catch(() => {});
     await this.endTransaction(txn, false);
@@ -303,7 +304,7 @@ export class Producer<K = Bytes, V = Bytes> {
   async flush(): Promise<void> {
     await this.appendChain;
     const pending: Promise<void>[] = [];
-    for (const q of this.queues.values()) for (const b of [...q.inFlight, ...q.queued]) pending.push(b.completion);
+    for (const q of this.queues) for (const b of [...q.inFlight, ...q.queued]) pending.push(b.completion);
     if (pending.length === 0) return;
     this.flushing++;
     this.scheduleDrain();
@@ -325,7 +326,7 @@ export class Producer<K = Bytes, V = Bytes> {
     clearTimeout(this.wakeTimer);
     const err = new ClosedError('producer');
     this.pool.failAll(err);
-    for (const q of this.queues.values()) for (const b of [...q.inFlight.splice(0), ...q.queued.splice(0)]) this.finish(b, () => b.fail(err));
+    for (const q of this.queues) for (const b of [...q.inFlight.splice(0), ...q.queued.splice(0)]) this.finish(b, () => b.fail(err));
     this.cluster.close();
   }
 
@@ -423,7 +424,7 @@ export class Producer<K = Bytes, V = Bytes> {
     if (!q) {
       q = new PartitionQueue(topic, partition);
       list[partition] = q;
-      this.queues.set(`${topic}\u0000${partition}`, q);
+      this.queues.push(q);
     }
     return q;
   }
@@ -462,7 +463,7 @@ export class Producer<K = Bytes, V = Bytes> {
     const c = this.config;
     if (this.txn && this.producerId < 0n) return; // initTransactions sets it
     if (c.idempotent && !this.txn && (this.producerId < 0n || this.needsNewProducerId)) {
-      if (this.needsNewProducerId && [...this.queues.values()].some((q) => q.inFlight.length > 0)) return; // wait for them
+      if (this.needsNewProducerId && this.queues.some((q) => q.inFlight.length > 0)) return; // wait for them
       this.ensureProducerId().then(
         () => this.scheduleDrain(),
         (e: Error) => this.failEverything(e),
@@ -474,7 +475,7 @@ export class Producer<K = Bytes, V = Bytes> {
     const byNode = new Map<number, ProducerBatch[]>();
     let needMetadata = false;
     let nextWake = Infinity;
-    for (const q of this.queues.values()) {
+    for (const q of this.queues) {
       this.expire(q, now);
       while (q.queued.length > 0 && q.inFlight.length < (q.retrying ? 1 : c.maxInFlightPerPartition)) {
         const b = q.queued[0]!;
@@ -662,10 +663,7 @@ export class Producer<K = Bytes, V = Bytes> {
       // topic's max.message.bytes may be below what this producer batches).
       const halves = b.split();
       for (const h of halves) h.encode(this.config.compression, this.config.compressionLevel, this.txn !== undefined);
-      let i = 0;
-      while (i < q.queued.length && q.queued[i]!.attempts > 0 && seqBefore(q.queued[i]!, b)) i++;
-      q.queued.splice(i, 0, ...halves);
-      if (b.baseSequence >= 0) q.retrying = true;
+      requeue(q, b, halves);
       this.log('info', 'splitting a batch the broker refused as too large', { topic: b.topic, partition: b.partition, records: b.count, bytes: b.encoded.length, error: e.message });
       return;
     }
@@ -676,11 +674,7 @@ export class Producer<K = Bytes, V = Bytes> {
     if (retriable && b.attempts < this.config.retries && now < b.deliveryDeadlineMs) {
       b.attempts++;
       b.retryAtMs = now + backoffMs(b.attempts - 1, { initialMs: this.config.client.retryBackoffMs, maxMs: this.config.client.retryBackoffMaxMs, jitterRatio: this.config.client.backoffJitterRatio, random: this.config.client.random });
-      // Back into the queue in sequence order, ahead of everything not yet sent.
-      let i = 0;
-      while (i < q.queued.length && q.queued[i]!.attempts > 0 && seqBefore(q.queued[i]!, b)) i++;
-      q.queued.splice(i, 0, b);
-      q.retrying = true;
+      requeue(q, b, [b]);
       this.log('debug', 'retrying batch', { topic: b.topic, partition: b.partition, attempt: b.attempts, error: e.message });
       return;
     }
@@ -742,7 +736,7 @@ export class Producer<K = Bytes, V = Bytes> {
   private resetSequences(): void {
     if (!this.needsNewProducerId) return;
     this.needsNewProducerId = false;
-    for (const q of this.queues.values()) {
+    for (const q of this.queues) {
       q.nextSequence = 0;
       q.ackedSequence = 0;
       q.retrying = false;
@@ -755,7 +749,7 @@ export class Producer<K = Bytes, V = Bytes> {
 
   private failEverything(e: Error): void {
     this.log('error', 'producer failed', { error: e.message });
-    for (const q of this.queues.values()) for (const b of q.queued.splice(0)) this.finish(b, () => b.fail(e));
+    for (const q of this.queues) for (const b of q.queued.splice(0)) this.finish(b, () => b.fail(e));
     if (!isRetriable(e)) this.fatal = e;
   }
 }
@@ -768,6 +762,18 @@ interface Prepared {
   headers: ReadonlyArray<{ key: string; value: Buffer | null }>;
   timestamp: number;
   bytes: number;
+}
+
+/**
+ * Puts `batches` (a failed batch `b`, or the halves it was split into) back into the queue in
+ * sequence order among the other resends, ahead of everything not yet sent; until they are through,
+ * the partition has one batch in flight.
+ */
+function requeue(q: PartitionQueue, b: ProducerBatch, batches: ProducerBatch[]): void {
+  let i = 0;
+  while (i < q.queued.length && q.queued[i]!.attempts > 0 && seqBefore(q.queued[i]!, b)) i++;
+  q.queued.splice(i, 0, ...batches);
+  q.retrying = true;
 }
 
 function seqBefore(a: ProducerBatch, b: ProducerBatch): boolean {
