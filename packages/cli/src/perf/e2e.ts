@@ -18,7 +18,7 @@ import { Payloads } from './payload.js';
 import { ProgressLine } from './progress.js';
 import { readStamp } from './stamp.js';
 import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs, plural } from './report.js';
-import { cpuSince, Failures, Schedule, sleep, type Common, type Outcome, type StoppedBy } from './run.js';
+import { cpuSince, Failures, Schedule, sendOnSchedule, sleep, type Common, type Outcome, type StoppedBy } from './run.js';
 
 export interface E2eSettings extends Common {
   recordSize: number;
@@ -139,27 +139,7 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
         (e: unknown) => failures.add(e),
       );
     };
-    while (sent < limit) {
-      if (stop.aborted) {
-        stoppedBy = 'signal';
-        break;
-      }
-      if (consumeError !== undefined) {
-        stoppedBy = 'error';
-        break;
-      }
-      const now = performance.now();
-      if (now >= deadline) {
-        stoppedBy = 'duration';
-        break;
-      }
-      const due = Math.min(limit, schedule.dueBy(now));
-      if (due <= sent) {
-        await sleep(Math.min(deadline, schedule.intendedAt(sent)) - now, stop);
-        continue;
-      }
-      while (sent < due) sendOne(sent++);
-    }
+    ({ sent, stoppedBy } = await sendOnSchedule({ schedule, sent, limit, deadlineMs: deadline, stop, failed: () => consumeError !== undefined, sendOne }));
     sendPhaseMs = performance.now() - schedule.startMs;
 
     // Wait for the records in flight: every send settled and every acknowledged one received.

@@ -11,7 +11,7 @@ import { prepareTopic, type CreateSettings } from './cluster.js';
 import { Payloads } from './payload.js';
 import { IntervalRate, ProgressLine } from './progress.js';
 import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs, plural } from './report.js';
-import { cpuSince, Failures, Schedule, sleep, untilDeadline, within, type Common, type Outcome, type StoppedBy } from './run.js';
+import { cpuSince, Failures, Schedule, sendOnSchedule, sleep, untilDeadline, within, type Common, type Outcome, type StoppedBy } from './run.js';
 
 export interface ProduceSettings extends Common {
   recordSize: number;
@@ -104,24 +104,16 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
   // Room for one more record in the producer's buffer (its estimate adds a few dozen bytes of framing).
   const recordRoom = s.recordSize + 128 + (keys ? 16 : 0);
   try {
-    while (sent < limit) {
+    if (schedule) ({ sent, stoppedBy } = await sendOnSchedule({ schedule, sent, limit, deadlineMs: deadline, stop, sendOne: (seq) => sendOne(seq, schedule.intendedAt(seq)) }));
+    // Unpaced: as fast as the producer's buffer takes them.
+    else while (sent < limit) {
       if (stop.aborted) {
         stoppedBy = 'signal';
         break;
       }
-      const now = performance.now();
-      if (now >= deadline) {
+      if (performance.now() >= deadline) {
         stoppedBy = 'duration';
         break;
-      }
-      if (schedule) {
-        const due = Math.min(limit, schedule.dueBy(now));
-        if (due <= sent) {
-          await sleep(Math.min(deadline, schedule.intendedAt(sent)) - now, stop);
-          continue;
-        }
-        for (; sent < due; sent++) sendOne(sent, schedule.intendedAt(sent));
-        continue;
       }
       const end = Math.min(limit, sent + unpacedChunk);
       while (sent < end) {

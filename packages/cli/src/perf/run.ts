@@ -90,6 +90,36 @@ export class Schedule {
   }
 }
 
+/**
+ * Sends records from `sent` on `schedule` (`sendOne(seq)` for each, in order) until `limit` are
+ * sent, `deadlineMs` passes, `stop` aborts or `failed()` says the run cannot go on. Sleeps between
+ * due records; a run that falls behind sends what is due at once.
+ */
+export async function sendOnSchedule(o: {
+  schedule: Schedule;
+  sent: number;
+  limit: number;
+  deadlineMs: number;
+  stop: AbortSignal;
+  failed?: () => boolean;
+  sendOne: (seq: number) => void;
+}): Promise<{ sent: number; stoppedBy: StoppedBy }> {
+  let sent = o.sent;
+  while (sent < o.limit) {
+    if (o.stop.aborted) return { sent, stoppedBy: 'signal' };
+    if (o.failed?.()) return { sent, stoppedBy: 'error' };
+    const now = performance.now();
+    if (now >= o.deadlineMs) return { sent, stoppedBy: 'duration' };
+    const due = Math.min(o.limit, o.schedule.dueBy(now));
+    if (due <= sent) {
+      await sleep(Math.min(o.deadlineMs, o.schedule.intendedAt(sent)) - now, o.stop);
+      continue;
+    }
+    while (sent < due) o.sendOne(sent++);
+  }
+  return { sent, stoppedBy: 'count' };
+}
+
 /** Counts failures by message, so that a report shows what went wrong without a line per record. */
 export class Failures {
   count = 0;
