@@ -43,6 +43,19 @@ export async function pace({ rate, count, sendDue, deadlineMs }) {
   }
 }
 
+/**
+ * The e2e send phase: gives the consumer 1 s to be polling at the end of the topic, sends on the
+ * schedule (`sendDue(intendedTimes)` returns the promise of those sends), then waits for every send
+ * to settle and every record to show up in `latencies`.
+ */
+export async function sendPacedAndWait({ rate, records, deadlineMs, latencies, sendDue }) {
+  await new Promise((r) => setTimeout(r, 1000));
+  const sends = [];
+  await pace({ rate, count: records, deadlineMs, sendDue: (times) => void sends.push(sendDue(times)) });
+  await Promise.all(sends);
+  await waitFor('every record to arrive', () => latencies.length >= records, Math.max(1000, deadlineMs - performance.now()));
+}
+
 /** p50/p99/p999/max of latencies (ms), skipping the first `warmup` fraction (as rdkafka_bench). */
 export function percentiles(latencies, warmup = 0.1) {
   const xs = Float64Array.from(latencies.slice(Math.floor(latencies.length * warmup))).sort();

@@ -1,6 +1,6 @@
 /** Fjord's client (@fjord/client) in the three client workloads: idiomatic use, defaults unless named. */
 import { Consumer, Producer } from '@fjord/client';
-import { MB, pace, produceInChunks, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
+import { MB, produceInChunks, sendPacedAndWait, percentiles, stampOf, stampedValue, valuePool } from './common.mjs';
 
 /**
  * The same application shape as the KafkaJS and platformatic drivers: sendBatch() calls of 1,000
@@ -82,19 +82,8 @@ export async function e2e({ bootstrap, topic, records, size, rate, partitions, d
   })();
   const producer = new Producer({ bootstrapServers: bootstrap, clientId: 'bench-fjord-p', acks: 1, lingerMs: 0 });
   await producer.connect();
-  await new Promise((r) => setTimeout(r, 1000)); // the consumer has its end offsets and is polling
   let i = 0;
-  const sends = [];
-  await pace({
-    rate,
-    count: records,
-    deadlineMs,
-    sendDue: (times) => {
-      for (const t of times) sends.push(producer.send({ topic, partition: i++ % partitions, value: stampedValue(size, t) }));
-    },
-  });
-  await Promise.all(sends);
-  await waitFor('every record to arrive', () => latencies.length >= records, Math.max(1000, deadlineMs - performance.now()));
+  await sendPacedAndWait({ rate, records, deadlineMs, latencies, sendDue: (times) => Promise.all(times.map((t) => producer.send({ topic, partition: i++ % partitions, value: stampedValue(size, t) }))) });
   stop.abort();
   await reading;
   await producer.close();

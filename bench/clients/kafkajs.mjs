@@ -4,7 +4,7 @@
  * calls outstanding, its documented way to produce fast.
  */
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
-import { MB, pace, produceInChunks, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
+import { MB, produceInChunks, sendPacedAndWait, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
 
 const kafkaOf = (bootstrap, clientId) => new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING });
 
@@ -67,20 +67,8 @@ export async function e2e({ bootstrap, topic, records, size, rate, partitions, d
   await waitFor('the consumer to join its group', () => joined, 30_000);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  await new Promise((r) => setTimeout(r, 1000)); // the consumer has its offsets and is polling
   let i = 0;
-  const sends = [];
-  await pace({
-    rate,
-    count: records,
-    deadlineMs,
-    sendDue: (times) => {
-      const messages = times.map((t) => ({ partition: i++ % partitions, value: stampedValue(size, t) }));
-      sends.push(producer.send({ topic, acks: 1, messages }));
-    },
-  });
-  await Promise.all(sends);
-  await waitFor('every record to arrive', () => latencies.length >= records, Math.max(1000, deadlineMs - performance.now()));
+  await sendPacedAndWait({ rate, records, deadlineMs, latencies, sendDue: (times) => producer.send({ topic, acks: 1, messages: times.map((t) => ({ partition: i++ % partitions, value: stampedValue(size, t) })) }) });
   await producer.disconnect();
   await consumer.disconnect();
   return { received: latencies.length, ...percentiles(latencies) };

@@ -3,7 +3,7 @@
  * is given, so records go in send() calls of 1,000 messages with 4 calls outstanding.
  */
 import { Consumer, Producer } from '@platformatic/kafka';
-import { MB, pace, produceInChunks, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
+import { MB, produceInChunks, sendPacedAndWait, percentiles, stampOf, stampedValue, valuePool, waitFor } from './common.mjs';
 
 export async function produce({ bootstrap, topic, records, size, acks, partitions }) {
   const producer = new Producer({ clientId: 'bench-platformatic', bootstrapBrokers: [bootstrap], acks: acks === 'all' ? -1 : acks, autocreateTopics: false });
@@ -49,20 +49,8 @@ export async function e2e({ bootstrap, topic, records, size, rate, partitions, d
   stream.on('error', () => undefined);
   await waitFor('the consumer to be assigned every partition', () => (consumer.assignments ?? []).reduce((n, a) => n + a.partitions.length, 0) === partitions, 30_000);
   const producer = new Producer({ clientId: 'bench-platformatic-p', bootstrapBrokers: [bootstrap], acks: 1, autocreateTopics: false });
-  await new Promise((r) => setTimeout(r, 1000)); // the consumer has its offsets and is polling
   let i = 0;
-  const sends = [];
-  await pace({
-    rate,
-    count: records,
-    deadlineMs,
-    sendDue: (times) => {
-      const messages = times.map((t) => ({ topic, partition: i++ % partitions, value: stampedValue(size, t) }));
-      sends.push(producer.send({ messages }));
-    },
-  });
-  await Promise.all(sends);
-  await waitFor('every record to arrive', () => latencies.length >= records, Math.max(1000, deadlineMs - performance.now()));
+  await sendPacedAndWait({ rate, records, deadlineMs, latencies, sendDue: (times) => producer.send({ messages: times.map((t) => ({ topic, partition: i++ % partitions, value: stampedValue(size, t) })) }) });
   await producer.close();
   await stream.close();
   await consumer.close(true);
