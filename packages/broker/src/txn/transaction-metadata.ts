@@ -71,17 +71,18 @@ type Overrides = Partial<Omit<TxnTransit, 'state' | 'prevProducerId'>>;
 
 export class TransactionMetadata {
   readonly transactionalId: string;
-  producerId: bigint;
-  prevProducerId: bigint;
-  nextProducerId: bigint;
-  producerEpoch: number;
-  lastProducerEpoch: number;
-  txnTimeoutMs: number;
+  // Set by setFields() (from the constructor on).
+  producerId!: bigint;
+  prevProducerId!: bigint;
+  nextProducerId!: bigint;
+  producerEpoch!: number;
+  lastProducerEpoch!: number;
+  txnTimeoutMs!: number;
   state: TxnStateName;
-  topicPartitions: Set<TopicPartitionKey>;
-  txnStartTimestamp: number;
-  txnLastUpdateTimestamp: number;
-  clientTransactionVersion: number;
+  topicPartitions!: Set<TopicPartitionKey>;
+  txnStartTimestamp!: number;
+  txnLastUpdateTimestamp!: number;
+  clientTransactionVersion!: number;
   /** The state a transition under way leads to (its record is being written). */
   pendingState: TxnStateName | undefined;
   /** A fencing bump whose record failed to be written: the next fence does not bump again. */
@@ -89,17 +90,22 @@ export class TransactionMetadata {
 
   constructor(init: TransactionMetadataInit) {
     this.transactionalId = init.transactionalId;
-    this.producerId = init.producerId;
-    this.prevProducerId = init.prevProducerId;
-    this.nextProducerId = init.nextProducerId;
-    this.producerEpoch = init.producerEpoch;
-    this.lastProducerEpoch = init.lastProducerEpoch;
-    this.txnTimeoutMs = init.txnTimeoutMs;
     this.state = init.state;
-    this.topicPartitions = new Set(init.topicPartitions);
-    this.txnStartTimestamp = init.txnStartTimestamp;
-    this.txnLastUpdateTimestamp = init.txnLastUpdateTimestamp;
-    this.clientTransactionVersion = init.clientTransactionVersion;
+    this.setFields(init);
+  }
+
+  /** Takes every stored field but the id and the state from `f` (loaded, or the completed transition). */
+  private setFields(f: Omit<TransactionMetadataInit, 'transactionalId' | 'state'>): void {
+    this.producerId = f.producerId;
+    this.prevProducerId = f.prevProducerId;
+    this.nextProducerId = f.nextProducerId;
+    this.producerEpoch = f.producerEpoch;
+    this.lastProducerEpoch = f.lastProducerEpoch;
+    this.txnTimeoutMs = f.txnTimeoutMs;
+    this.topicPartitions = new Set(f.topicPartitions);
+    this.txnStartTimestamp = f.txnStartTimestamp;
+    this.txnLastUpdateTimestamp = f.txnLastUpdateTimestamp;
+    this.clientTransactionVersion = f.clientTransactionVersion;
   }
 
   /** A new transactional id: Empty, no epoch yet (InitProducerId bumps it to 0). */
@@ -311,16 +317,7 @@ export class TransactionMetadata {
       case 'Dead':
         throw new TxnInvariantError(`${this.transactionalId}: Dead is never completed, the id is removed instead`);
     }
-    this.producerId = t.producerId;
-    this.prevProducerId = t.prevProducerId;
-    this.nextProducerId = t.nextProducerId;
-    this.producerEpoch = t.producerEpoch;
-    this.lastProducerEpoch = t.lastProducerEpoch;
-    this.txnTimeoutMs = t.txnTimeoutMs;
-    this.topicPartitions = new Set(t.topicPartitions);
-    this.txnStartTimestamp = t.txnStartTimestamp;
-    this.txnLastUpdateTimestamp = t.txnLastUpdateTimestamp;
-    this.clientTransactionVersion = t.clientTransactionVersion;
+    this.setFields(t);
     this.pendingState = undefined;
     this.state = to;
   }
