@@ -51,3 +51,11 @@ export const producerDefaults = Object.freeze({
 
 /** Kafka's limit for idempotent producers: the broker keeps the last 5 batches' sequences. */
 export const idempotentInFlightMax = 5;
+
+/**
+ * Size of the buffers a connection reads small responses into (see connection/frame-reader.ts): the
+ * kernel writes socket bytes straight into one, and responses are handed out as views of it. A
+ * response larger than half of it gets a buffer of its own. Not an option: it trades a little
+ * memory held by old arenas against allocations, and Kafka has no such setting.
+ */
+export const connectionReadArenaBytes = 256 * 1024;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { ApiVersionsResponse, MetadataRequest, MetadataResponse, apis, decodeRequestHeader, encodeResponseFrame, type MessageCodec } from '@fjord/protocol';
 import { Connection } from './connection.js';
 import { onFrames } from '../test-support/fake-broker.js';
-import { ConnectionError, ProtocolError, TimeoutError } from '../errors.js';
+import { ClosedError, ConnectionError, ProtocolError, TimeoutError } from '../errors.js';
 import { clientDefaults } from '../limits.js';
 import { noopLogger } from '../logger.js';
 
@@ -150,3 +150,160 @@ describe('connection', () => {
     c.close();
   });
 });
+
+/** A Metadata response frame, size prefix included, carrying `clusterId` (its length sets the frame's). */
+function metadataFrame(req: Req, clusterId: string): Buffer {
+  return Buffer.concat(encodeResponseFrame(req.apiKey, req.apiVersion, req.correlationId, MetadataResponse, { clusterId, controllerId: 1 }));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Writes `bytes` cut at the given positions, pausing between pieces so each arrives as a read of its own. */
+async function writeInPieces(socket: Socket, bytes: Buffer, cuts: number[]): Promise<void> {
+  let at = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    socket.write(bytes.subarray(at, cut));
+    at = cut;
+    await sleep(15);
+  }
+}
+
+function everyPiece(bytes: Buffer, pieceBytes: number): number[] {
+  const cuts: number[] = [];
+  for (let at = pieceBytes; at < bytes.length; at += pieceBytes) cuts.push(at);
+  return cuts;
+}
+
+/**
+ * A broker that waits for `count` Metadata requests, then runs `script` with the socket and them.
+ * The client's socket is either its own (net.connect with onread) or a socketFactory's ('data' events).
+ */
+async function scripted(count: number, script: (socket: Socket, reqs: Req[]) => Promise<void>, path: 'onread' | 'data', o: Partial<ConstructorParameters<typeof Connection>[0]> = {}): Promise<Connection> {
+  let reqs: Req[] = [];
+  const { server, port } = await fakeBroker((socket, req) => {
+    socket.setNoDelay(true);
+    reqs.push(req);
+    if (reqs.length < count) return;
+    const batch = reqs;
+    reqs = [];
+    void script(socket, batch);
+  });
+  servers.push(server);
+  const c = connection(port, { ...(path === 'data' ? { socketFactory: (host, p) => netConnect(p, host) } : {}), ...o });
+  await c.connect();
+  return c;
+}
+
+function sendMany(c: Connection, n: number): Promise<string[]> {
+  return Promise.all(Array.from({ length: n }, () => c.send(metadataApi, { topics: [] }).then((r) => r.clusterId ?? '')));
+}
+
+const idOf = (req: Req, bytes: number): string => `c${req.correlationId}-`.padEnd(bytes, 'x');
+
+for (const path of ['onread', 'data'] as const) {
+  describe(`connection reading responses (${path === 'onread' ? 'own socket, onread' : "socketFactory, 'data'"})`, () => {
+    it('many small frames in one read', async () => {
+      let expected: string[] = [];
+      const c = await scripted(
+        30,
+        async (socket, reqs) => {
+          expected = reqs.map((r, i) => idOf(r, 10 + i));
+          socket.write(Buffer.concat(reqs.map((r, i) => metadataFrame(r, expected[i]!))));
+        },
+        path,
+      );
+      assert.deepEqual(await sendMany(c, 30), expected);
+      assert.equal(expected.length, 30);
+      c.close();
+    });
+
+    it('frames split inside the 4-byte size, right after it, and between frames', async () => {
+      let cuts: number[] = [];
+      let expected: string[] = [];
+      const c = await scripted(
+        2,
+        async (socket, reqs) => {
+          expected = reqs.map((r) => idOf(r, 40));
+          const frames = reqs.map((r, i) => metadataFrame(r, expected[i]!));
+          await writeInPieces(socket, Buffer.concat(frames), cuts.map((x) => (x < 0 ? frames[0]!.length - x - 1 : x)));
+        },
+        path,
+      );
+      // Negative: -1 is the first byte of the second frame, -3 its third, and so on.
+      for (const round of [[1], [2], [3], [4], [5], [1, 2, 3, 4, 5], [-1], [-3], [-5], [-6], [2, -2, -4]]) {
+        cuts = round;
+        assert.deepEqual(await sendMany(c, 2), expected, `cut at ${round.join(',')}`);
+      }
+      c.close();
+    });
+
+    it('a frame larger than the read arena, between small ones', async () => {
+      let expected: string[] = [];
+      const c = await scripted(
+        3,
+        async (socket, reqs) => {
+          expected = reqs.map((r, i) => idOf(r, i === 1 ? 6000 : 20));
+          const bytes = Buffer.concat(reqs.map((r, i) => metadataFrame(r, expected[i]!)));
+          await writeInPieces(socket, bytes, everyPiece(bytes, 1500));
+        },
+        path,
+        { readArenaBytes: 1024 },
+      );
+      assert.deepEqual(await sendMany(c, 3), expected);
+      c.close();
+    });
+
+    it('many frames through small arenas: rollover with a partial frame', async () => {
+      let expected: string[] = [];
+      const c = await scripted(
+        25,
+        async (socket, reqs) => {
+          expected = reqs.map((r, i) => idOf(r, 60 + (i % 7) * 13));
+          const bytes = Buffer.concat(reqs.map((r, i) => metadataFrame(r, expected[i]!)));
+          await writeInPieces(socket, bytes, everyPiece(bytes, 333));
+        },
+        path,
+        { readArenaBytes: 1024 },
+      );
+      assert.deepEqual(await sendMany(c, 25), expected);
+      c.close();
+    });
+
+    it('a frame over responseFrameBytesMax gives a ProtocolError and closes, even with its size split', async () => {
+      const c = await scripted(
+        1,
+        async (socket, [req]) => {
+          await writeInPieces(socket, metadataFrame(req!, 'y'.repeat(3000)), [2]);
+        },
+        path,
+        { responseFrameBytesMax: 2048 },
+      );
+      await assert.rejects(c.send(metadataApi, { topics: [] }), (e: unknown) => e instanceof ProtocolError && /frame size \d+ outside 4\.\.responseFrameBytesMax \(2048\)/.test(e.message));
+      assert.equal(c.isOpen, false);
+    });
+
+    it('closed while a frame is half read: the rest is ignored', async () => {
+      let halfSent!: () => void;
+      const half = new Promise<void>((r) => (halfSent = r));
+      const c = await scripted(
+        1,
+        async (socket, [req]) => {
+          const bytes = metadataFrame(req!, 'z'.repeat(5000));
+          socket.write(bytes.subarray(0, 100));
+          await sleep(15);
+          halfSent();
+          await sleep(15);
+          socket.write(bytes.subarray(100));
+        },
+        path,
+        { readArenaBytes: 1024 },
+      );
+      const pending = c.send(metadataApi, { topics: [] });
+      await half;
+      c.close();
+      await assert.rejects(pending, ClosedError);
+      await sleep(40);
+      assert.equal(c.isOpen, false);
+    });
+  });
+}

@@ -27,6 +27,8 @@ import {
 } from '@fjord/protocol';
 import { ClosedError, ConnectionError, ProtocolError, TimeoutError, UnsupportedVersionError, kafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { connectionReadArenaBytes } from '../limits.js';
+import { FrameReader } from './frame-reader.js';
 import { clientRange, pickVersion } from './versions.js';
 
 /** A request codec paired with its response codec, e.g. `{ request: ProduceRequest, response: ProduceResponse }`. */
@@ -51,6 +53,8 @@ export interface ConnectionOptions {
   responseFrameBytesMax: number;
   logger: Logger;
   socketFactory?: SocketFactory;
+  /** Size of the read arena of a socket this connection opens itself (tests; default connectionReadArenaBytes). */
+  readArenaBytes?: number;
   /** Runs after ApiVersions and before any other request (SASL goes here). */
   authenticate?: (connection: Connection) => Promise<void>;
   /** Called once when the connection closes, with the reason (undefined for close()). */
@@ -94,6 +98,8 @@ export class Connection {
   private readBytes = 0;
   /** Size of the frame being read (after its 4-byte length), or -1 before that length is read. */
   private frameBytes = -1;
+  /** Cuts frames on a socket of our own (netConnect with onread); the 'data' path above serves socketFactory sockets. */
+  private reader: FrameReader | undefined;
   private versions = new Map<number, number>();
   private closedWith: Error | undefined;
   private closed = false;
@@ -148,7 +154,7 @@ export class Connection {
 
   private openSocket(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = this.o.socketFactory ? this.o.socketFactory(this.o.host, this.o.port) : netConnect({ host: this.o.host, port: this.o.port });
+      const socket = this.o.socketFactory ? this.o.socketFactory(this.o.host, this.o.port) : this.netSocket();
       this.socket = socket;
       socket.setNoDelay(true);
       const onError = (err: Error): void => {
@@ -159,12 +165,42 @@ export class Connection {
         socket.off('error', onError);
         socket.on('error', (err) => this.destroy(new ConnectionError(this.address, `socket error: ${err.message}`, { cause: err })));
         socket.on('close', () => this.destroy(new ConnectionError(this.address, 'connection closed by the broker')));
-        socket.on('data', (chunk: Buffer) => this.onData(chunk));
+        if (!this.reader) socket.on('data', (chunk: Buffer) => this.onData(chunk));
         resolve();
       };
       socket.once('error', onError);
       socket.once('connect', onConnect);
     });
+  }
+
+  /**
+   * A plain TCP socket whose reads land in the FrameReader's buffers (net.connect's onread): no
+   * chunk is allocated per read and a large frame is not joined from chunks.
+   */
+  private netSocket(): Socket {
+    const reader = new FrameReader(
+      this.o.readArenaBytes ?? connectionReadArenaBytes,
+      this.o.responseFrameBytesMax,
+      (frame) => this.onFrame(frame),
+      (size) => this.destroy(this.badFrameSize(size)),
+    );
+    this.reader = reader;
+    return netConnect({
+      host: this.o.host,
+      port: this.o.port,
+      onread: {
+        buffer: () => reader.buffer(),
+        // true: keep reading (false would pause the socket).
+        callback: (bytes: number) => {
+          if (!this.closed) reader.read(bytes);
+          return true;
+        },
+      },
+    });
+  }
+
+  private badFrameSize(size: number): ProtocolError {
+    return new ProtocolError(this.address, `response frame size ${size} outside 4..responseFrameBytesMax (${this.o.responseFrameBytesMax}); the peer is not speaking Kafka`);
   }
 
   private async negotiateVersions(): Promise<void> {
@@ -260,7 +296,7 @@ export class Connection {
   }
 
   /**
-   * Splits the byte stream into frames. Chunks are joined only once a whole frame (or its 4-byte
+   * Splits the byte stream of a socketFactory socket (TLS) into frames. Chunks are joined only once a whole frame (or its 4-byte
    * size) is there, so a large Fetch response arriving in many socket reads is copied once, not
    * once per read.
    */
@@ -272,7 +308,7 @@ export class Connection {
         if (this.readBuf[0]!.length < frameSizeBytes) this.readBuf = [Buffer.concat(this.readBuf, this.readBytes)];
         const size = this.readBuf[0]!.readInt32BE(0);
         if (size < 4 || size > this.o.responseFrameBytesMax) {
-          this.destroy(new ProtocolError(this.address, `response frame size ${size} outside 4..responseFrameBytesMax (${this.o.responseFrameBytesMax}); the peer is not speaking Kafka`));
+          this.destroy(this.badFrameSize(size));
           return;
         }
         this.frameBytes = size;
@@ -326,6 +362,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.closedWith = error;
+    this.reader?.stop();
     this.socket?.destroy();
     const failure = error ?? new ClosedError(`connection to ${this.address}`);
     for (const p of this.inFlight.splice(0).concat(this.queued.splice(0))) {
