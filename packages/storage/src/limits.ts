@@ -28,6 +28,13 @@ export const readRetriesMax = 3;
 export const inactiveSegmentFdsMax = 256;
 /** Bytes of offset/time index data of inactive segments kept in memory (LRU). */
 export const indexCacheBytesMax = 32 * 1024 * 1024;
+/**
+ * Bytes of the newest appends kept in memory for reads at the log end (tail-cache.ts), per
+ * LogManager (or per standalone log), and per log. A tailing consumer's fetch is then answered
+ * without file I/O; the oldest copies go first across all logs.
+ */
+export const tailCacheBytesMax = 64 * 1024 * 1024;
+export const tailCacheLogBytesMax = 1024 * 1024;
 /** First allocation of an in-memory index; it doubles up to segment.index.bytes. */
 export const indexInitialBytes = 4 * 1024;
 

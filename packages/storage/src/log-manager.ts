@@ -30,7 +30,8 @@ import { cleanLog, cleanableState, needsCleaning, type CleanStats } from './comp
 import { defaultLogConfig, normalizeLogConfig, type LogConfig } from './config.js';
 import { StorageError } from './errors.js';
 import { nodeFileSystem, type FileSystem } from './fs-port.js';
-import { indexCacheBytesMax, inactiveSegmentFdsMax, logOpenConcurrency, partitionMetadataBytesMax } from './limits.js';
+import { indexCacheBytesMax, inactiveSegmentFdsMax, logOpenConcurrency, partitionMetadataBytesMax, tailCacheBytesMax, tailCacheLogBytesMax } from './limits.js';
+import { TailCacheBudget } from './tail-cache.js';
 import { PartitionLog, type HighWatermarkPolicy } from './partition-log.js';
 import { SegmentResources } from './segment.js';
 import { newStats, type StorageStats } from './stats.js';
@@ -57,6 +58,9 @@ export interface LogManagerOptions {
   openSegmentFdsMax?: number;
   /** Bytes of inactive segments' indexes cached across all logs. */
   indexCacheBytesMax?: number;
+  /** Bytes of the newest appends kept in memory across all logs (default limits.tailCacheBytesMax), and per log. */
+  tailCacheBytesMax?: number;
+  tailCacheLogBytesMax?: number;
   /** A log went offline (fsync failure): the broker must stop serving it. */
   onLogOffline?: (log: PartitionLog, error: Error) => void;
   /** How every log's high watermark moves (default 'log-end'; see HighWatermarkPolicy). */
@@ -105,6 +109,7 @@ export class LogManager {
   private readonly fs: FileSystem;
   private readonly scheduler: Scheduler;
   private readonly resources: SegmentResources;
+  private readonly tailCache: TailCacheBudget;
   private defaults: LogConfig;
   private readonly opts: LogManagerOptions;
   private readonly cancels: Array<() => void> = [];
@@ -121,6 +126,7 @@ export class LogManager {
     this.fs = o.fs ?? nodeFileSystem;
     this.scheduler = o.scheduler ?? nodeScheduler;
     this.resources = new SegmentResources(this.fs, o.openSegmentFdsMax ?? inactiveSegmentFdsMax, o.indexCacheBytesMax ?? indexCacheBytesMax);
+    this.tailCache = new TailCacheBudget(o.tailCacheBytesMax ?? tailCacheBytesMax, o.tailCacheLogBytesMax ?? tailCacheLogBytesMax);
     this.defaults = normalizeLogConfig(o.defaults ?? defaultLogConfig);
     this.hadCleanShutdown = hadCleanShutdown;
     this.stats = stats;
@@ -247,6 +253,7 @@ export class LogManager {
       fs: this.fs,
       scheduler: this.scheduler,
       resources: this.resources,
+      tailCache: this.tailCache,
       stats: this.stats,
       onOffline: (log, err) => this.opts.onLogOffline?.(log, err),
       ...(this.opts.onLogDurable ? { onDurable: this.opts.onLogDurable } : {}),

@@ -1,12 +1,16 @@
 /**
  * Model-based test: random sequences of append / read / truncate / DeleteRecords / reopen (clean
  * or after a crash) against an in-memory model of the log. After every step the log end, the log
- * start and the full content must match the model.
+ * start and the full content must match the model; every read returns exactly the whole batches
+ * the model says (from the one holding the start offset, below the upper bound, within maxBytes).
+ * Runs with in-memory tails of several sizes, none included, so reads are answered from the
+ * files, from memory, and from both.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PartitionLog } from './partition-log.js';
+import { TailCacheBudget } from './tail-cache.js';
 import type { LogConfig } from './config.js';
 import { FaultyFs, ManualClock, ManualScheduler, batchOf, readAll, recordsOf, requestOf, tempDir, type FlatRecord } from './testing.js';
 
@@ -16,6 +20,8 @@ after(() => dirs.forEach((d) => d.cleanup()));
 interface ModelBatch {
   base: bigint;
   last: bigint;
+  /** Bytes of the batch as stored. */
+  size: number;
   records: FlatRecord[];
 }
 
@@ -27,7 +33,7 @@ interface Model {
 
 type Cmd =
   | { kind: 'append'; batches: Array<Array<{ key: string; size: number }>> }
-  | { kind: 'read'; frac: number; maxBytes: number; minOne: boolean }
+  | { kind: 'read'; frac: number; maxBytes: number; minOne: boolean; upperFrac: number | null }
   | { kind: 'truncate'; frac: number }
   | { kind: 'deleteRecords'; frac: number }
   | { kind: 'reopen'; clean: boolean };
@@ -35,7 +41,7 @@ type Cmd =
 const recordArb = fc.record({ key: fc.constantFrom('a', 'b', 'c', 'd', 'e'), size: fc.integer({ min: 0, max: 150 }) });
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('append' as const), batches: fc.array(fc.array(recordArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 3 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('read' as const), frac: fc.double({ min: 0, max: 1, noNaN: true }), maxBytes: fc.integer({ min: 1, max: 3000 }), minOne: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('read' as const), frac: fc.double({ min: 0, max: 1, noNaN: true }), maxBytes: fc.integer({ min: 1, max: 3000 }), minOne: fc.boolean(), upperFrac: fc.option(fc.double({ min: 0, max: 1, noNaN: true })) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), frac: fc.double({ min: 0, max: 1, noNaN: true }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('deleteRecords' as const), frac: fc.double({ min: 0, max: 1, noNaN: true }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reopen' as const), clean: fc.boolean() }) },
@@ -54,7 +60,9 @@ describe('PartitionLog model', () => {
       fc.asyncProperty(
         fc.record({ segmentBytes: fc.integer({ min: 400, max: 3000 }), indexIntervalBytes: fc.integer({ min: 0, max: 600 }) }),
         fc.array(cmdArb, { minLength: 5, maxLength: 30 }),
-        async (cfg, cmds) => {
+        // [all logs' budget, one log's cap] of the in-memory tail; 0 = every read from the files
+        fc.constantFrom([0, 0], [400, 400], [2000, 700], [1 << 20, 1 << 20]),
+        async (cfg, cmds, [tailBytes, tailLogBytes]) => {
           const t = tempDir('fjord-model-');
           dirs.push(t);
           const dir = `${t.path}/m-0`;
@@ -70,6 +78,7 @@ describe('PartitionLog model', () => {
               hadCleanShutdown: clean,
               fs: new FaultyFs(),
               scheduler: new ManualScheduler(clock),
+              tailCache: new TailCacheBudget(tailBytes!, tailLogBytes!),
               ...(prev ? { recoveryPoint: prev.recoveryPoint, logStartOffset: prev.logStartOffset } : {}),
             });
           let log = await open(true);
@@ -89,9 +98,9 @@ describe('PartitionLog model', () => {
                   const res = log.append(buf, spans, { leaderEpoch: 0, now: clock.now() });
                   assert.equal(res.firstOffset, m.end);
                   let next = m.end;
-                  for (const b of cmd.batches) {
+                  for (const [k, b] of cmd.batches.entries()) {
                     const records = b.map((r, i) => ({ offset: next + BigInt(i), key: r.key, value: '', timestamp: BigInt(clock.now()) }));
-                    m.batches.push({ base: next, last: next + BigInt(b.length - 1), records });
+                    m.batches.push({ base: next, last: next + BigInt(b.length - 1), size: bufs[k]!.length, records });
                     next += BigInt(b.length);
                   }
                   // values: fill from what was encoded
@@ -107,10 +116,21 @@ describe('PartitionLog model', () => {
                 case 'read': {
                   if (m.end === m.start) break;
                   const off = pick(m.start, m.end - 1n, cmd.frac);
-                  const r = await log.read(off, cmd.maxBytes, { minOneBatch: cmd.minOne });
+                  const upper = cmd.upperFrac === null ? m.end : pick(off, m.end, cmd.upperFrac);
+                  const r = await log.read(off, cmd.maxBytes, { minOneBatch: cmd.minOne, ...(cmd.upperFrac === null ? {} : { maxOffset: upper }) });
                   const got = recordsOf(r);
-                  if (cmd.minOne) assert.ok(got.length > 0, `read at ${off} returned nothing`);
-                  assert.ok(r.bytes <= cmd.maxBytes || (cmd.minOne && r.chunks.length === 1));
+                  // What the model says comes back: whole batches from the one holding `off`.
+                  let wantBytes = 0;
+                  let wantNext = off;
+                  for (const b of m.batches) {
+                    if (b.last < off) continue;
+                    if (b.last >= upper || (wantBytes + b.size > cmd.maxBytes && !(cmd.minOne && wantBytes === 0))) break;
+                    wantBytes += b.size;
+                    wantNext = b.last + 1n;
+                  }
+                  assert.equal(r.bytes, wantBytes, `bytes of the read at ${off} (max ${cmd.maxBytes}, upper ${upper}, minOne ${cmd.minOne})`);
+                  assert.equal(r.nextOffset, wantNext, `next offset of the read at ${off}`);
+                  assert.equal(r.chunks.reduce((n, c) => n + c.length, 0), r.bytes);
                   const want = new Map(m.batches.flatMap((b) => b.records).map((x) => [x.offset, x]));
                   for (const g of got) assert.deepEqual(g, want.get(g.offset));
                   if (got.length > 0) {

@@ -44,7 +44,7 @@ import {
 } from './errors.js';
 import { nodeFileSystem, readFully, replaceFile, writeFullySync, type FileSystem } from './fs-port.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
-import { indexCacheBytesMax, inactiveSegmentFdsMax, readRetriesMax, relativeOffsetMax, unwaitedSyncDelayMs } from './limits.js';
+import { indexCacheBytesMax, inactiveSegmentFdsMax, readRetriesMax, relativeOffsetMax, tailCacheBytesMax, tailCacheLogBytesMax, unwaitedSyncDelayMs } from './limits.js';
 import { Mutex } from './mutex.js';
 import { loadLog } from './recovery.js';
 import { retentionDecision, type RetentionDecision } from './retention.js';
@@ -52,6 +52,7 @@ import { findBatch, scanFile } from './scan.js';
 import { DELETED_SUFFIX, Segment, SegmentResources } from './segment.js';
 import { loadSegmentIndexes, readFirstBatchMaxTimestamp, verifyMaxTimestamp, writeSegmentIndexes, type SegmentContext } from './segment-io.js';
 import { newStats, type StorageStats } from './stats.js';
+import { TailCache, TailCacheBudget } from './tail-cache.js';
 import {
   ProducerStateManager,
   firstOffsetOf,
@@ -95,6 +96,8 @@ export interface PartitionLogOptions {
   resources?: SegmentResources;
   /** Shared counters (LogManager); a standalone log gets its own. */
   stats?: StorageStats;
+  /** The memory budget of the in-memory tails (LogManager); a standalone log gets its own. */
+  tailCache?: TailCacheBudget;
   /** Default 'log-end'. */
   highWatermark?: HighWatermarkPolicy;
   /** Called once when the log goes offline (fsync failure): the broker must stop serving it. */
@@ -220,6 +223,8 @@ export class PartitionLog {
   private readonly fs: FileSystem;
   private readonly scheduler: Scheduler;
   private readonly resources: SegmentResources;
+  /** The newest appends in memory, so reads at the log end need no file I/O (tail-cache.ts). */
+  private readonly tail: TailCache;
   private readonly ctx: SegmentContext;
   private readonly onOffline: ((log: PartitionLog, error: Error) => void) | undefined;
   private readonly onLogStartOffsetChanged: ((log: PartitionLog) => Promise<void>) | undefined;
@@ -274,6 +279,7 @@ export class PartitionLog {
     this.fs = o.fs ?? nodeFileSystem;
     this.scheduler = o.scheduler ?? nodeScheduler;
     this.resources = resources;
+    this.tail = new TailCache(o.tailCache ?? new TailCacheBudget(tailCacheBytesMax, tailCacheLogBytesMax));
     this.stats = stats;
     this.onOffline = o.onOffline;
     this.onLogStartOffsetChanged = o.onLogStartOffsetChanged;
@@ -534,7 +540,8 @@ export class PartitionLog {
       if (logAppendTime >= 0n) setLogAppendTime(buf, b.pos, b.size, logAppendTime);
       next += BigInt(b.header.lastOffsetDelta) + 1n;
     }
-    this.writeRuns(seg, buf, batches, startPos);
+    const runs = contiguousRuns(buf, batches);
+    this.writeRuns(seg, runs, startPos);
 
     // Bookkeeping only after the bytes are in the file: a failed write changes nothing.
     const interval = this.cfg.indexIntervalBytes;
@@ -547,6 +554,7 @@ export class PartitionLog {
       next = last + 1n;
     }
     seg.sizeBytes = pos;
+    this.tail.append(firstOffset, next, runs, total);
     seg.unsyncedBytes += total;
     seg.lastModifiedMs = opts.now;
     this.nextOffset = next;
@@ -604,23 +612,15 @@ export class PartitionLog {
     if (this.truncating) throw new StorageError(`log ${this.topic}-${this.partition} is being truncated`);
   }
 
-  /** One positional write per contiguous run of batches; on failure the file is cut back to `startPos`. */
-  private writeRuns(seg: Segment, buf: Buffer, batches: readonly BatchSpan[], startPos: number): void {
+  /** One positional write per run (contiguousRuns); on failure the file is cut back to `startPos`. */
+  private writeRuns(seg: Segment, runs: readonly Buffer[], startPos: number): void {
     const fd = seg.fd;
     assert(fd !== null && seg.fdWritable, 'active segment has no writable fd');
     let filePos = startPos;
     try {
-      let i = 0;
-      while (i < batches.length) {
-        const runStart = batches[i]!.pos;
-        let runEnd = runStart + batches[i]!.size;
-        i++;
-        while (i < batches.length && batches[i]!.pos === runEnd) {
-          runEnd += batches[i]!.size;
-          i++;
-        }
-        writeFullySync(this.fs, fd, buf.subarray(runStart, runEnd), filePos);
-        filePos += runEnd - runStart;
+      for (const run of runs) {
+        writeFullySync(this.fs, fd, run, filePos);
+        filePos += run.length;
       }
     } catch (err) {
       // Nothing of this append may ever be served or survive: cut the file back. If even that
@@ -850,6 +850,7 @@ export class PartitionLog {
   private goOffline(err: LogOfflineError): void {
     if (this.offlineError) return;
     this.offlineError = err;
+    this.tail.clear();
     this.stats.offlineLogs++;
     this.logger.error('log is offline after an I/O failure', { log: this.ctx.name, error: err, cause: err.cause });
     for (const w of this.waiters.splice(0)) w.reject(err);
@@ -885,6 +886,8 @@ export class PartitionLog {
    * when minOneBatch), never past maxOffset nor past what was written when the read started.
    */
   async read(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult> {
+    const cached = await this.readTail(startOffset, maxBytes, opts);
+    if (cached) return cached;
     for (let attempt = 0; ; attempt++) {
       const truncations = this.truncations;
       const result = await this.readOnce(startOffset, maxBytes, opts);
@@ -896,6 +899,26 @@ export class PartitionLog {
   private checkReadable(): void {
     if (this.offlineError) throw this.offlineError;
     if (this.closed) throw new LogClosedError(`log ${this.topic}-${this.partition} is closed`);
+  }
+
+  /** read() from the in-memory tail; null when `startOffset` is not in it (or a truncation raced). */
+  private async readTail(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult | null> {
+    this.checkReadable();
+    const lso = this.startOffset;
+    const leo = this.nextOffset;
+    if (startOffset < lso || startOffset >= leo) return null; // readOnce answers out of range and empty reads
+    const upper = opts.maxOffset !== undefined && opts.maxOffset < leo ? opts.maxOffset : leo;
+    if (startOffset >= upper) return null;
+    const truncations = this.truncations;
+    const hw = this.hw;
+    const t = this.tail.read(startOffset, maxBytes, upper, opts.minOneBatch);
+    if (t === null) return null;
+    const result: ReadResult = { chunks: t.chunks, bytes: t.bytes, nextOffset: t.nextOffset, logStartOffset: lso, logEndOffset: leo, highWatermark: hw };
+    if (opts.abortedTransactions) {
+      result.abortedTransactions = t.bytes > 0 ? await this.collectAbortedTransactions(this.segments, startOffset, t.nextOffset) : [];
+      if (this.truncations !== truncations) return null;
+    }
+    return result;
   }
 
   private async readOnce(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult> {
@@ -1334,6 +1357,7 @@ export class PartitionLog {
         if (this.firstDirtyOffset !== null && this.firstDirtyOffset > newEnd) this.firstDirtyOffset = newEnd;
         this.epochs.truncateFromEnd(newEnd);
         this.truncations++;
+        this.tail.clear();
         const err = new LogTruncatedError(`${this.ctx.name} was truncated to ${newEnd}`);
         this.waiters = this.waiters.filter((w) => (w.offset >= newEnd ? (w.reject(err), false) : true));
         for (const r of removed) {
@@ -1401,6 +1425,7 @@ export class PartitionLog {
       this.durable = offset;
       this.firstDirtyOffset = null;
       this.truncations++;
+      this.tail.clear();
       this.producers.clear();
       this.pendingSnapshots = [];
       this.snapshotEnd = -1n;
@@ -1466,6 +1491,7 @@ export class PartitionLog {
         this.rp = this.nextOffset;
       }
       this.closedForIo = true;
+      this.tail.clear();
       const err = new LogClosedError(`log ${this.topic}-${this.partition} is closed`);
       for (const w of this.waiters.splice(0)) w.reject(err);
       for (const s of this.segments) {
@@ -1483,6 +1509,7 @@ export class PartitionLog {
     await this.lock.run(async () => {
       this.closed = true;
       this.closedForIo = true;
+      this.tail.clear();
       const err = new LogClosedError(`log ${this.topic}-${this.partition} was deleted`);
       for (const w of this.waiters.splice(0)) w.reject(err);
       await this.syncIdle();
@@ -1527,6 +1554,7 @@ export class PartitionLog {
     for (let k = 0; k < oldSegs.length; k++) if (segs[first + k] !== oldSegs[k] || oldSegs[k]!.retired) return false;
     if (first + oldSegs.length >= segs.length) return false; // never the active segment
     this.segments = [...segs.slice(0, first), seg, ...segs.slice(first + oldSegs.length)];
+    this.tail.clear(); // it may hold batches the cleaner just removed
     return true;
   }
 }
@@ -1552,6 +1580,23 @@ export interface CleanerAccess {
  * Trims a read buffer to whole batches below `upper`: walks headers only. Returns the byte length
  * kept and the offset after the last kept batch.
  */
+/** The batches' bytes as runs of adjacent batches in `buf` (one run for a normal produce request). */
+function contiguousRuns(buf: Buffer, batches: readonly BatchSpan[]): Buffer[] {
+  const runs: Buffer[] = [];
+  let i = 0;
+  while (i < batches.length) {
+    const runStart = batches[i]!.pos;
+    let runEnd = runStart + batches[i]!.size;
+    i++;
+    while (i < batches.length && batches[i]!.pos === runEnd) {
+      runEnd += batches[i]!.size;
+      i++;
+    }
+    runs.push(buf.subarray(runStart, runEnd));
+  }
+  return runs;
+}
+
 function wholeBatches(buf: Buffer, n: number, upper: bigint): { bytes: number; nextOffset: bigint; stoppedAtUpper: boolean } {
   let pos = 0;
   let next = -1n;

@@ -1,6 +1,7 @@
 /**
  * Fetch (key 1), v0-18 (v0-3 from the 2024 schemas). Serves whole record batches straight from the
- * log files: no decoding, no per-record work; the chunks read from disk go to the socket as they are.
+ * log: no decoding, no per-record work; the chunks read from disk (or, at the log end, from the
+ * storage's in-memory tail) go to the socket as they are.
  *
  * - Long poll: answers once min.bytes are available, on an error, or after max.wait.ms; it wakes
  *   on the append that satisfies it (Partition.watch), not on a polling timer.

@@ -1,0 +1,123 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { PartitionLog } from './partition-log.js';
+import { TailCacheBudget } from './tail-cache.js';
+import type { LogConfig } from './config.js';
+import { FaultyFs, ManualClock, ManualScheduler, batchOf, recordsOf, requestOf, tempDir } from './testing.js';
+
+const dirs: Array<{ cleanup(): void }> = [];
+after(() => dirs.forEach((d) => d.cleanup()));
+
+async function openLog(budget: TailCacheBudget, config: Partial<LogConfig> = {}, name = 't') {
+  const t = tempDir('fjord-tail-');
+  dirs.push(t);
+  const clock = new ManualClock();
+  const log = await PartitionLog.open({
+    dir: `${t.path}/${name}-0`,
+    topic: name,
+    partition: 0,
+    config,
+    clock,
+    hadCleanShutdown: true,
+    fs: new FaultyFs(),
+    scheduler: new ManualScheduler(clock),
+    tailCache: budget,
+  });
+  return { log, clock };
+}
+
+/** Appends one request of `sizes.length` batches; batch i holds sizes[i] records. */
+function append(log: PartitionLog, clock: ManualClock, sizes: number[], tag: string): void {
+  const { buf, spans } = requestOf(sizes.map((n, b) => batchOf(Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `${tag}-${b}-${i}`, timestamp: BigInt(clock.now()) })))));
+  log.append(buf, spans, { leaderEpoch: 0, now: clock.now() });
+  clock.advance(1);
+}
+
+const noCache = (): TailCacheBudget => new TailCacheBudget(0, 0);
+const bigCache = (): TailCacheBudget => new TailCacheBudget(1 << 20, 1 << 20);
+
+describe('TailCache', () => {
+  it('answers every read exactly as the files do (start offset, maxBytes, upper bound, minOneBatch)', async () => {
+    const cached = await openLog(bigCache(), { segmentBytes: 700 });
+    const files = await openLog(noCache(), { segmentBytes: 700 });
+    const requests = [[1], [3, 1], [2], [1, 1, 4], [5], [1], [2, 2]];
+    requests.forEach((sizes, i) => {
+      append(cached.log, cached.clock, sizes, `r${i}`);
+      append(files.log, files.clock, sizes, `r${i}`);
+    });
+    const end = cached.log.logEndOffset;
+    assert.equal(end, 23n);
+    assert.ok(cached.log.segmentCount > 1, 'the cached appends span several segments');
+    let compared = 0;
+    for (let off = 0n; off < end; off++) {
+      for (const maxBytes of [0, 1, 80, 150, 300, 1000, 1 << 20]) {
+        for (let upper = off; upper <= end; upper++) {
+          for (const minOneBatch of [false, true]) {
+            const opts = { minOneBatch, maxOffset: upper };
+            const a = await cached.log.read(off, maxBytes, opts);
+            const b = await files.log.read(off, maxBytes, opts);
+            const what = `read(${off}, ${maxBytes}, upper ${upper}, minOne ${minOneBatch})`;
+            assert.equal(a.bytes, b.bytes, what);
+            assert.equal(a.nextOffset, b.nextOffset, what);
+            assert.deepEqual(Buffer.concat(a.chunks), Buffer.concat(b.chunks), what);
+            compared++;
+          }
+        }
+      }
+    }
+    assert.ok(compared > 3000);
+    await cached.log.close();
+    await files.log.close();
+  });
+
+  it('holds the newest appends within the log cap and the shared budget, oldest out first', async () => {
+    const budget = new TailCacheBudget(3000, 2000);
+    const a = await openLog(budget, {}, 'a');
+    const b = await openLog(budget, {}, 'b');
+    for (let i = 0; i < 30; i++) append(a.log, a.clock, [1], `a${i}`);
+    // One log alone: at most its cap, and what it holds ends at the log end.
+    const aBytes = budget.usedBytes;
+    assert.ok(aBytes <= 2000 && aBytes > 1500, `a holds ${aBytes}`);
+    for (let i = 0; i < 30; i++) append(b.log, b.clock, [1], `b${i}`);
+    assert.ok(budget.usedBytes <= 3000, `budget ${budget.usedBytes}`);
+    // b's appends pushed out a's oldest: a's reads near its end still come back right.
+    for (const log of [a.log, b.log]) {
+      const r = await log.read(25n, 1 << 20, { minOneBatch: true });
+      assert.deepEqual(recordsOf(r).map((x) => x.offset), [25n, 26n, 27n, 28n, 29n]);
+      const all = await log.read(0n, 1 << 20, { minOneBatch: true });
+      assert.equal(recordsOf(all).length, 30);
+    }
+    await a.log.close();
+    await b.log.close();
+    assert.equal(budget.usedBytes, 0, 'closing the logs gives their bytes back');
+  });
+
+  it('keeps nothing of an append larger than the log cap, and serves the next ones', async () => {
+    const budget = new TailCacheBudget(1 << 20, 600);
+    const { log, clock } = await openLog(budget);
+    append(log, clock, [1], 'small');
+    assert.ok(budget.usedBytes > 0);
+    append(log, clock, [60], 'big');
+    assert.equal(budget.usedBytes, 0, 'an append over the cap empties the cache (it must end at the log end)');
+    append(log, clock, [1], 'after');
+    const r = await log.read(0n, 1 << 20, { minOneBatch: true });
+    assert.equal(recordsOf(r).length, 62);
+    assert.equal(recordsOf(await log.read(61n, 1 << 20, { minOneBatch: true }))[0]!.value, 'after-0-0');
+    await log.close();
+  });
+
+  it('forgets truncated batches: reads after a truncation return the new appends', async () => {
+    const budget = bigCache();
+    const { log, clock } = await openLog(budget);
+    for (let i = 0; i < 6; i++) append(log, clock, [2], `old${i}`);
+    await log.flush();
+    await log.truncateTo(5n); // keeps the batches ending before 5: offsets 0-3
+    assert.equal(log.logEndOffset, 4n);
+    append(log, clock, [2], 'new');
+    const r = recordsOf(await log.read(4n, 1 << 20, { minOneBatch: true }));
+    assert.deepEqual(r.map((x) => [x.offset, x.value]), [[4n, 'new-0-0'], [5n, 'new-0-1']]);
+    const fromStart = recordsOf(await log.read(0n, 1 << 20, { minOneBatch: true }));
+    assert.deepEqual(fromStart.map((x) => x.value), ['old0-0-0', 'old0-0-1', 'old1-0-0', 'old1-0-1', 'new-0-0', 'new-0-1']);
+    await log.close();
+  });
+});
