@@ -480,7 +480,7 @@ export class PartitionLog {
 
   /**
    * append() for callers that handle the producer state's refusals as data (the broker): returns
-   * an AppendRejection instead of throwing.
+   * an AppendRejection instead of throwing. The same contract: `buf` is not modified afterwards.
    */
   tryAppend(buf: Buffer, batches: readonly BatchSpan[], opts: AppendOptions): AppendResult | AppendRejection {
     return this.appendInternal(buf, batches, opts);
@@ -493,7 +493,8 @@ export class PartitionLog {
    * positional write per contiguous run (one for a normal produce request). Rolls first when the
    * segment is full, too old, or its index is full. Synchronous. A duplicate of one of a
    * producer's last batches returns the original's offsets (`duplicate`) and writes nothing; a
-   * refusal throws AppendRejectedError (tryAppend returns it instead).
+   * refusal throws AppendRejectedError (tryAppend returns it instead). The log keeps references
+   * to the appended bytes (its in-memory tail, tail-cache.ts): do not modify `buf` afterwards.
    */
   append(buf: Buffer, batches: readonly BatchSpan[], opts: AppendOptions): AppendResult {
     const r = this.appendInternal(buf, batches, opts);

@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PartitionLog } from './partition-log.js';
-import { TailCacheBudget } from './tail-cache.js';
+import { TailCache, TailCacheBudget } from './tail-cache.js';
 import type { LogConfig } from './config.js';
 import { FaultyFs, ManualClock, ManualScheduler, batchOf, recordsOf, requestOf, tempDir } from './testing.js';
 
@@ -119,5 +119,36 @@ describe('TailCache', () => {
     const fromStart = recordsOf(await log.read(0n, 1 << 20, { minOneBatch: true }));
     assert.deepEqual(fromStart.map((x) => x.value), ['old0-0-0', 'old0-0-1', 'old1-0-0', 'old1-0-1', 'new-0-0', 'new-0-1']);
     await log.close();
+  });
+
+  it('counts a buffer shared by several logs once, and copies slices of one too large to keep alive', () => {
+    const a = batchOf([{ key: 'k', value: 'a'.repeat(100) }]);
+    const b = batchOf([{ key: 'k', value: 'b'.repeat(100) }]);
+    const shared = Buffer.allocUnsafeSlow(a.length + b.length);
+    a.copy(shared, 0);
+    b.copy(shared, a.length);
+    const sliceA = shared.subarray(0, a.length);
+    const sliceB = shared.subarray(a.length);
+
+    const budget = new TailCacheBudget(1 << 20, 1 << 20);
+    const ca = new TailCache(budget);
+    const cb = new TailCache(budget);
+    ca.append(0n, 1n, [sliceA], sliceA.length);
+    cb.append(0n, 1n, [sliceB], sliceB.length);
+    assert.equal(budget.usedBytes, shared.length, 'one request buffer, counted once');
+    assert.equal(ca.read(0n, 1 << 20, 1n, true)!.chunks[0]!.buffer, shared.buffer, 'kept by reference');
+    ca.clear();
+    assert.equal(budget.usedBytes, shared.length, 'still kept alive by the other log');
+    cb.clear();
+    assert.equal(budget.usedBytes, 0);
+
+    // A backing over an eighth of the budget: only the slice is kept (copied).
+    const small = new TailCacheBudget(8 * 200, 1 << 20);
+    const cc = new TailCache(small);
+    cc.append(0n, 1n, [sliceA], sliceA.length);
+    assert.equal(small.usedBytes, sliceA.length);
+    const kept = cc.read(0n, 1 << 20, 1n, true)!.chunks[0]!;
+    assert.notEqual(kept.buffer, shared.buffer);
+    assert.deepEqual(kept, sliceA);
   });
 });
