@@ -405,7 +405,8 @@ export class Producer<K = Bytes, V = Bytes> {
       const capacity = Math.max(p.bytes + batchOverheadBytes, Math.min(this.config.batchBytes, 4 * p.bytes + batchOverheadBytes));
       batch = new ProducerBatch(p.topic, partition, now, now + this.config.deliveryTimeoutMs, capacity);
       q.queued.push(batch);
-      this.scheduleWake(now + this.config.lingerMs);
+      // With lingerMs 0 the drain below sends it; a timer per batch would be garbage per record.
+      if (this.config.lingerMs > 0) this.scheduleWake(now + this.config.lingerMs);
     }
     batch.add(p.timestamp, p.key, p.value, p.headers, p.bytes, delivery);
     if (batch.bytes >= this.config.batchBytes || this.config.lingerMs === 0 || q.queued.length > 1 || this.flushing > 0) this.scheduleDrain();

@@ -16,11 +16,11 @@ const record = fc.record({
 
 test('BatchBuilder writes exactly what encodeBatch makes of the same records, for every codec', () => {
   fc.assert(
-    fc.property(fc.array(record, { minLength: 1, maxLength: 40 }), fc.constantFrom(CompressionType.none, CompressionType.gzip, CompressionType.snappy, CompressionType.lz4, CompressionType.zstd), fc.boolean(), (records, compression, txn) => {
+    fc.property(fc.array(record, { minLength: 1, maxLength: 40 }), fc.constantFrom(CompressionType.none, CompressionType.gzip, CompressionType.snappy, CompressionType.lz4, CompressionType.zstd), fc.boolean(), fc.oneof(fc.constant(-1n), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 54n })), (records, compression, txn, producerId) => {
       const base = 1_700_000_000_000;
       const builder = new BatchBuilder(64); // tiny: the buffer has to grow
       for (const r of records) builder.append(base + r.delta, r.key, r.value, r.headers);
-      const opts = { compression, isTransactional: txn, producerId: 7n, producerEpoch: 3, baseSequence: 11 };
+      const opts = { compression, isTransactional: txn, producerId, producerEpoch: 3, baseSequence: 11 };
       const built = builder.build(opts);
       const expected = encodeBatch({
         ...opts,
@@ -34,6 +34,8 @@ test('BatchBuilder writes exactly what encodeBatch makes of the same records, fo
       assert.equal(a.header.maxTimestamp, b.header.maxTimestamp);
       assert.equal(a.header.attributes, b.header.attributes);
       assert.equal(a.header.baseSequence, 11);
+      assert.equal(a.header.producerId, producerId);
+      assert.equal(a.header.baseTimestamp, b.header.baseTimestamp);
       // A rebuild with another producer id and sequence (a producer renumbering unsent batches) keeps the records.
       const again = decodeBatch(builder.build({ ...opts, producerId: 9n, baseSequence: 40 }));
       assert.equal(again.header.producerId, 9n);

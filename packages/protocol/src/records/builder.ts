@@ -72,6 +72,7 @@ export class BatchBuilder {
   /** Appends one record. `timestampMs` is a non-negative integer (ms since the epoch). */
   append(timestampMs: number, key: Buffer | null, value: Buffer | null, headers: readonly BuilderHeader[]): void {
     if (this.built) throw new EncodeError('the batch was already built');
+    if (!Number.isSafeInteger(timestampMs)) throw new EncodeError(`timestamp ${timestampMs} is not an integer number of ms`);
     if (this.count === 0) this.baseTimestamp = timestampMs;
     const delta = timestampMs - this.baseTimestamp;
     const small = delta >= -SMALL_DELTA && delta <= SMALL_DELTA;
@@ -127,15 +128,18 @@ export class BatchBuilder {
     const out = this.built;
     const size = out.length;
     if (size - LOG_OVERHEAD > 0x7fffffff) throw new EncodeError(`batch of ${size} bytes is too large`);
-    out.writeBigInt64BE(0n, BASE_OFFSET_OFFSET);
+    // int64 fields from numbers where they are safe integers: writeBigInt64BE makes several BigInts per call.
+    writeSafeInt64BE(out, 0, BASE_OFFSET_OFFSET);
     out.writeInt32BE(size - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
     out.writeInt32BE(NO_PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH_OFFSET);
     out.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
     out.writeInt16BE(codec | (options.isTransactional ? TRANSACTIONAL_FLAG_MASK : 0), ATTRIBUTES_OFFSET);
     out.writeInt32BE(this.count - 1, LAST_OFFSET_DELTA_OFFSET);
-    out.writeBigInt64BE(BigInt(this.baseTimestamp), BASE_TIMESTAMP_OFFSET);
-    out.writeBigInt64BE(BigInt(this.maxTimestamp), MAX_TIMESTAMP_OFFSET);
-    out.writeBigInt64BE(options.producerId ?? -1n, PRODUCER_ID_OFFSET);
+    writeSafeInt64BE(out, this.baseTimestamp, BASE_TIMESTAMP_OFFSET);
+    writeSafeInt64BE(out, this.maxTimestamp, MAX_TIMESTAMP_OFFSET);
+    const pid = options.producerId ?? -1n;
+    if (pid >= -SAFE_BIG && pid <= SAFE_BIG) writeSafeInt64BE(out, Number(pid), PRODUCER_ID_OFFSET);
+    else out.writeBigInt64BE(pid, PRODUCER_ID_OFFSET);
     out.writeInt16BE(options.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET);
     out.writeInt32BE(options.baseSequence ?? -1, BASE_SEQUENCE_OFFSET);
     out.writeInt32BE(this.count, RECORDS_COUNT_OFFSET);
@@ -152,6 +156,15 @@ export class BatchBuilder {
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
   }
+}
+
+const SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Writes a safe integer (|v| <= 2^53 - 1) as a big-endian int64 without going through BigInt. */
+function writeSafeInt64BE(out: Buffer, v: number, at: number): void {
+  const hi = Math.floor(v / 0x1_0000_0000);
+  out.writeInt32BE(hi, at);
+  out.writeUInt32BE(v - hi * 0x1_0000_0000, at + 4);
 }
 
 function bytesSize(b: Buffer | null): number {
