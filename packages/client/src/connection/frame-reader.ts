@@ -30,6 +30,7 @@ export class FrameReader {
   private largeFilled = 0;
   private stopped = false;
   private readonly tailBytesMin: number;
+  private readonly readBytesMax: number;
 
   /**
    * `onFrame` gets each frame without its 4-byte size; `onBadSize` gets a size outside
@@ -44,11 +45,17 @@ export class FrameReader {
     if (!Number.isInteger(arenaBytes) || arenaBytes < 64) throw new Error(`assertion failed: arena of ${arenaBytes} bytes`);
     this.arena = Buffer.allocUnsafeSlow(arenaBytes);
     this.tailBytesMin = arenaBytes >>> 4;
+    this.readBytesMax = arenaBytes >>> 2;
   }
 
-  /** The buffer the next read fills (onread.buffer); never empty. */
+  /**
+   * The buffer the next read fills (onread.buffer); never empty. A read into the arena takes at
+   * most a quarter of it (64 KiB, Node's own read size): that bounds what is copied when the read
+   * turns out to start a large frame.
+   */
   buffer(): Buffer {
-    return this.large ? this.large.subarray(this.largeFilled) : this.arena.subarray(this.end);
+    if (this.large) return this.large.subarray(this.largeFilled);
+    return this.arena.subarray(this.end, Math.min(this.arena.length, this.end + this.readBytesMax));
   }
 
   /** `bytes` were read into the start of the buffer last given by buffer() (onread.callback). */
