@@ -495,24 +495,29 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     const kd = this.config.keyDeserializer;
     const vd = this.config.valueDeserializer;
     if (!kd && !vd) return { batch: batch as unknown as ConsumerBatch<K, V>, next: ready.nextOffset };
-    const out: ConsumerRecord<K, V>[] = [];
-    for (const rec of records) {
+    // The records were just made for this batch: each takes its deserialized key and value in
+    // place (no second object per record), and the array is cut at a record that fails.
+    const out = records as unknown as ConsumerRecord<unknown, unknown>[];
+    for (let i = 0; i < out.length; i++) {
+      const rec = out[i]!;
       let field: 'key' | 'value' = 'key';
       try {
-        const key = kd ? kd(rec.key, rec.topic) : rec.key;
+        const key = kd ? kd(rec.key as Buffer | null, rec.topic) : rec.key;
         field = 'value';
-        const value = vd ? vd(rec.value, rec.topic) : rec.value;
-        out.push({ ...rec, key: key as K, value: value as V });
+        const value = vd ? vd(rec.value as Buffer | null, rec.topic) : rec.value;
+        rec.key = key;
+        rec.value = value;
       } catch (e) {
         const error = new DeserializationError(rec.topic, rec.partition, rec.offset, field, { cause: e });
-        if (out.length === 0) {
+        if (i === 0) {
           s.failed = true;
           this.errors.push(error);
         }
-        return { batch: { ...batch, records: out } as ConsumerBatch<K, V>, next: rec.offset };
+        out.length = i;
+        return { batch: batch as unknown as ConsumerBatch<K, V>, next: rec.offset };
       }
     }
-    return { batch: { ...batch, records: out } as ConsumerBatch<K, V>, next: ready.nextOffset };
+    return { batch: batch as unknown as ConsumerBatch<K, V>, next: ready.nextOffset };
   }
 
   private wake(): void {

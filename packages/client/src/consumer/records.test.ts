@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CompressionType, encodeBatch, encodeControlBatch } from '@fjord/protocol';
-import { decodePartitionRecords, scanPartitionRecords } from './records.js';
+import fc from 'fast-check';
+import { BATCH_HEADER_BYTES, CRC_OFFSET, CompressionType, DecodeError, TIMESTAMP_TYPE_MASK, computeBatchCrc, decodeBatch, encodeBatch, encodeControlBatch } from '@fjord/protocol';
+import { decodePartitionRecords, scanPartitionRecords, type ConsumerRecord } from './records.js';
 
 function txnBatch(baseOffset: bigint, producerId: bigint, values: string[], compression: number = CompressionType.none): Buffer {
   return encodeBatch({ baseOffset, producerId, producerEpoch: 0, baseSequence: 0, isTransactional: true, compression, records: values.map((v) => ({ key: null, value: v, timestamp: 1000n })) });
@@ -86,5 +87,77 @@ describe('scanPartitionRecords', () => {
     data.writeInt32BE(10, 8); // batchLength under the minimum
     assert.equal(scanPartitionRecords(data, 0n).corrupt, true);
     assert.throws(() => decodePartitionRecords('t', 0, data, 0n, 'read_uncommitted', null));
+  });
+});
+
+/** What the consumer made before it decoded straight into ConsumerRecords: decodeBatch's Records, mapped. */
+function viaDecodeBatch(data: Buffer, fetchOffset: bigint): ConsumerRecord[] {
+  const { header, records } = decodeBatch(data, 0);
+  const timestampType = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0 ? 'LogAppendTime' : 'CreateTime';
+  return records
+    .filter((r) => r.offset >= fetchOffset)
+    .map((r) => ({ topic: 't', partition: 3, offset: r.offset, timestamp: Number(r.timestamp), timestampType, key: r.key, value: r.value, headers: r.headers.map((h): [string, Buffer | null] => [h.key, h.value]), leaderEpoch: header.partitionLeaderEpoch }));
+}
+
+function outcome(fn: () => unknown): unknown {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    return `${e.constructor.name}: ${e.message}`;
+  }
+}
+
+const near = (x: bigint, by: bigint): fc.Arbitrary<bigint> => fc.bigInt({ min: x - by, max: x + by });
+const bytesArb = fc.option(fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)), { nil: null });
+const batchArb = fc.record({
+  // Offsets and timestamps on both sides of 2^53, where the number arithmetic must give way to bigints.
+  baseOffset: fc.oneof(fc.bigInt({ min: 0n, max: 1n << 20n }), near(1n << 53n, 20n), fc.bigInt({ min: 1n << 53n, max: 1n << 62n })),
+  baseTimestamp: fc.oneof(fc.constant(-1n), fc.bigInt({ min: 0n, max: 2_000_000_000_000n }), near(1n << 53n, 1000n), near(-(1n << 53n), 1000n), fc.bigInt({ min: -(1n << 61n), max: 1n << 61n })),
+  deltas: fc.array(fc.oneof(fc.bigInt({ min: -1000n, max: 1000n }), near(1n << 53n, 1000n), near(-(1n << 53n), 1000n), near(1n << 52n, 1000n), fc.bigInt({ min: -(1n << 61n), max: 1n << 61n })), { minLength: 1, maxLength: 6 }),
+  compression: fc.constantFrom(CompressionType.none, CompressionType.gzip),
+  logAppend: fc.boolean(),
+  skip: fc.nat({ max: 7 }),
+  leaderEpoch: fc.integer({ min: -1, max: 1000 }),
+  fields: fc.array(fc.record({ key: bytesArb, value: bytesArb, headers: fc.array(fc.record({ key: fc.string({ maxLength: 6 }), value: bytesArb }), { maxLength: 3 }) }), { minLength: 6, maxLength: 6 }),
+});
+
+function encodeArb(b: typeof batchArb extends fc.Arbitrary<infer T> ? T : never): Buffer {
+  return encodeBatch({
+    baseOffset: b.baseOffset,
+    baseTimestamp: b.baseTimestamp,
+    partitionLeaderEpoch: b.leaderEpoch,
+    compression: b.compression,
+    timestampType: b.logAppend ? 'logAppend' : 'create',
+    records: b.deltas.map((d, i) => ({ ...b.fields[i]!, offsetDelta: i * 3, timestamp: b.baseTimestamp + d })),
+  });
+}
+
+describe('decodePartitionRecords makes the ConsumerRecords decodeBatch would give', () => {
+  it('for any keys, values, headers, offsets and timestamps (past 2^53 too), codec and fetch offset', () => {
+    fc.assert(
+      fc.property(batchArb, (b) => {
+        const data = encodeArb(b);
+        const fetchOffset = b.baseOffset + BigInt(b.skip);
+        const got = decodePartitionRecords('t', 3, data, fetchOffset, 'read_uncommitted', null).records;
+        assert.deepEqual(got, viaDecodeBatch(data, fetchOffset));
+        for (const r of got) assert.ok(r.headers.every((h) => Array.isArray(h) && h.length === 2));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('and fails as it would on corrupt records (bytes flipped, CRC repaired): a DecodeError, never a crash', () => {
+    fc.assert(
+      fc.property(batchArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }), (b, flips) => {
+        const data = Buffer.from(encodeArb({ ...b, compression: CompressionType.none }));
+        for (const [at, x] of flips) data[BATCH_HEADER_BYTES + (at % (data.length - BATCH_HEADER_BYTES))]! ^= x;
+        data.writeUInt32BE(computeBatchCrc(data, 0, data.length), CRC_OFFSET);
+        const want = outcome(() => viaDecodeBatch(data, b.baseOffset));
+        const got = outcome(() => decodePartitionRecords('t', 3, data, b.baseOffset, 'read_uncommitted', null).records);
+        assert.deepEqual(got, want);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Turns one partition's Fetch answer into the records a consumer returns. Pure and synchronous.
  *
- * Batches are decoded with @fjord/protocol's decodeBatch (CRC checked, any codec). Records before
+ * Batches are decoded with @fjord/protocol's decodeBatchRecords (CRC checked, any codec), which
+ * hands each record's fields to a visitor that makes the ConsumerRecord at once. Records before
  * the fetch offset (a compressed batch is returned whole) are dropped; control batches (transaction
  * markers) are never returned but still move the position past them. With read_committed the
  * aborted transactions are filtered as the Java client's CompletedFetch does: the broker's list is
@@ -21,8 +22,12 @@ import {
   TRANSACTIONAL_FLAG_MASK,
   batchLastOffset,
   decodeBatch,
+  decodeBatchRecords,
   readBatchHeader,
   readControlRecordType,
+  type BatchHeader,
+  type RecordFields,
+  type RecordVisitor,
 } from '@fjord/protocol';
 
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
@@ -119,22 +124,74 @@ export function decodePartitionRecords(
     }
     nextOffset = lastOffset + 1n;
     if (isControl) continue;
-    const decoded = decodeBatch(data, start);
-    const timestampType = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0 ? 'LogAppendTime' : 'CreateTime';
-    for (const r of decoded.records) {
-      if (r.offset < fetchOffset) continue;
-      records.push({
-        topic,
-        partition,
-        offset: r.offset,
-        timestamp: Number(r.timestamp),
-        timestampType,
-        key: r.key,
-        value: r.value,
-        headers: r.headers.map((h) => [h.key, h.value]),
-        leaderEpoch: header.partitionLeaderEpoch,
-      });
-    }
+    decodeBatchRecords(data, start, {}, new ConsumerRecordMaker(topic, partition, header, fetchOffset, records));
   }
   return { records, nextOffset, batchCount };
+}
+
+type Header = [string, Buffer | null];
+
+/** `x` as a number when that is exact, else NaN (so that arithmetic on it fails the safe-integer test). */
+function exactNumber(x: bigint): number {
+  const n = Number(x);
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+/**
+ * Makes one batch's ConsumerRecords from the decoder's fields: offsets and timestamps in number
+ * arithmetic when exact (one BigInt per record, for the offset), headers made as pairs at once.
+ */
+class ConsumerRecordMaker implements RecordVisitor<Header> {
+  private readonly baseOffset: bigint;
+  private readonly baseOffsetNumber: number;
+  private readonly baseTimestamp: bigint;
+  private readonly baseTimestampNumber: number;
+  /** The batch's maxTimestamp for LogAppendTime batches (every record has it), else undefined. */
+  private readonly logAppendTime: number | undefined;
+  private readonly timestampType: ConsumerRecord['timestampType'];
+  private readonly leaderEpoch: number;
+
+  constructor(
+    private readonly topic: string,
+    private readonly partition: number,
+    header: BatchHeader,
+    private readonly fetchOffset: bigint,
+    private readonly out: ConsumerRecord[],
+  ) {
+    this.baseOffset = header.baseOffset;
+    this.baseOffsetNumber = exactNumber(header.baseOffset);
+    this.baseTimestamp = header.baseTimestamp;
+    this.baseTimestampNumber = exactNumber(header.baseTimestamp);
+    const logAppend = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0;
+    this.logAppendTime = logAppend ? Number(header.maxTimestamp) : undefined;
+    this.timestampType = logAppend ? 'LogAppendTime' : 'CreateTime';
+    this.leaderEpoch = header.partitionLeaderEpoch;
+  }
+
+  header(key: string, value: Buffer | null): Header {
+    return [key, value];
+  }
+
+  record(f: RecordFields<Header>): void {
+    const o = this.baseOffsetNumber + f.offsetDelta;
+    const offset = Number.isSafeInteger(o) ? BigInt(o) : this.baseOffset + BigInt(f.offsetDelta);
+    if (offset < this.fetchOffset) return;
+    this.out.push({
+      topic: this.topic,
+      partition: this.partition,
+      offset,
+      timestamp: this.logAppendTime ?? this.timestampOf(f.timestampDelta),
+      timestampType: this.timestampType,
+      key: f.key,
+      value: f.value,
+      headers: f.headers,
+      leaderEpoch: this.leaderEpoch,
+    });
+  }
+
+  /** Number(baseTimestamp + delta): the float sum of two exact numbers rounds as Number() of the exact sum does. */
+  private timestampOf(delta: number | bigint): number {
+    if (typeof delta === 'number' && !Number.isNaN(this.baseTimestampNumber)) return this.baseTimestampNumber + delta;
+    return Number(this.baseTimestamp + BigInt(delta));
+  }
 }

@@ -21,6 +21,7 @@ import {
 import {
   ControlRecordType,
   decodeBatch,
+  decodeBatchRecords,
   encodeBatch,
   encodeControlBatch,
   encodeEmptyBatch,
@@ -236,4 +237,74 @@ test('decodeBatch reads a batch at an offset inside a larger buffer and returns 
   const { records } = decodeBatch(blob, a.length);
   assert.equal(records[0]!.value!.toString(), 'second');
   assert.equal(records[0]!.value!.buffer, blob.buffer, 'uncompressed values are views, not copies');
+});
+
+test('decodeBatchRecords hands each record to the visitor: fields, headers in its own shape, the batch header', () => {
+  const baseOffset = 2n ** 60n;
+  const buf = encodeBatch({
+    baseOffset,
+    baseTimestamp: 1_700_000_000_000n,
+    compression: CompressionType.gzip,
+    records: [
+      { key: 'a', value: 'x', timestamp: 1_700_000_000_007n, headers: [{ key: 'h1', value: 'v' }, { key: 'h1', value: null }] },
+      { key: null, value: null, timestamp: 1_700_000_000_000n + 2n ** 60n, offsetDelta: 5 }, // a delta past 2^53: a bigint
+    ],
+  });
+  const seen: Array<{ offsetDelta: number; timestampDelta: number | bigint; key: string | null; value: string | null; headers: string[]; headersArray: string[]; base: bigint }> = [];
+  const header = decodeBatchRecords(buf, 0, {}, {
+    header: (key, value) => `${key}=${value?.toString() ?? 'null'}`,
+    record: (f, batch) => {
+      seen.push({ offsetDelta: f.offsetDelta, timestampDelta: f.timestampDelta, key: f.key?.toString() ?? null, value: f.value?.toString() ?? null, headers: f.headers, headersArray: [...f.headers], base: batch.baseOffset });
+    },
+  });
+  assert.equal(header.baseOffset, baseOffset);
+  assert.equal(header.recordsCount, 2);
+  assert.deepEqual(seen, [
+    { offsetDelta: 0, timestampDelta: 7, key: 'a', value: 'x', headers: ['h1=v', 'h1=null'], headersArray: ['h1=v', 'h1=null'], base: baseOffset },
+    { offsetDelta: 5, timestampDelta: 2n ** 60n, key: null, value: null, headers: [], headersArray: [], base: baseOffset },
+  ]);
+  assert.notEqual(seen[0]!.headers, seen[1]!.headers, 'each record has its own headers array');
+});
+
+test('decodeBatchRecords and decodeBatch fail alike on malformed batches (one record loop)', () => {
+  const good = encodeBatch({ records: [{ key: 'k', value: 'value-number-1', headers: [{ key: 'h', value: 'v' }] }, { key: 'k2', value: 'value-number-2' }] });
+  const visitor = { header: () => 0, record: () => {} };
+  const cases: Buffer[] = [];
+  const crc = Buffer.from(good);
+  crc[crc.length - 2]! ^= 1;
+  cases.push(crc, good.subarray(0, good.length - 1));
+  for (const count of [3, 1, 0x7fffffff, -1]) {
+    const b = Buffer.from(good);
+    b.writeInt32BE(count, RECORDS_COUNT_OFFSET);
+    cases.push(recrc(b));
+  }
+  for (let at = BATCH_HEADER_BYTES; at < good.length; at++) {
+    const b = Buffer.from(good);
+    b[at] = 0x7e;
+    cases.push(recrc(b));
+  }
+  let failures = 0;
+  for (const bad of cases) {
+    let want: unknown;
+    try {
+      decodeBatch(bad);
+    } catch (e) {
+      want = e;
+    }
+    let got: unknown;
+    try {
+      decodeBatchRecords(bad, 0, {}, visitor);
+    } catch (e) {
+      got = e;
+    }
+    if (want === undefined) {
+      assert.equal(got, undefined);
+      continue;
+    }
+    failures++;
+    assert.ok(got instanceof DecodeError, `${String(got)}`);
+    const w = want as DecodeError;
+    assert.deepEqual([got.constructor, got.message, got.offset, got.path], [w.constructor, w.message, w.offset, w.path]);
+  }
+  assert.ok(failures > 10, `${failures} malformed cases`);
 });

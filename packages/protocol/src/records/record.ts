@@ -50,7 +50,7 @@ import {
 import { decompressedBatchBytesMax } from './limits.js';
 import {
   readZigZagVarint,
-  readZigZagVarlong,
+  readZigZagVarlongNumeric,
   writeZigZagVarint,
   writeZigZagVarlong,
   zigZagVarintSize,
@@ -99,6 +99,30 @@ const MIN_RECORD_BODY_BYTES = MIN_RECORD_BYTES - 1;
 const MIN_HEADER_BYTES = 2;
 
 /**
+ * One record's fields as decodeBatchRecords reads them. The object is reused for the next record:
+ * a visitor reads what it needs from it at once and keeps nothing but the `headers` array (each
+ * record gets its own) and the `key`/`value` views.
+ */
+export interface RecordFields<H> {
+  attributes: number;
+  offsetDelta: number;
+  /** A number when within ±2^53 (any real clock's delta), else a bigint. */
+  timestampDelta: number | bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Made by `header()`, in the order written; a name may repeat. */
+  headers: H[];
+}
+
+/** Turns decoded records into the caller's own values, with no Record in between. */
+export interface RecordVisitor<H> {
+  /** One header of the record being read (called before `record` for it). */
+  header(key: string, value: Buffer | null): H;
+  /** One record; `batch` is its batch's header. */
+  record(fields: RecordFields<H>, batch: BatchHeader): void;
+}
+
+/**
  * Decodes the batch at `pos`: header, CRC, decompression, every record. Throws DecodeError
  * (CorruptBatchError, UnsupportedMagicError, UnsupportedCompressionError) for anything malformed:
  * every length is checked against the bytes that remain before anything is allocated, and the
@@ -106,6 +130,33 @@ const MIN_HEADER_BYTES = 2;
  * decode and yields no records, as in Kafka.
  */
 export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = {}): DecodedBatch {
+  const records: Record[] = [];
+  const header = decodeBatchRecords(buf, pos, options, {
+    header: (key, value) => ({ key, value }),
+    record(f, batch) {
+      const timestampDelta = BigInt(f.timestampDelta);
+      const logAppendTime = (batch.attributes & TIMESTAMP_TYPE_MASK) !== 0;
+      records.push({
+        offset: batch.baseOffset + BigInt(f.offsetDelta),
+        timestamp: logAppendTime ? batch.maxTimestamp : batch.baseTimestamp + timestampDelta,
+        key: f.key,
+        value: f.value,
+        headers: f.headers,
+        attributes: f.attributes,
+        offsetDelta: f.offsetDelta,
+        timestampDelta,
+      });
+    },
+  });
+  return { header, records };
+}
+
+/**
+ * decodeBatch for callers with their own record shape (the consumer's): the same checks, CRC,
+ * decompression and errors, but each record goes to `visitor` as it is read and nothing else is
+ * made per record. Returns the batch header.
+ */
+export function decodeBatchRecords<H>(buf: Buffer, pos: number, options: DecodeBatchOptions, visitor: RecordVisitor<H>): BatchHeader {
   const header = readBatchHeader(buf, pos);
   if (header.batchLength < MIN_BATCH_LENGTH) {
     throw new CorruptBatchError(`batchLength ${header.batchLength} is under ${MIN_BATCH_LENGTH}`, pos + BATCH_LENGTH_OFFSET, `${PATH}.batchLength`);
@@ -117,27 +168,30 @@ export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = 
   if (!isKnownCompression(codec)) throw new UnsupportedCompressionError(codec, pos + ATTRIBUTES_OFFSET, `${PATH}.attributes`);
   const count = header.recordsCount;
   if (count < 0) throw new CorruptBatchError(`negative record count ${count}`, pos + RECORDS_COUNT_OFFSET, `${PATH}.recordsCount`);
-  if (count === 0) return { header, records: [] };
+  if (count === 0) return header;
 
   const payload = buf.subarray(pos + BATCH_HEADER_BYTES, pos + size);
   const data = codec === CompressionType.none ? payload : decompress(codec, payload, options.maxDecompressedBytes ?? decompressedBatchBytesMax);
-  // Each record takes at least 7 bytes; reject an absurd count before allocating for it.
+  // Each record takes at least 7 bytes; reject an absurd count before reading any.
   if (count > data.length / MIN_RECORD_BYTES) {
     throw new CorruptBatchError(`${count} records cannot fit in ${data.length} bytes`, pos + RECORDS_COUNT_OFFSET, `${PATH}.recordsCount`);
   }
   // Error offsets are positions in `buf` for uncompressed batches, in the decompressed data otherwise.
   const origin = codec === CompressionType.none ? { at: pos + BATCH_HEADER_BYTES, path: `${PATH}.records` } : { at: 0, path: `${PATH}.records(decompressed)` };
-  return { header, records: readRecords(data, header, origin) };
+  readRecords(data, header, origin, visitor);
+  return header;
 }
 
-function readRecords(data: Buffer, header: BatchHeader, origin: { at: number; path: string }): Record[] {
+function readRecords<H>(data: Buffer, header: BatchHeader, origin: { at: number; path: string }, visitor: RecordVisitor<H>): void {
   const count = header.recordsCount;
-  const logAppendTime = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0 ? header.maxTimestamp : null;
   const cursor: RecordCursor = { buf: data, pos: 0, end: data.length };
-  const records: Record[] = new Array<Record>(count);
+  const fields: RecordFields<H> = { attributes: 0, offsetDelta: 0, timestampDelta: 0, key: null, value: null, headers: [] };
   let i = 0;
   try {
-    for (; i < count; i++) records[i] = readRecord(data, cursor, header, logAppendTime);
+    for (; i < count; i++) {
+      readRecord(data, cursor, fields, visitor);
+      visitor.record(fields, header);
+    }
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     const message = e.message.replace(/ at byte \d+$/, '');
@@ -146,7 +200,6 @@ function readRecords(data: Buffer, header: BatchHeader, origin: { at: number; pa
   if (cursor.pos !== data.length) {
     throw new CorruptBatchError(`${data.length - cursor.pos} bytes remain after ${count} records`, origin.at + cursor.pos, origin.path);
   }
-  return records;
 }
 
 function readLength(c: RecordCursor, what: string, nullable: boolean): number {
@@ -165,7 +218,8 @@ function readBytes(data: Buffer, c: RecordCursor, what: string): Buffer | null {
   return out;
 }
 
-function readRecord(data: Buffer, c: RecordCursor, header: BatchHeader, logAppendTime: bigint | null): Record {
+/** Reads one record into `f` (its headers through `visitor.header`). */
+function readRecord<H>(data: Buffer, c: RecordCursor, f: RecordFields<H>, visitor: RecordVisitor<H>): void {
   const start = c.pos;
   const bodyBytes = readZigZagVarint(c);
   if (bodyBytes < MIN_RECORD_BODY_BYTES || bodyBytes > c.end - c.pos) {
@@ -174,34 +228,25 @@ function readRecord(data: Buffer, c: RecordCursor, header: BatchHeader, logAppen
   const outerEnd = c.end;
   const recordEnd = c.pos + bodyBytes;
   c.end = recordEnd;
-  const attributes = data.readInt8(c.pos++);
-  const timestampDelta = readZigZagVarlong(c);
-  const offsetDelta = readZigZagVarint(c);
-  const key = readBytes(data, c, 'key');
-  const value = readBytes(data, c, 'value');
+  f.attributes = data.readInt8(c.pos++);
+  f.timestampDelta = readZigZagVarlongNumeric(c);
+  f.offsetDelta = readZigZagVarint(c);
+  f.key = readBytes(data, c, 'key');
+  f.value = readBytes(data, c, 'value');
   const headerCount = readZigZagVarint(c);
   if (headerCount < 0 || headerCount > (recordEnd - c.pos) / MIN_HEADER_BYTES) {
     throw new DecodeError(`header count ${headerCount} is invalid`, c.pos);
   }
-  const headers: RecordHeader[] = new Array<RecordHeader>(headerCount);
+  const headers: H[] = headerCount === 0 ? [] : new Array<H>(headerCount);
   for (let h = 0; h < headerCount; h++) {
     const keyLength = readLength(c, 'header key', false);
     const headerKey = data.toString('utf8', c.pos, c.pos + keyLength);
     c.pos += keyLength;
-    headers[h] = { key: headerKey, value: readBytes(data, c, 'header value') };
+    headers[h] = visitor.header(headerKey, readBytes(data, c, 'header value'));
   }
+  f.headers = headers;
   if (c.pos !== recordEnd) throw new DecodeError(`record declares ${bodyBytes} bytes but its fields take ${bodyBytes - (recordEnd - c.pos)}`, start);
   c.end = outerEnd;
-  return {
-    offset: header.baseOffset + BigInt(offsetDelta),
-    timestamp: logAppendTime ?? header.baseTimestamp + timestampDelta,
-    key,
-    value,
-    headers,
-    attributes,
-    offsetDelta,
-    timestampDelta,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

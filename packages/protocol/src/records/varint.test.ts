@@ -5,6 +5,7 @@ import { DecodeError } from '../decode-error.js';
 import {
   readZigZagVarint,
   readZigZagVarlong,
+  readZigZagVarlongNumeric,
   writeZigZagVarint,
   writeZigZagVarlong,
   zigZagVarintSize,
@@ -84,4 +85,21 @@ test('writers refuse values outside int32 / int64', () => {
   assert.throws(() => writeZigZagVarint(Buffer.alloc(5), 0, 2147483648), RangeError);
   assert.throws(() => writeZigZagVarint(Buffer.alloc(5), 0, 1.5), RangeError);
   assert.throws(() => writeZigZagVarlong(Buffer.alloc(10), 0, 1n << 63n), RangeError);
+});
+
+test('readZigZagVarlongNumeric: a number exactly when the value is a safe integer, else the bigint; same bytes read, same errors', () => {
+  const check = (v: bigint): void => {
+    const c = cursor(encodeLong(v));
+    const got = readZigZagVarlongNumeric(c);
+    if (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) assert.equal(got, Number(v));
+    else assert.equal(got, v);
+    assert.equal(c.pos, c.end);
+  };
+  for (const v of [0n, -1n, 1n, (1n << 27n) - 1n, -(1n << 27n), 1n << 27n, -(1n << 27n) - 1n, 2n ** 53n - 1n, 2n ** 53n, -(2n ** 53n) + 1n, -(2n ** 53n), 2n ** 63n - 1n, -(2n ** 63n)]) check(v);
+  fc.assert(fc.property(fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }), check), { numRuns: 2000 });
+  fc.assert(fc.property(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), (v) => check(BigInt(v))), { numRuns: 2000 });
+  for (const bytes of [[], [0x80], [0x80, 0x80, 0x80, 0x80], [0x80, 0x80, 0x80, 0x80, 0x80]]) {
+    assert.throws(() => readZigZagVarlongNumeric(cursor(bytes)), (e: unknown) => e instanceof DecodeError && /runs past the end/.test(e.message));
+  }
+  assert.throws(() => readZigZagVarlongNumeric(cursor(new Array<number>(10).fill(0x80).concat([1]))), /longer than 10/);
 });

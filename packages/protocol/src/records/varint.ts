@@ -65,6 +65,29 @@ export function readZigZagVarlong(c: RecordCursor): bigint {
   throw new DecodeError('varlong is longer than 10 bytes', c.pos);
 }
 
+/**
+ * readZigZagVarlong as a number when the value is a safe integer (within ±2^53, as every real
+ * timestamp delta is), so the common case makes no BigInt; a bigint otherwise.
+ */
+export function readZigZagVarlongNumeric(c: RecordCursor): number | bigint {
+  const { buf, end } = c;
+  let pos = c.pos;
+  let raw = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (pos >= end) break;
+    const b = buf[pos++]!;
+    raw |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) {
+      c.pos = pos;
+      return (raw >>> 1) ^ -(raw & 1);
+    }
+  }
+  // Longer than 4 bytes (or truncated: the full reader names the fault).
+  const big = readZigZagVarlong(c);
+  const n = Number(big);
+  return Number.isSafeInteger(n) ? n : big;
+}
+
 function checkInt32(value: number): void {
   if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
     throw new RangeError(`varint value ${value} is not an int32`);
