@@ -124,7 +124,7 @@ export function decodePartitionRecords(
     }
     nextOffset = lastOffset + 1n;
     if (isControl) continue;
-    decodeBatchRecords(data, start, {}, new ConsumerRecordMaker(topic, partition, header, fetchOffset, records));
+    decodeBatchRecords(data, start, { header }, new ConsumerRecordMaker(topic, partition, header, fetchOffset, records));
   }
   return { records, nextOffset, batchCount };
 }

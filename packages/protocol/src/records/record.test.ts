@@ -264,6 +264,11 @@ test('decodeBatchRecords hands each record to the visitor: fields, headers in it
     { offsetDelta: 5, timestampDelta: 2n ** 60n, key: null, value: null, headers: [], headersArray: [], base: baseOffset },
   ]);
   assert.notEqual(seen[0]!.headers, seen[1]!.headers, 'each record has its own headers array');
+  // A header the caller read already is used, not read again.
+  const read = readBatchHeader(buf, 0);
+  const offsets: bigint[] = [];
+  assert.equal(decodeBatchRecords(buf, 0, { header: read }, { header: () => 0, record: (f, batch) => offsets.push(batch.baseOffset + BigInt(f.offsetDelta)) }), read);
+  assert.deepEqual(offsets, [baseOffset, baseOffset + 5n]);
 });
 
 test('decodeBatchRecords and decodeBatch fail alike on malformed batches (one record loop)', () => {

@@ -92,6 +92,8 @@ export interface DecodeBatchOptions {
   maxDecompressedBytes?: number;
   /** Verify the CRC-32C first (default true). Skip only for bytes validated moments ago. */
   verifyCrc?: boolean;
+  /** The batch's header as readBatchHeader(buf, pos) gave it, for a caller that has read it already (not read again). */
+  header?: BatchHeader;
 }
 
 const PATH = 'RecordBatch';
@@ -157,7 +159,7 @@ export function decodeBatch(buf: Buffer, pos = 0, options: DecodeBatchOptions = 
  * made per record. Returns the batch header.
  */
 export function decodeBatchRecords<H>(buf: Buffer, pos: number, options: DecodeBatchOptions, visitor: RecordVisitor<H>): BatchHeader {
-  const header = readBatchHeader(buf, pos);
+  const header = options.header ?? readBatchHeader(buf, pos);
   if (header.batchLength < MIN_BATCH_LENGTH) {
     throw new CorruptBatchError(`batchLength ${header.batchLength} is under ${MIN_BATCH_LENGTH}`, pos + BATCH_LENGTH_OFFSET, `${PATH}.batchLength`);
   }
