@@ -43,6 +43,8 @@ interface Result {
   divergingEpoch: { epoch: number; endOffset: bigint };
   records: Buffer[];
   bytes: number;
+  /** Had records to give but none fit its limit (read without minOneBatch). */
+  overLimit?: boolean;
 }
 
 type Req = FetchRequest;
@@ -254,74 +256,89 @@ function errorResult(errorCode: number, p?: Partition): Result {
   };
 }
 
+/**
+ * Reads every partition, in request order for the budgets: responseMax shrinks as partitions
+ * return bytes, and only the first partition with data may exceed its limit by one batch (KIP-74,
+ * as Kafka's minOneMessage). When the partitions' limits together fit in responseMax the budget
+ * cannot bind, so the reads run concurrently (a partition read from the files is two or three
+ * thread-pool round trips; in turn, eight partitions cost eight times that); only when a partition
+ * ahead of the first with data returned nothing because its first batch is over its limit (it
+ * would have been given that batch) are they read again in turn.
+ */
 async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, readCommitted: boolean): Promise<Result[]> {
+  if (entries.length > 1) {
+    let total = 0;
+    for (const e of entries) total += Math.max(0, e.maxBytes);
+    if (total <= responseMax) {
+      const results = await Promise.all(entries.map((e) => readOne(b, e, Math.max(0, e.maxBytes), false, readCommitted)));
+      const firstWithData = results.findIndex((r) => r.bytes > 0);
+      const ahead = firstWithData < 0 ? results : results.slice(0, firstWithData);
+      if (!ahead.some((r) => r.overLimit)) return results;
+    }
+  }
   const results: Result[] = [];
   let budget = responseMax;
   let first = true;
   for (const e of entries) {
-    const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
-    if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) {
-      const unknownId = e.topic === '' || (e.topicId !== ZERO_UUID && p !== undefined);
-      results.push(errorResult(unknownId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
-      continue;
-    }
-    if (e.currentLeaderEpoch >= 0 && e.currentLeaderEpoch !== p.leaderEpoch) {
-      results.push(errorResult(e.currentLeaderEpoch < p.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH, p));
-      continue;
-    }
-    const hw = p.highWatermark;
-    if (e.lastFetchedEpoch >= 0) {
-      const end = p.log.endOffsetForEpoch(e.lastFetchedEpoch);
-      if (end.leaderEpoch !== e.lastFetchedEpoch || end.endOffset < e.fetchOffset) {
-        results.push({ ...errorResult(ErrorCode.NONE, p), divergingEpoch: { epoch: end.leaderEpoch, endOffset: end.endOffset } });
-        continue;
-      }
-    }
-    if (e.fetchOffset < p.logStartOffset || e.fetchOffset > p.logEndOffset) {
-      results.push(errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p));
-      continue;
-    }
-    const limit = Math.max(0, Math.min(e.maxBytes, budget));
-    const lso = p.lastStableOffset;
-    const upper = readCommitted ? lso : hw;
-    let records: Buffer[] = [];
-    let bytes = 0;
-    let aborted: Result['abortedTransactions'] = [];
-    if (e.fetchOffset < upper && (limit > 0 || first)) {
-      try {
-        const read = await p.log.read(e.fetchOffset, limit, { maxOffset: upper, minOneBatch: first, abortedTransactions: readCommitted });
-        records = read.chunks;
-        bytes = read.bytes;
-        if (read.abortedTransactions && read.abortedTransactions.length > 0) {
-          // Sorted by first offset (Kafka lists them in marker order): the Java client and
-          // librdkafka sort them themselves, but KafkaJS 2.2.4 assumes this order and otherwise
-          // lets aborted records of interleaved transactions through.
-          aborted = read.abortedTransactions.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset })).sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0));
-        }
-      } catch (err) {
-        if ((err as { name?: string }).name === 'OffsetOutOfRangeError') {
-          results.push(errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p));
-          continue;
-        }
-        b.logger.error('fetch read failed', { partition: p.key, error: err });
-        results.push(errorResult(ErrorCode.KAFKA_STORAGE_ERROR, p));
-        continue;
-      }
-    }
-    if (bytes > 0) first = false;
-    budget -= bytes;
-    results.push({
-      errorCode: ErrorCode.NONE,
-      highWatermark: hw,
-      lastStableOffset: lso,
-      abortedTransactions: aborted,
-      logStartOffset: p.logStartOffset,
-      divergingEpoch: NO_DIVERGENCE,
-      records,
-      bytes,
-    });
+    const r = await readOne(b, e, Math.max(0, Math.min(e.maxBytes, budget)), first, readCommitted);
+    if (r.bytes > 0) first = false;
+    budget -= r.bytes;
+    results.push(r);
   }
   return results;
+}
+
+/** One partition's read within `limit` bytes (`minOneBatch`: its first batch whole even if larger). */
+async function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean, readCommitted: boolean): Promise<Result> {
+  const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
+  if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) {
+    const unknownId = e.topic === '' || (e.topicId !== ZERO_UUID && p !== undefined);
+    return errorResult(unknownId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  }
+  if (e.currentLeaderEpoch >= 0 && e.currentLeaderEpoch !== p.leaderEpoch) {
+    return errorResult(e.currentLeaderEpoch < p.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH, p);
+  }
+  const hw = p.highWatermark;
+  if (e.lastFetchedEpoch >= 0) {
+    const end = p.log.endOffsetForEpoch(e.lastFetchedEpoch);
+    if (end.leaderEpoch !== e.lastFetchedEpoch || end.endOffset < e.fetchOffset) {
+      return { ...errorResult(ErrorCode.NONE, p), divergingEpoch: { epoch: end.leaderEpoch, endOffset: end.endOffset } };
+    }
+  }
+  if (e.fetchOffset < p.logStartOffset || e.fetchOffset > p.logEndOffset) return errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p);
+  const lso = p.lastStableOffset;
+  const upper = readCommitted ? lso : hw;
+  let records: Buffer[] = [];
+  let bytes = 0;
+  let aborted: Result['abortedTransactions'] = [];
+  if (e.fetchOffset < upper && (limit > 0 || minOneBatch)) {
+    try {
+      const read = await p.log.read(e.fetchOffset, limit, { maxOffset: upper, minOneBatch, abortedTransactions: readCommitted });
+      records = read.chunks;
+      bytes = read.bytes;
+      if (read.abortedTransactions && read.abortedTransactions.length > 0) {
+        // Sorted by first offset (Kafka lists them in marker order): the Java client and
+        // librdkafka sort them themselves, but KafkaJS 2.2.4 assumes this order and otherwise
+        // lets aborted records of interleaved transactions through.
+        aborted = read.abortedTransactions.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset })).sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0));
+      }
+    } catch (err) {
+      if ((err as { name?: string }).name === 'OffsetOutOfRangeError') return errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p);
+      b.logger.error('fetch read failed', { partition: p.key, error: err });
+      return errorResult(ErrorCode.KAFKA_STORAGE_ERROR, p);
+    }
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    highWatermark: hw,
+    lastStableOffset: lso,
+    abortedTransactions: aborted,
+    logStartOffset: p.logStartOffset,
+    divergingEpoch: NO_DIVERGENCE,
+    records,
+    bytes,
+    overLimit: bytes === 0 && e.fetchOffset < upper && !minOneBatch,
+  };
 }
 
 function logEnds(b: BrokerContext, entries: Entry[]): bigint[] {
