@@ -657,8 +657,10 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
 
   /** Positions for partitions without one: the committed offset, else auto.offset.reset (or a seek's target). */
   private async resolvePositions(): Promise<void> {
+    let any = false;
+    for (const s of this.parts.values()) any ||= s.position === undefined && !s.failed;
+    if (!any) return; // the common case, once per fetch round: no array made
     const need = [...this.parts.values()].filter((s) => s.position === undefined && !s.failed);
-    if (need.length === 0) return;
     const fromCommitted = need.filter((s) => s.reset === undefined);
     if (fromCommitted.length > 0 && this.config.groupId !== undefined) {
       const group = this.requireGroupQuiet();

@@ -37,11 +37,12 @@ export class FetchSession {
 
   constructor(private readonly enabled: boolean) {}
 
+  /** `wanted` becomes the session's state and the request's inSession: the caller hands over a fresh map and does not change it. */
   build(wanted: Map<string, SessionPartition>): SessionRequest {
     const full = !this.enabled || this.sessionId === 0 || this.epoch === initialEpoch;
     if (full) {
-      this.partitions = new Map(wanted);
-      return { sessionId: 0, sessionEpoch: this.enabled ? initialEpoch : finalEpoch, toSend: [...wanted.values()], toForget: [], inSession: new Map(wanted), full };
+      this.partitions = wanted;
+      return { sessionId: 0, sessionEpoch: this.enabled ? initialEpoch : finalEpoch, toSend: [...wanted.values()], toForget: [], inSession: wanted, full };
     }
     const toSend: SessionPartition[] = [];
     const toForget: SessionPartition[] = [];
@@ -50,8 +51,8 @@ export class FetchSession {
       if (!had || had.fetchOffset !== p.fetchOffset || had.maxBytes !== p.maxBytes) toSend.push(p);
     }
     for (const [k, p] of this.partitions) if (!wanted.has(k)) toForget.push(p);
-    this.partitions = new Map(wanted);
-    return { sessionId: this.sessionId, sessionEpoch: this.epoch, toSend, toForget, inSession: new Map(wanted), full };
+    this.partitions = wanted;
+    return { sessionId: this.sessionId, sessionEpoch: this.epoch, toSend, toForget, inSession: wanted, full };
   }
 
   /** A successful answer (top-level error 0) to the request built last. */
@@ -69,7 +70,7 @@ export class FetchSession {
   reset(): void {
     this.sessionId = 0;
     this.epoch = initialEpoch;
-    this.partitions.clear();
+    this.partitions = new Map(); // not clear(): the map is also the inSession of the request built last
   }
 
   /**
