@@ -5,8 +5,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CreateTopicsRequest,
-  CreateTopicsResponse,
   FetchRequest,
   FetchResponse,
   ProduceRequest,
@@ -25,12 +23,7 @@ let c: CodecConnection;
 before(async () => {
   broker = await startBroker();
   c = await CodecConnection.open(broker.host, broker.port);
-  const r = await c.request(CreateTopicsRequest, CreateTopicsResponse, 7, {
-    topics: [{ name: topic, numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }],
-    timeoutMs: 10_000,
-    validateOnly: false,
-  });
-  assert.equal(r.topics[0]!.errorCode, 0);
+  await c.createTopic(topic, 3);
   // Each partition: one 3,000-byte batch (offset 0), then ten small batches (offsets 1-10).
   for (let p = 0; p < 3; p++) {
     await produce(p, [`big-${p}-`.padEnd(3000, 'x')]);

@@ -3,8 +3,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CreateTopicsRequest,
-  CreateTopicsResponse,
   ErrorCode,
   FetchRequest,
   FetchResponse,
@@ -25,12 +23,7 @@ let c: CodecConnection;
 before(async () => {
   broker = await startBroker();
   c = await CodecConnection.open(broker.host, broker.port);
-  const r = await c.request(CreateTopicsRequest, CreateTopicsResponse, 7, {
-    topics: [{ name: 'sessions', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
-    timeoutMs: 10_000,
-    validateOnly: false,
-  });
-  assert.equal(r.topics[0]!.errorCode, 0);
+  await c.createTopic('sessions', 2);
 });
 after(async () => {
   c?.close();

@@ -4,7 +4,17 @@
 // responseHeaderVersion). Every wait has a timeout. Unlike wire.ts this trusts the codecs; it is for
 // tests that cover many APIs and versions, where hand-written encoders would not scale.
 import { connect, type Socket } from 'node:net';
-import { decodeResponseHeader, encodeRequestFrame, Reader, RequestHeader, Writer, type MessageCodec, type MessageInput } from '@fjord/protocol';
+import {
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  decodeResponseHeader,
+  encodeRequestFrame,
+  Reader,
+  RequestHeader,
+  Writer,
+  type MessageCodec,
+  type MessageInput,
+} from '@fjord/protocol';
 
 /** Frames above this are treated as a broken stream (no response in these tests comes near it). */
 const responseFrameBytesMax = 64 * 1024 * 1024;
@@ -115,6 +125,17 @@ export class CodecConnection {
    * Encode `body` at `version`, send it, and decode the response at the same version. Throws if the
    * response body leaves bytes unread (a sign that broker and codec disagree about the layout).
    */
+  /** CreateTopics v7 of one topic; throws unless the broker answers with no error. */
+  async createTopic(name: string, numPartitions: number): Promise<void> {
+    const r = await this.request(CreateTopicsRequest, CreateTopicsResponse, 7, {
+      topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    });
+    const code = r.topics[0]?.errorCode;
+    if (code !== 0) throw new Error(`CreateTopics ${name}: error ${code}`);
+  }
+
   async request<Req, Res>(request: MessageCodec<Req>, response: MessageCodec<Res>, version: number, body: MessageInput<Req>, timeoutMs = 10_000): Promise<Res> {
     const cid = this.correlationId();
     this.sendFrame(encodeRequestFrame(version, cid, this.clientId, request, body));

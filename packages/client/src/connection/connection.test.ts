@@ -237,37 +237,26 @@ for (const path of ['onread', 'data'] as const) {
       c.close();
     });
 
-    it('a frame larger than the read arena, between small ones', async () => {
-      let expected: string[] = [];
-      const c = await scripted(
-        3,
-        async (socket, reqs) => {
-          expected = reqs.map((r, i) => idOf(r, i === 1 ? 6000 : 20));
-          const bytes = Buffer.concat(reqs.map((r, i) => metadataFrame(r, expected[i]!)));
-          await writeInPieces(socket, bytes, everyPiece(bytes, 1500));
-        },
-        path,
-        { readArenaBytes: 1024 },
-      );
-      assert.deepEqual(await sendMany(c, 3), expected);
-      c.close();
-    });
-
-    it('many frames through small arenas: rollover with a partial frame', async () => {
-      let expected: string[] = [];
-      const c = await scripted(
-        25,
-        async (socket, reqs) => {
-          expected = reqs.map((r, i) => idOf(r, 60 + (i % 7) * 13));
-          const bytes = Buffer.concat(reqs.map((r, i) => metadataFrame(r, expected[i]!)));
-          await writeInPieces(socket, bytes, everyPiece(bytes, 333));
-        },
-        path,
-        { readArenaBytes: 1024 },
-      );
-      assert.deepEqual(await sendMany(c, 25), expected);
-      c.close();
-    });
+    for (const [name, count, idBytes, piece] of [
+      ['a frame larger than the read arena, between small ones', 3, (i: number) => (i === 1 ? 6000 : 20), 1500],
+      ['many frames through small arenas: rollover with a partial frame', 25, (i: number) => 60 + (i % 7) * 13, 333],
+    ] as const) {
+      it(name, async () => {
+        let expected: string[] = [];
+        const c = await scripted(
+          count,
+          async (socket, reqs) => {
+            expected = reqs.map((r, i) => idOf(r, idBytes(i)));
+            const bytes = Buffer.concat(reqs.map((r, i) => metadataFrame(r, expected[i]!)));
+            await writeInPieces(socket, bytes, everyPiece(bytes, piece));
+          },
+          path,
+          { readArenaBytes: 1024 },
+        );
+        assert.deepEqual(await sendMany(c, count), expected);
+        c.close();
+      });
+    }
 
     it('a frame over responseFrameBytesMax gives a ProtocolError and closes, even with its size split', async () => {
       const c = await scripted(
