@@ -5,16 +5,15 @@
  * fails with a stale-metadata error, and for newly wanted topics; concurrent refreshes share one
  * request). Producer, admin and (later) consumer all sit on one Cluster.
  */
-import { FindCoordinatorRequest, FindCoordinatorResponse, MetadataRequest, MetadataResponse, type MessageInput } from '@fjord/protocol';
+import { FindCoordinatorRequest, MetadataResponse, type MessageInput } from '@fjord/protocol';
 import type { ResolvedClientConfig, BrokerAddress } from './config.js';
 import { Connection, type Api, type RequestOptions } from './connection/connection.js';
 import { backoffMs } from './connection/backoff.js';
 import { ClosedError, ConnectionError, TimeoutError, kafkaError } from './errors.js';
 import type { BrokerInfo, TopicInfo } from './metadata/metadata.js';
 import { ErrorCode } from '@fjord/protocol';
+import { findCoordinatorApi, metadataApi } from './apis.js';
 
-export const metadataApi: Api<MetadataRequest, MetadataResponse> = { request: MetadataRequest, response: MetadataResponse };
-const findCoordinatorApi: Api<FindCoordinatorRequest, FindCoordinatorResponse> = { request: FindCoordinatorRequest, response: FindCoordinatorResponse };
 
 /** FindCoordinator key types. */
 export const CoordinatorType = { group: 0, transaction: 1 } as const;

@@ -12,47 +12,13 @@
  * which resources failed).
  */
 import {
-  AlterConfigsRequest,
-  AlterConfigsResponse,
-  CreatePartitionsRequest,
-  CreatePartitionsResponse,
-  DeleteGroupsRequest,
-  DeleteGroupsResponse,
-  DeleteRecordsRequest,
-  DeleteRecordsResponse,
   DescribeLogDirsRequest,
-  DescribeLogDirsResponse,
-  DescribeProducersRequest,
-  DescribeProducersResponse,
-  DescribeTransactionsRequest,
-  DescribeTransactionsResponse,
-  IncrementalAlterConfigsRequest,
-  IncrementalAlterConfigsResponse,
   KafkaError,
   ListOffsetsRequest,
-  ListOffsetsResponse,
-  ListTransactionsRequest,
-  ListTransactionsResponse,
   OffsetCommitRequest,
-  OffsetCommitResponse,
-  OffsetDeleteRequest,
-  OffsetDeleteResponse,
   errorName,
-  CreateTopicsRequest,
-  CreateTopicsResponse,
-  DeleteTopicsRequest,
-  DeleteTopicsResponse,
-  DescribeConfigsRequest,
-  DescribeConfigsResponse,
-  DescribeGroupsRequest,
-  DescribeGroupsResponse,
   OffsetFetchRequest,
-  OffsetFetchResponse,
   ErrorCode,
-  ListGroupsRequest,
-  ListGroupsResponse,
-  ConsumerGroupDescribeRequest,
-  ConsumerGroupDescribeResponse,
 } from '@fjord/protocol';
 import { Cluster, CoordinatorType } from '../cluster.js';
 import { intOption, resolveClientConfig, type ClientConfig } from '../config.js';
@@ -63,26 +29,8 @@ import { ClosedError, ConfigError, TimeoutError, isRetriable, kafkaError } from 
 import type { PartitionInfo } from '../metadata/metadata.js';
 import { resetTarget, validateResetTo, type ResetTo } from './reset-offsets.js';
 import { decodeAssignment } from '../consumer/group.js';
+import { alterConfigsApi, consumerGroupDescribeApi, createPartitionsApi, createTopicsApi, deleteGroupsApi, deleteRecordsApi, deleteTopicsApi, describeConfigsApi, describeGroupsApi, describeLogDirsApi, describeProducersApi, describeTransactionsApi, incrementalAlterConfigsApi, listGroupsApi, listOffsetsApi, listTransactionsApi, offsetCommitApi, offsetDeleteApi, offsetFetchApi } from '../apis.js';
 
-const createTopicsApi: Api<CreateTopicsRequest, CreateTopicsResponse> = { request: CreateTopicsRequest, response: CreateTopicsResponse };
-const deleteTopicsApi: Api<DeleteTopicsRequest, DeleteTopicsResponse> = { request: DeleteTopicsRequest, response: DeleteTopicsResponse };
-const describeConfigsApi: Api<DescribeConfigsRequest, DescribeConfigsResponse> = { request: DescribeConfigsRequest, response: DescribeConfigsResponse };
-const describeGroupsApi: Api<DescribeGroupsRequest, DescribeGroupsResponse> = { request: DescribeGroupsRequest, response: DescribeGroupsResponse };
-const consumerGroupDescribeApi: Api<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse };
-const offsetFetchApi: Api<OffsetFetchRequest, OffsetFetchResponse> = { request: OffsetFetchRequest, response: OffsetFetchResponse };
-const listGroupsApi: Api<ListGroupsRequest, ListGroupsResponse> = { request: ListGroupsRequest, response: ListGroupsResponse };
-const createPartitionsApi: Api<CreatePartitionsRequest, CreatePartitionsResponse> = { request: CreatePartitionsRequest, response: CreatePartitionsResponse };
-const alterConfigsApi: Api<AlterConfigsRequest, AlterConfigsResponse> = { request: AlterConfigsRequest, response: AlterConfigsResponse };
-const incrementalAlterConfigsApi: Api<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse> = { request: IncrementalAlterConfigsRequest, response: IncrementalAlterConfigsResponse };
-const listOffsetsApi: Api<ListOffsetsRequest, ListOffsetsResponse> = { request: ListOffsetsRequest, response: ListOffsetsResponse };
-const deleteGroupsApi: Api<DeleteGroupsRequest, DeleteGroupsResponse> = { request: DeleteGroupsRequest, response: DeleteGroupsResponse };
-const offsetDeleteApi: Api<OffsetDeleteRequest, OffsetDeleteResponse> = { request: OffsetDeleteRequest, response: OffsetDeleteResponse };
-const offsetCommitApi: Api<OffsetCommitRequest, OffsetCommitResponse> = { request: OffsetCommitRequest, response: OffsetCommitResponse };
-const deleteRecordsApi: Api<DeleteRecordsRequest, DeleteRecordsResponse> = { request: DeleteRecordsRequest, response: DeleteRecordsResponse };
-const describeLogDirsApi: Api<DescribeLogDirsRequest, DescribeLogDirsResponse> = { request: DescribeLogDirsRequest, response: DescribeLogDirsResponse };
-const listTransactionsApi: Api<ListTransactionsRequest, ListTransactionsResponse> = { request: ListTransactionsRequest, response: ListTransactionsResponse };
-const describeTransactionsApi: Api<DescribeTransactionsRequest, DescribeTransactionsResponse> = { request: DescribeTransactionsRequest, response: DescribeTransactionsResponse };
-const describeProducersApi: Api<DescribeProducersRequest, DescribeProducersResponse> = { request: DescribeProducersRequest, response: DescribeProducersResponse };
 
 export interface AdminConfig extends ClientConfig {
   /** Default time limit of one admin operation, retries included (default.api.timeout.ms: 60000). */

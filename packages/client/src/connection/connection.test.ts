@@ -7,8 +7,8 @@ import { onFrames } from '../test-support/fake-broker.js';
 import { ClosedError, ConnectionError, ProtocolError, TimeoutError } from '../errors.js';
 import { clientDefaults } from '../limits.js';
 import { noopLogger } from '../logger.js';
+import { metadataApi } from '../apis.js';
 
-const metadataApi = { request: MetadataRequest, response: MetadataResponse };
 
 interface Req {
   apiKey: number;

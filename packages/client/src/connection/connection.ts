@@ -30,6 +30,7 @@ import type { Logger } from '../logger.js';
 import { connectionReadArenaBytes } from '../limits.js';
 import { FrameReader } from './frame-reader.js';
 import { clientRange, pickVersion } from './versions.js';
+import { apiVersionsApi } from '../apis.js';
 
 /** A request codec paired with its response codec, e.g. `{ request: ProduceRequest, response: ProduceResponse }`. */
 export interface Api<Req, Res> {
@@ -205,9 +206,9 @@ export class Connection {
 
   private async negotiateVersions(): Promise<void> {
     const own = clientRange(ApiVersionsRequest);
-    let res = await this.send({ request: ApiVersionsRequest, response: ApiVersionsResponse }, { clientSoftwareName, clientSoftwareVersion }, { version: own.maxVersion });
+    let res = await this.send(apiVersionsApi, { clientSoftwareName, clientSoftwareVersion }, { version: own.maxVersion });
     if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
-      res = await this.send({ request: ApiVersionsRequest, response: ApiVersionsResponse }, {}, { version: 0 });
+      res = await this.send(apiVersionsApi, {}, { version: 0 });
     }
     if (res.errorCode !== 0) throw kafkaError(res.errorCode, `ApiVersions from ${this.address}`);
     const versions = new Map<number, number>();

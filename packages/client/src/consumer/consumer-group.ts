@@ -11,14 +11,13 @@
  * Offsets (OffsetCommit/OffsetFetch, with the member epoch) and the coordinator lookup are shared
  * with the classic member (group.ts). Not implemented: regex subscriptions, rack ids.
  */
-import { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, ErrorCode, randomUuid } from '@fjord/protocol';
+import { ConsumerGroupHeartbeatResponse, ErrorCode, randomUuid } from '@fjord/protocol';
 import type { Cluster } from '../cluster.js';
-import type { Api } from '../connection/connection.js';
 import { kafkaError } from '../errors.js';
 import type { ResolvedConsumerConfig } from './config.js';
 import { ClassicGroup, tpKey, type GroupHost, type TopicPartition } from './group.js';
+import { consumerGroupHeartbeatApi } from '../apis.js';
 
-const heartbeatApi: Api<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = { request: ConsumerGroupHeartbeatRequest, response: ConsumerGroupHeartbeatResponse };
 
 /** Errors after which the member starts over with epoch 0, its partitions lost. */
 const fencedCodes = new Set<number>([ErrorCode.FENCED_MEMBER_EPOCH, ErrorCode.UNKNOWN_MEMBER_ID]);
@@ -115,7 +114,7 @@ export class ConsumerProtocolGroup extends ClassicGroup {
     const sendSubscription = joining || subscription.join('\u0000') !== this.sentSubscription;
     let res: ConsumerGroupHeartbeatResponse;
     try {
-      res = await this.send(heartbeatApi, (v) => ({
+      res = await this.send(consumerGroupHeartbeatApi, (v) => ({
         groupId: this.groupId,
         memberId: v === 0 && joining && this.memberId === '' ? '' : this.memberId,
         memberEpoch: this.epoch,
@@ -204,7 +203,7 @@ export class ConsumerProtocolGroup extends ClassicGroup {
     this.stop();
     if (epoch <= 0) return;
     try {
-      const res = await this.send(heartbeatApi, {
+      const res = await this.send(consumerGroupHeartbeatApi, {
         groupId: this.groupId,
         memberId: this.memberId,
         memberEpoch: this.config.groupInstanceId !== null ? -2 : -1,

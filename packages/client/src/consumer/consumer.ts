@@ -21,7 +21,7 @@
  * max.poll.interval.ms is only the rebalance timeout here: nothing leaves the group because the
  * application is slow.
  */
-import { ErrorCode, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse } from '@fjord/protocol';
+import { ErrorCode, FetchRequest, FetchResponse } from '@fjord/protocol';
 import { Cluster } from '../cluster.js';
 import type { Api, Connection } from '../connection/connection.js';
 import { backoffMs } from '../connection/backoff.js';
@@ -33,11 +33,10 @@ import { FetchSession, type SessionPartition } from './fetch-session.js';
 import { ClassicGroup, tpKey, type TopicPartition, type TopicPartitionOffset } from './group.js';
 import { DeserializationError } from './deserializers.js';
 import { decodePartitionRecords, scanPartitionRecords, type AbortedTransaction, type ConsumerRecord } from './records.js';
+import { fetchApi, listOffsetsApi } from '../apis.js';
 
 export type { TopicPartition, TopicPartitionOffset };
 
-const fetchApi: Api<FetchRequest, FetchResponse> = { request: FetchRequest, response: FetchResponse };
-const listOffsetsApi: Api<ListOffsetsRequest, ListOffsetsResponse> = { request: ListOffsetsRequest, response: ListOffsetsResponse };
 
 /** The records of one partition from one fetch, in offset order. */
 export interface ConsumerBatch<K = Buffer | null, V = Buffer | null> {

@@ -18,21 +18,9 @@ import {
   ConsumerProtocolSubscription,
   ErrorCode,
   FindCoordinatorRequest,
-  FindCoordinatorResponse,
-  HeartbeatRequest,
-  HeartbeatResponse,
-  JoinGroupRequest,
   JoinGroupResponse,
-  LeaveGroupRequest,
-  LeaveGroupResponse,
   type MessageInput,
-  OffsetCommitRequest,
-  OffsetCommitResponse,
-  OffsetFetchRequest,
-  OffsetFetchResponse,
   Reader,
-  SyncGroupRequest,
-  SyncGroupResponse,
   Writer,
 } from '@fjord/protocol';
 import type { Cluster } from '../cluster.js';
@@ -41,14 +29,8 @@ import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import type { Assignment, Assignor, AssignorMember } from './assignors.js';
 import type { ResolvedConsumerConfig } from './config.js';
+import { findCoordinatorApi, heartbeatApi, joinGroupApi, leaveGroupApi, offsetCommitApi, offsetFetchApi, syncGroupApi } from '../apis.js';
 
-const findCoordinatorApi: Api<FindCoordinatorRequest, FindCoordinatorResponse> = { request: FindCoordinatorRequest, response: FindCoordinatorResponse };
-const joinGroupApi: Api<JoinGroupRequest, JoinGroupResponse> = { request: JoinGroupRequest, response: JoinGroupResponse };
-const syncGroupApi: Api<SyncGroupRequest, SyncGroupResponse> = { request: SyncGroupRequest, response: SyncGroupResponse };
-const heartbeatApi: Api<HeartbeatRequest, HeartbeatResponse> = { request: HeartbeatRequest, response: HeartbeatResponse };
-const leaveGroupApi: Api<LeaveGroupRequest, LeaveGroupResponse> = { request: LeaveGroupRequest, response: LeaveGroupResponse };
-const offsetCommitApi: Api<OffsetCommitRequest, OffsetCommitResponse> = { request: OffsetCommitRequest, response: OffsetCommitResponse };
-const offsetFetchApi: Api<OffsetFetchRequest, OffsetFetchResponse> = { request: OffsetFetchRequest, response: OffsetFetchResponse };
 
 export interface TopicPartition {
   topic: string;

@@ -16,9 +16,8 @@
  * Memory: records reserve bufferMemoryBytes until acknowledged; send() waits (a promise, not an
  * exception) when it is full, and ready() lets a writer wait for room without sending.
  */
-import { ErrorCode, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse } from '@fjord/protocol';
+import { ErrorCode, ProduceResponse } from '@fjord/protocol';
 import { Cluster } from '../cluster.js';
-import type { Api } from '../connection/connection.js';
 import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import { staleMetadataErrors, type TopicInfo } from '../metadata/metadata.js';
@@ -27,6 +26,7 @@ import { DeliveryGroup, GroupDelivery, ProducerBatch, batchOverheadBytes, estima
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { StickyPartitioner, keyPartition } from './partitioner.js';
 import { TransactionManager, TransactionStateError, isFatalTxnError, txnV1MaxVersions } from './transaction-manager.js';
+import { initProducerIdApi, produceApi } from '../apis.js';
 
 export { TransactionStateError };
 
@@ -49,8 +49,6 @@ export interface ProducerRecord<K = Bytes, V = Bytes> {
   timestamp?: number | bigint | Date;
 }
 
-const produceApi: Api<ProduceRequest, ProduceResponse> = { request: ProduceRequest, response: ProduceResponse };
-const initProducerIdApi: Api<InitProducerIdRequest, InitProducerIdResponse> = { request: InitProducerIdRequest, response: InitProducerIdResponse };
 
 /** A record that cannot be sent as given (bad partition, wrong types). Not retriable. */
 export class InvalidRecordError extends Error {

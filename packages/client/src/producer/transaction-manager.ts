@@ -11,30 +11,13 @@
  * COORDINATOR_LOAD_IN_PROGRESS and CONCURRENT_TRANSACTIONS are retried with backoff; PRODUCER_FENCED,
  * INVALID_PRODUCER_EPOCH and TRANSACTIONAL_ID_AUTHORIZATION_FAILED are fatal for the producer.
  */
-import {
-  AddOffsetsToTxnRequest,
-  AddOffsetsToTxnResponse,
-  AddPartitionsToTxnRequest,
-  AddPartitionsToTxnResponse,
-  EndTxnRequest,
-  EndTxnResponse,
-  ErrorCode,
-  InitProducerIdRequest,
-  InitProducerIdResponse,
-  TxnOffsetCommitRequest,
-  TxnOffsetCommitResponse,
-} from '@fjord/protocol';
+import { ErrorCode } from '@fjord/protocol';
 import type { Cluster } from '../cluster.js';
-import type { Api } from '../connection/connection.js';
 import { backoffMs } from '../connection/backoff.js';
 import { KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import type { ResolvedProducerConfig } from './config.js';
+import { addOffsetsToTxnApi, addPartitionsToTxnApi, endTxnApi, initProducerIdApi, txnOffsetCommitApi } from '../apis.js';
 
-const initProducerIdApi: Api<InitProducerIdRequest, InitProducerIdResponse> = { request: InitProducerIdRequest, response: InitProducerIdResponse };
-const addPartitionsApi: Api<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = { request: AddPartitionsToTxnRequest, response: AddPartitionsToTxnResponse };
-const addOffsetsApi: Api<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse> = { request: AddOffsetsToTxnRequest, response: AddOffsetsToTxnResponse };
-const endTxnApi: Api<EndTxnRequest, EndTxnResponse> = { request: EndTxnRequest, response: EndTxnResponse };
-const txnOffsetCommitApi: Api<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = { request: TxnOffsetCommitRequest, response: TxnOffsetCommitResponse };
 
 /** Highest versions before KIP-890's transactions v2. */
 export const txnV1MaxVersions = { produce: 11, addPartitionsToTxn: 3, endTxn: 4, addOffsetsToTxn: 3 } as const;
@@ -75,7 +58,7 @@ export class TransactionManager {
     for (const p of partitions) (byTopic.get(p.topic) ?? byTopic.set(p.topic, []).get(p.topic)!).push(p.partition);
     const topics = [...byTopic].map(([name, ps]) => ({ name, partitions: ps }));
     await this.toCoordinator('AddPartitionsToTxn', async (node) => {
-      const res = await this.cluster.send(node, addPartitionsApi, { v3AndBelowTransactionalId: this.transactionalId, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: topics }, { maxVersion: txnV1MaxVersions.addPartitionsToTxn });
+      const res = await this.cluster.send(node, addPartitionsToTxnApi, { v3AndBelowTransactionalId: this.transactionalId, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: topics }, { maxVersion: txnV1MaxVersions.addPartitionsToTxn });
       // One code for the call: the first partition error, with OPERATION_NOT_ATTEMPTED (a sibling failed) ranked last.
       let errorCode = 0;
       for (const t of res.resultsByTopicV3AndBelow) for (const p of t.resultsByPartition) if (p.partitionErrorCode !== 0 && (errorCode === 0 || errorCode === ErrorCode.OPERATION_NOT_ATTEMPTED)) errorCode = p.partitionErrorCode;
@@ -84,7 +67,7 @@ export class TransactionManager {
   }
 
   async addOffsets(pid: bigint, epoch: number, groupId: string): Promise<void> {
-    await this.toCoordinator('AddOffsetsToTxn', (node) => this.cluster.send(node, addOffsetsApi, { transactionalId: this.transactionalId, producerId: pid, producerEpoch: epoch, groupId }, { maxVersion: txnV1MaxVersions.addOffsetsToTxn }));
+    await this.toCoordinator('AddOffsetsToTxn', (node) => this.cluster.send(node, addOffsetsToTxnApi, { transactionalId: this.transactionalId, producerId: pid, producerEpoch: epoch, groupId }, { maxVersion: txnV1MaxVersions.addOffsetsToTxn }));
   }
 
   async commitOffsets(pid: bigint, epoch: number, groupId: string, offsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }>): Promise<void> {
