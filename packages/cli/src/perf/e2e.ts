@@ -10,26 +10,18 @@
  * A record acknowledged but not seen by the consumer within --drain-timeout-ms after the send phase
  * counts as lost; lost or failed records make the exit code 1.
  */
-import { Consumer, Producer, type Acks, type CompressionName } from '@fjord/client';
+import { Consumer, Producer } from '@fjord/client';
 import { CliError } from '../flags.js';
 import { Histogram } from './histogram.js';
-import { explain, prepareTopic, type CreateSettings } from './cluster.js';
+import { explain, prepareTopic } from './cluster.js';
 import { Payloads } from './payload.js';
 import { ProgressLine } from './progress.js';
 import { readStamp } from './stamp.js';
 import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs, plural } from './report.js';
-import { cpuSince, Failures, Schedule, sendOnSchedule, sleep, type Common, type Outcome, type StoppedBy } from './run.js';
+import { cpuSince, Failures, producerRunFields, runProducer, Schedule, sendOnSchedule, sleep, type Outcome, type ProducerRunSettings, type StoppedBy } from './run.js';
 
-export interface E2eSettings extends Common {
-  recordSize: number;
-  throughput: number;
-  acks: Acks | undefined;
-  compression: CompressionName | undefined;
-  lingerMs: number | undefined;
-  batchBytes: number | undefined;
+export interface E2eSettings extends ProducerRunSettings {
   fetchMaxWaitMs: number | undefined;
-  create: CreateSettings | undefined;
-  drainTimeoutMs: number;
   /** The first N records (by sequence) count for loss but not for the latency figures (JIT, connections, first fetch). */
   warmupRecords: number;
 }
@@ -40,17 +32,8 @@ export const e2eRecordsMax = 134_217_728;
 export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome> {
   const limit = Math.min(s.numRecords ?? Infinity, s.durationMs === undefined ? Infinity : Math.ceil((s.durationMs / 1000) * s.throughput) + 1);
   if (limit > e2eRecordsMax) throw new CliError(`perf e2e tracks at most ${fmtInt(e2eRecordsMax)} records; lower --num-records, --duration-ms or --throughput`);
-  const producer = new Producer({
-    bootstrapServers: s.ctx.bootstrap,
-    connectTimeoutMs: s.ctx.timeoutMs,
-    clientId: 'fjord-perf-e2e-producer',
-    logger: s.logger,
-    // Latency is the point: no linger unless asked for.
-    lingerMs: s.lingerMs ?? 0,
-    ...(s.acks === undefined ? {} : { acks: s.acks }),
-    ...(s.compression === undefined ? {} : { compression: s.compression }),
-    ...(s.batchBytes === undefined ? {} : { batchBytes: s.batchBytes }),
-  });
+  // Latency is the point: no linger unless asked for.
+  const producer = runProducer(s, 'fjord-perf-e2e-producer', { lingerMs: 0 });
   const cfg = producer.config;
   let consumer: Consumer | undefined;
   const payloads = new Payloads(s.recordSize);
@@ -169,18 +152,8 @@ export async function runE2e(s: E2eSettings, stop: AbortSignal): Promise<Outcome
   const lag = summarize(sendLag);
   const achieved = sent / (Math.max(sendPhaseMs, 1e-3) / 1000);
   const json = {
-    command: 'e2e',
-    topic: s.topic,
-    bootstrap: s.ctx.bootstrap,
-    partitions: partitions.length,
-    recordSize: s.recordSize,
-    acks: cfg.acks === -1 ? 'all' : cfg.acks,
-    compression: s.compression ?? 'none',
-    lingerMs: cfg.lingerMs,
-    idempotent: cfg.idempotent,
-    targetThroughput: s.throughput,
+    ...producerRunFields('e2e', s, producer, partitions.length),
     achievedThroughput: Math.round(achieved * 1000) / 1000,
-    bounds: { numRecords: s.numRecords ?? null, durationMs: s.durationMs ?? null },
     stoppedBy: consumeError === undefined ? stoppedBy : 'error',
     error: consumeError === undefined ? null : String((consumeError as Error).message ?? consumeError),
     count: seen,

@@ -5,28 +5,17 @@
  * waited behind a slow one (no coordinated omission).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Producer, type Acks, type CompressionName } from '@fjord/client';
+import { Producer } from '@fjord/client';
 import { Histogram } from './histogram.js';
-import { prepareTopic, type CreateSettings } from './cluster.js';
+import { prepareTopic } from './cluster.js';
 import { Payloads } from './payload.js';
 import { IntervalRate, ProgressLine } from './progress.js';
 import { fmtInt, fmtMs, fmtRate, latencyText, summarize, usPerMs, plural } from './report.js';
-import { cpuSince, Failures, Schedule, sendOnSchedule, sleep, untilDeadline, within, type Common, type Outcome, type StoppedBy } from './run.js';
+import { cpuSince, Failures, producerRunFields, runProducer, Schedule, sendOnSchedule, sleep, untilDeadline, within, type Outcome, type ProducerRunSettings, type StoppedBy } from './run.js';
 
-export interface ProduceSettings extends Common {
-  recordSize: number;
-  /** Records/s; -1 for as fast as possible. */
-  throughput: number;
-  acks: Acks | undefined;
-  compression: CompressionName | undefined;
-  lingerMs: number | undefined;
-  batchBytes: number | undefined;
+export interface ProduceSettings extends ProducerRunSettings {
   /** Keys `key-0` .. `key-(K-1)` in turn; 0 for null keys. */
   keyCount: number;
-  idempotent: boolean | undefined;
-  create: CreateSettings | undefined;
-  /** After the bound, how long to wait for the acknowledgements of records in flight. */
-  drainTimeoutMs: number;
 }
 
 /** Records sent without yielding to the event loop when unpaced (acks and timers get their turn between chunks). */
@@ -34,17 +23,7 @@ const unpacedChunk = 256;
 
 export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise<Outcome> {
   // The producer first: a bad combination of settings is a ConfigError before any network work.
-  const producer = new Producer({
-    bootstrapServers: s.ctx.bootstrap,
-    connectTimeoutMs: s.ctx.timeoutMs,
-    clientId: 'fjord-perf-producer',
-    logger: s.logger,
-    ...(s.acks === undefined ? {} : { acks: s.acks }),
-    ...(s.compression === undefined ? {} : { compression: s.compression }),
-    ...(s.lingerMs === undefined ? {} : { lingerMs: s.lingerMs }),
-    ...(s.batchBytes === undefined ? {} : { batchBytes: s.batchBytes }),
-    ...(s.idempotent === undefined ? {} : { idempotent: s.idempotent }),
-  });
+  const producer = runProducer(s, 'fjord-perf-producer');
   const cfg = producer.config;
   let partitions: number[];
   try {
@@ -152,19 +131,9 @@ export async function runProduce(s: ProduceSettings, stop: AbortSignal): Promise
   const mbPerSec = ackedBytes / 1e6 / ackSecs;
   const bad = failures.count + unsettled;
   const json = {
-    command: 'produce',
-    topic: s.topic,
-    bootstrap: s.ctx.bootstrap,
-    partitions: partitions.length,
-    recordSize: s.recordSize,
+    ...producerRunFields('produce', s, producer, partitions.length),
     keyCount: s.keyCount,
-    acks: cfg.acks === -1 ? 'all' : cfg.acks,
-    compression: s.compression ?? 'none',
-    lingerMs: cfg.lingerMs,
     batchBytes: cfg.batchBytes,
-    idempotent: cfg.idempotent,
-    targetThroughput: s.throughput,
-    bounds: { numRecords: s.numRecords ?? null, durationMs: s.durationMs ?? null },
     stoppedBy,
     error: runError ?? null,
     count: acked,

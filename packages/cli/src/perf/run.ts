@@ -1,5 +1,6 @@
 /** Pieces every perf run shares: the outcome shape, the pacing schedule, bounded waits, failure counts. */
-import type { Logger } from '@fjord/client';
+import { Producer, type Acks, type CompressionName, type Logger, type ProducerConfig } from '@fjord/client';
+import type { CreateSettings } from './cluster.js';
 import type { Context } from '../common.js';
 
 export type StoppedBy = 'count' | 'duration' | 'signal' | 'error';
@@ -20,6 +21,55 @@ export interface Common {
   durationMs: number | undefined;
   progress: boolean;
   logger: Logger;
+}
+
+/** What perf produce and perf e2e share: the records they write and the producer's settings. */
+export interface ProducerRunSettings extends Common {
+  recordSize: number;
+  /** Records/s; -1 for as fast as possible. */
+  throughput: number;
+  acks: Acks | undefined;
+  compression: CompressionName | undefined;
+  lingerMs: number | undefined;
+  batchBytes: number | undefined;
+  idempotent?: boolean | undefined;
+  create: CreateSettings | undefined;
+  /** After the bound, how long to wait for the acknowledgements of records in flight. */
+  drainTimeoutMs: number;
+}
+
+/** The run's producer: the settings given, the client's defaults for the rest (`defaults` first). A bad combination is a ConfigError here, before any network work. */
+export function runProducer(s: ProducerRunSettings, clientId: string, defaults: Partial<ProducerConfig> = {}): Producer {
+  return new Producer({
+    bootstrapServers: s.ctx.bootstrap,
+    connectTimeoutMs: s.ctx.timeoutMs,
+    clientId,
+    logger: s.logger,
+    ...defaults,
+    ...(s.acks === undefined ? {} : { acks: s.acks }),
+    ...(s.compression === undefined ? {} : { compression: s.compression }),
+    ...(s.lingerMs === undefined ? {} : { lingerMs: s.lingerMs }),
+    ...(s.batchBytes === undefined ? {} : { batchBytes: s.batchBytes }),
+    ...(s.idempotent === undefined ? {} : { idempotent: s.idempotent }),
+  });
+}
+
+/** The JSON fields every producing run reports first: what was written, where, and how. */
+export function producerRunFields(command: string, s: ProducerRunSettings, producer: Producer, partitions: number) {
+  const cfg = producer.config;
+  return {
+    command,
+    topic: s.topic,
+    bootstrap: s.ctx.bootstrap,
+    partitions,
+    recordSize: s.recordSize,
+    acks: cfg.acks === -1 ? ('all' as const) : cfg.acks,
+    compression: s.compression ?? 'none',
+    lingerMs: cfg.lingerMs,
+    idempotent: cfg.idempotent,
+    targetThroughput: s.throughput,
+    bounds: { numRecords: s.numRecords ?? null, durationMs: s.durationMs ?? null },
+  };
 }
 
 /** Resolves after `ms` or as soon as `signal` aborts; never rejects, and leaves no timer or listener behind once settled. */
