@@ -65,7 +65,9 @@ function launch(args: string[]): Incarnation {
   const proc = spawnTracked(process.execPath, [cliPath, ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
+    // Every test broker overwrites Fetch's read buffers once given back: a response written from
+    // reused buffers fails the test as corrupt data instead of passing by luck.
+    env: { ...process.env, FORCE_COLOR: '0', FJORD_DEBUG_POISON_READ_BUFFERS: '1' },
   });
   const inc: Incarnation = {
     proc,

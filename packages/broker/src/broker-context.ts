@@ -1,6 +1,7 @@
 /**
  * What a request handler can reach. Broker implements it; tests may provide their own.
  */
+import type { ReadBufferPool } from '@fjord/storage';
 import type { BrokerConfig } from './config/broker-configs.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import type { Logger } from './logger.js';
@@ -29,6 +30,8 @@ export interface BrokerContext {
   readonly topics: TopicManager;
   readonly replicas: ReplicaManager;
   readonly fetchSessions: FetchSessionCache;
+  /** Fetch reads the files into these and gives them back once the response is written. */
+  readonly readBuffers: ReadBufferPool;
   readonly groups: GroupCoordinator;
   readonly txn: TransactionCoordinator;
   readonly clock: Clock;

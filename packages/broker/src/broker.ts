@@ -3,6 +3,7 @@
  * start() returns once the broker accepts connections; stop() shuts down cleanly (stops accepting,
  * closes connections, flushes logs and writes checkpoints so the next start needs no recovery).
  */
+import { ReadBufferPool, type ReadBufferPoolOptions } from '@fjord/storage';
 import type { BrokerConfig } from './config/broker-configs.js';
 import { ConfigError } from './config/broker-configs.js';
 import type { BrokerContext, BrokerEndpoint, Clock } from './broker-context.js';
@@ -23,6 +24,8 @@ export interface BrokerOptions {
   config: BrokerConfig;
   logger?: Logger;
   clock?: Clock;
+  /** Fetch's reusable read buffers (default: storage's readBufferPoolIdleBytesMax, no poisoning). */
+  readBuffers?: ReadBufferPoolOptions;
 }
 
 /** Parses `HOST:PORT`, `PLAINTEXT://HOST:PORT` or `[v6]:PORT`. */
@@ -42,6 +45,7 @@ export class Broker implements BrokerContext {
   readonly clock: Clock;
   readonly dataDir: string;
   readonly fetchSessions = new FetchSessionCache(limits.fetchSessionsMax);
+  readonly readBuffers: ReadBufferPool;
   private metadataStore?: MetadataStore;
   private replicaManager?: ReplicaManager;
   private topicManager?: TopicManager;
@@ -55,6 +59,7 @@ export class Broker implements BrokerContext {
     this.config = opts.config;
     this.logger = opts.logger ?? consoleLogger();
     this.clock = opts.clock ?? { now: () => Date.now() };
+    this.readBuffers = new ReadBufferPool(opts.readBuffers);
     this.nodeId = this.config.getInt('node.id');
     const dirs = this.config.get('log.dirs');
     this.dataDir = (dirs ? dirs.split(',')[0]!.trim() : undefined) || this.config.getString('log.dir');

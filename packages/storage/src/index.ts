@@ -12,6 +12,8 @@ export type {
   HighWatermarkPolicy,
 } from './partition-log.js';
 export { LogManager, parseLogDirName } from './log-manager.js';
+export { ReadBufferPool, ReadBufferLease } from './read-buffers.js';
+export type { ReadBufferPoolOptions } from './read-buffers.js';
 export type { LogManagerOptions, FailedLog } from './log-manager.js';
 export { defaultLogConfig, normalizeLogConfig, parseCleanupPolicy, isGroupCommit } from './config.js';
 export type { LogConfig, CleanupPolicy } from './config.js';

@@ -35,6 +35,11 @@ export const indexCacheBytesMax = 32 * 1024 * 1024;
  */
 export const tailCacheBytesMax = 64 * 1024 * 1024;
 export const tailCacheLogBytesMax = 1024 * 1024;
+/**
+ * Bytes of unused read buffers kept for reuse by a ReadBufferPool (read-buffers.ts): the broker's
+ * Fetch reads into them and gives them back once the response is written.
+ */
+export const readBufferPoolIdleBytesMax = 32 * 1024 * 1024;
 /** First allocation of an in-memory index; it doubles up to segment.index.bytes. */
 export const indexInitialBytes = 4 * 1024;
 

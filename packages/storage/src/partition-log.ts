@@ -52,6 +52,7 @@ import { findBatch, scanFile } from './scan.js';
 import { DELETED_SUFFIX, Segment, SegmentResources } from './segment.js';
 import { loadSegmentIndexes, readFirstBatchMaxTimestamp, verifyMaxTimestamp, writeSegmentIndexes, type SegmentContext } from './segment-io.js';
 import { newStats, type StorageStats } from './stats.js';
+import type { ReadBufferLease } from './read-buffers.js';
 import { TailCache, TailCacheBudget } from './tail-cache.js';
 import {
   ProducerStateManager,
@@ -175,6 +176,12 @@ export interface ReadOptions {
   minOneBatch: boolean;
   /** Also list the aborted transactions overlapping what is returned (read_committed). */
   abortedTransactions?: boolean;
+  /**
+   * Read file bytes into buffers of this lease instead of fresh ones: the chunks returned are then
+   * valid only until the lease is released (see read-buffers.ts). Chunks served from the in-memory
+   * tail are not the lease's and stay valid.
+   */
+  buffers?: ReadBufferLease;
 }
 
 export interface ReadResult {
@@ -988,7 +995,7 @@ export class PartitionLog {
           if (!(opts.minOneBatch && bytes === 0)) break;
           len = firstSize;
         } else len = Math.min(room, end - pos);
-        const buf = Buffer.allocUnsafe(len);
+        const buf = opts.buffers ? opts.buffers.alloc(len) : Buffer.allocUnsafe(len);
         const n = await readFully(this.fs, fd, buf, 0, len, pos);
         const cut = wholeBatches(buf, n, upper);
         if (cut.bytes > 0) {

@@ -1,7 +1,8 @@
 /**
  * Fetch (key 1), v0-18 (v0-3 from the 2024 schemas). Serves whole record batches straight from the
  * log: no decoding, no per-record work; the chunks read from disk (or, at the log end, from the
- * storage's in-memory tail) go to the socket as they are.
+ * storage's in-memory tail) go to the socket as they are. Disk reads land in buffers leased from
+ * the broker's ReadBufferPool, given back once the socket has taken the response (afterWrite).
  *
  * - Long poll: answers once min.bytes are available, on an error, or after max.wait.ms; it wakes
  *   on the append that satisfies it (Partition.watch), not on a polling timer.
@@ -22,6 +23,7 @@
  * magic 2 at any version, a strict pre-0.11 client would not).
  */
 import { ErrorCode, FetchRequest, FetchResponse, ZERO_UUID } from '@fjord/protocol';
+import type { ReadBufferLease } from '@fjord/storage';
 import type { BrokerContext } from '../broker-context.js';
 import { limits } from '../limits.js';
 import type { Partition } from '../partition/partition.js';
@@ -69,14 +71,16 @@ export const fetch = defineHandler({
     // The log end offsets seen before each read: an append that lands while the (async) read is
     // in flight has already fired its wake-up, so it is caught here instead of waiting max.wait.ms.
     let ends = logEnds(b, entries);
-    let results = await readAll(b, entries, responseMax, readCommitted);
-    while (!satisfied(results, req.minBytes) && !ctx.closed.aborted) {
+    let round = await readAll(b, entries, responseMax, readCommitted);
+    while (!satisfied(round.results, req.minBytes) && !ctx.closed.aborted) {
       const left = deadline - b.clock.now();
       if (left <= 0) break;
       if (sameEnds(ends, logEnds(b, entries))) await waitForAppend(b, entries, left, ctx.closed);
       ends = logEnds(b, entries);
-      results = await readAll(b, entries, responseMax, readCommitted);
+      round.buffers.release(); // that round's chunks are dropped
+      round = await readAll(b, entries, responseMax, readCommitted);
     }
+    const { results, buffers } = round;
 
     // Group by topic, keeping request order; an incremental session answers only partitions with news.
     const topics: FetchResponse['responses'] = [];
@@ -119,6 +123,8 @@ export const fetch = defineHandler({
     }
     // A new session already expects epoch 1; an incremental fetch moves the expectation on by one.
     if (incremental && session) session.epoch += 1;
+    // The response's chunks are views of these buffers until the socket has taken them.
+    ctx.afterWrite(() => buffers.release());
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: responseSessionId, responses: topics, nodeEndpoints: [] };
   },
 });
@@ -264,32 +270,38 @@ function errorResult(errorCode: number, p?: Partition): Result {
  * thread-pool round trips; in turn, eight partitions cost eight times that); only when a partition
  * ahead of the first with data returned nothing because its first batch is over its limit (it
  * would have been given that batch) are they read again in turn.
+ *
+ * File bytes are read into `buffers`, leased from the broker's pool: the results' chunks are valid
+ * until it is released.
  */
-async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, readCommitted: boolean): Promise<Result[]> {
+async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, readCommitted: boolean): Promise<{ results: Result[]; buffers: ReadBufferLease }> {
   if (entries.length > 1) {
     let total = 0;
     for (const e of entries) total += Math.max(0, e.maxBytes);
     if (total <= responseMax) {
-      const results = await Promise.all(entries.map((e) => readOne(b, e, Math.max(0, e.maxBytes), false, readCommitted)));
+      const buffers = b.readBuffers.lease();
+      const results = await Promise.all(entries.map((e) => readOne(b, e, Math.max(0, e.maxBytes), false, readCommitted, buffers)));
       const firstWithData = results.findIndex((r) => r.bytes > 0);
       const ahead = firstWithData < 0 ? results : results.slice(0, firstWithData);
-      if (!ahead.some((r) => r.overLimit)) return results;
+      if (!ahead.some((r) => r.overLimit)) return { results, buffers };
+      buffers.release();
     }
   }
+  const buffers = b.readBuffers.lease();
   const results: Result[] = [];
   let budget = responseMax;
   let first = true;
   for (const e of entries) {
-    const r = await readOne(b, e, Math.max(0, Math.min(e.maxBytes, budget)), first, readCommitted);
+    const r = await readOne(b, e, Math.max(0, Math.min(e.maxBytes, budget)), first, readCommitted, buffers);
     if (r.bytes > 0) first = false;
     budget -= r.bytes;
     results.push(r);
   }
-  return results;
+  return { results, buffers };
 }
 
 /** One partition's read within `limit` bytes (`minOneBatch`: its first batch whole even if larger). */
-async function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean, readCommitted: boolean): Promise<Result> {
+async function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean, readCommitted: boolean, buffers: ReadBufferLease): Promise<Result> {
   const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
   if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) {
     const unknownId = e.topic === '' || (e.topicId !== ZERO_UUID && p !== undefined);
@@ -313,7 +325,7 @@ async function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: b
   let aborted: Result['abortedTransactions'] = [];
   if (e.fetchOffset < upper && (limit > 0 || minOneBatch)) {
     try {
-      const read = await p.log.read(e.fetchOffset, limit, { maxOffset: upper, minOneBatch, abortedTransactions: readCommitted });
+      const read = await p.log.read(e.fetchOffset, limit, { maxOffset: upper, minOneBatch, abortedTransactions: readCommitted, buffers });
       records = read.chunks;
       bytes = read.bytes;
       if (read.abortedTransactions && read.abortedTransactions.length > 0) {

@@ -30,6 +30,12 @@ export interface RequestContext {
    * from one connection still land in request order.
    */
   holdConnection(until: Promise<unknown>): void;
+  /**
+   * Runs `fn` once the socket no longer needs this request's response bytes: after they were
+   * written to the kernel, or as soon as it is known they never will be (no response, an encoding
+   * failure, the connection closed). Fetch gives its read buffers back here.
+   */
+  afterWrite(fn: () => void): void;
 }
 
 export interface Handler<Req = any, Res = any> {

@@ -28,6 +28,8 @@ export interface ConnectionLimits {
 interface Slot {
   done: boolean;
   chunks: Buffer[] | null;
+  /** RequestContext.afterWrite callbacks: run once the socket has taken `chunks` (or never will). */
+  afterWrite: Array<() => void> | null;
 }
 
 export class Connection {
@@ -73,6 +75,9 @@ export class Connection {
     this.abort.abort();
     this.pending.length = 0;
     this.pendingBytes = 0;
+    // Slots still here were never handed to the socket.
+    for (const slot of this.slots) this.afterWritten(slot.afterWrite);
+    this.slots.length = 0;
     this.socket.destroy();
     this.onClose(this);
   }
@@ -159,7 +164,7 @@ export class Connection {
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       const reply = this.registry.unsupportedVersion(handler, apiVersion, correlationId, disabledApiKeys(this.broker.config));
       if (reply) {
-        this.slots.push({ done: true, chunks: reply });
+        this.slots.push({ done: true, chunks: reply, afterWrite: null });
         this.flush();
       } else {
         this.protocolError(`unsupported version ${apiVersion} of ${handler.name}`, undefined, { apiKey, apiVersion });
@@ -173,6 +178,7 @@ export class Connection {
       this.protocolError(`cannot parse ${handler.name} v${apiVersion}`, err, { correlationId });
       return;
     }
+    const slot: Slot = { done: false, chunks: null, afterWrite: null };
     const ctx: RequestContext = {
       broker: this.broker,
       apiKey,
@@ -182,8 +188,11 @@ export class Connection {
       peer: this.peer,
       closed: this.abort.signal,
       holdConnection: (until) => this.hold(until),
+      afterWrite: (fn) => {
+        if (this.closed) this.afterWritten([fn]);
+        else (slot.afterWrite ??= []).push(fn);
+      },
     };
-    const slot: Slot = { done: false, chunks: null };
     this.slots.push(slot);
     let result;
     try {
@@ -242,14 +251,34 @@ export class Connection {
     let wrote = false;
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!;
-      if (!slot.chunks) continue;
+      const chunks = slot.chunks;
+      if (!chunks || chunks.length === 0) {
+        this.afterWritten(slot.afterWrite);
+        continue;
+      }
       if (!wrote) this.socket.cork();
       wrote = true;
-      for (const c of slot.chunks) this.socket.write(c);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(chunks[i]!);
+      const after = slot.afterWrite;
+      // The callback comes once the bytes are in the kernel, or with an error once they never will be.
+      if (after) this.socket.write(chunks[last]!, () => this.afterWritten(after));
+      else this.socket.write(chunks[last]!);
     }
     if (wrote) this.socket.uncork();
     this.maybePause();
     this.maybeResume();
+  }
+
+  private afterWritten(fns: Array<() => void> | null): void {
+    if (!fns) return;
+    for (const fn of fns) {
+      try {
+        fn();
+      } catch (err) {
+        this.broker.logger.error('afterWrite callback failed', { peer: this.peer, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      }
+    }
   }
 
   private maybePause(): void {

@@ -76,7 +76,10 @@ export async function serverCommand(argv: string[]): Promise<number> {
   }
 
   const logger = consoleLogger({ debug: Boolean(flags.verbose) });
-  const broker = new Broker({ config, logger });
+  // A test aid (the test harness sets it): Fetch's read buffers are overwritten when given back, so
+  // a response still being written from reused buffers would reach the client as corrupt batches.
+  const poisonOnRelease = process.env['FJORD_DEBUG_POISON_READ_BUFFERS'] === '1';
+  const broker = new Broker({ config, logger, readBuffers: { poisonOnRelease } });
   // Signals are caught from the start: one that arrives while the broker starts (or right as it
   // prints the ready line) stops it cleanly once it is up, instead of killing it half-way.
   let signalled: ((signal: string) => void) | undefined;
