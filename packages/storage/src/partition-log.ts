@@ -896,6 +896,21 @@ export class PartitionLog {
   async read(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult> {
     const cached = await this.readTail(startOffset, maxBytes, opts);
     if (cached) return cached;
+    return this.readFiles(startOffset, maxBytes, opts);
+  }
+
+  /**
+   * read() answered at once from the in-memory tail (a consumer at the log end), or null when the
+   * tail does not hold `startOffset`, when there is nothing to read there, or when aborted
+   * transactions are asked for (those take the files' transaction indexes): then call read().
+   * What it returns is exactly what read() would.
+   */
+  readCached(startOffset: bigint, maxBytes: number, opts: ReadOptions): ReadResult | null {
+    if (opts.abortedTransactions) return null;
+    return this.tailRead(startOffset, maxBytes, opts);
+  }
+
+  private async readFiles(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult> {
     for (let attempt = 0; ; attempt++) {
       const truncations = this.truncations;
       const result = await this.readOnce(startOffset, maxBytes, opts);
@@ -911,22 +926,24 @@ export class PartitionLog {
 
   /** read() from the in-memory tail; null when `startOffset` is not in it (or a truncation raced). */
   private async readTail(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult | null> {
+    const truncations = this.truncations;
+    const result = this.tailRead(startOffset, maxBytes, opts);
+    if (result === null || !opts.abortedTransactions) return result;
+    result.abortedTransactions = result.bytes > 0 ? await this.collectAbortedTransactions(this.segments, startOffset, result.nextOffset) : [];
+    return this.truncations === truncations ? result : null;
+  }
+
+  /** The in-memory tail's answer without aborted transactions; null when it has none. */
+  private tailRead(startOffset: bigint, maxBytes: number, opts: ReadOptions): ReadResult | null {
     this.checkReadable();
     const lso = this.startOffset;
     const leo = this.nextOffset;
     if (startOffset < lso || startOffset >= leo) return null; // readOnce answers out of range and empty reads
     const upper = opts.maxOffset !== undefined && opts.maxOffset < leo ? opts.maxOffset : leo;
     if (startOffset >= upper) return null;
-    const truncations = this.truncations;
-    const hw = this.hw;
     const t = this.tail.read(startOffset, maxBytes, upper, opts.minOneBatch);
     if (t === null) return null;
-    const result: ReadResult = { chunks: t.chunks, bytes: t.bytes, nextOffset: t.nextOffset, logStartOffset: lso, logEndOffset: leo, highWatermark: hw };
-    if (opts.abortedTransactions) {
-      result.abortedTransactions = t.bytes > 0 ? await this.collectAbortedTransactions(this.segments, startOffset, t.nextOffset) : [];
-      if (this.truncations !== truncations) return null;
-    }
-    return result;
+    return { chunks: t.chunks, bytes: t.bytes, nextOffset: t.nextOffset, logStartOffset: lso, logEndOffset: leo, highWatermark: this.hw };
   }
 
   private async readOnce(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult> {

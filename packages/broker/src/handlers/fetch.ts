@@ -23,7 +23,7 @@
  * magic 2 at any version, a strict pre-0.11 client would not).
  */
 import { ErrorCode, FetchRequest, FetchResponse, ZERO_UUID } from '@fjord/protocol';
-import type { ReadBufferLease } from '@fjord/storage';
+import type { ReadBufferLease, ReadOptions, ReadResult } from '@fjord/storage';
 import type { BrokerContext } from '../broker-context.js';
 import { limits } from '../limits.js';
 import type { Partition } from '../partition/partition.js';
@@ -247,6 +247,9 @@ function satisfied(results: Result[], minBytes: number): boolean {
 }
 
 const NO_DIVERGENCE = { epoch: -1, endOffset: -1n };
+/** Shared by every result with nothing in it: responses only read them. */
+const NO_RECORDS: Buffer[] = [];
+const NO_ABORTED: Array<{ producerId: bigint; firstOffset: bigint }> = [];
 
 function errorResult(errorCode: number, p?: Partition): Result {
   const hw = p ? p.highWatermark : -1n;
@@ -254,10 +257,10 @@ function errorResult(errorCode: number, p?: Partition): Result {
     errorCode,
     highWatermark: hw,
     lastStableOffset: p ? p.lastStableOffset : -1n,
-    abortedTransactions: errorCode === ErrorCode.NONE ? [] : null,
+    abortedTransactions: errorCode === ErrorCode.NONE ? NO_ABORTED : null,
     logStartOffset: p ? p.logStartOffset : -1n,
     divergingEpoch: NO_DIVERGENCE,
-    records: [],
+    records: NO_RECORDS,
     bytes: 0,
   };
 }
@@ -280,7 +283,9 @@ async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, 
     for (const e of entries) total += Math.max(0, e.maxBytes);
     if (total <= responseMax) {
       const buffers = b.readBuffers.lease();
-      const results = await Promise.all(entries.map((e) => readOne(b, e, Math.max(0, e.maxBytes), false, readCommitted, buffers)));
+      const reads = entries.map((e) => readOne(b, e, Math.max(0, e.maxBytes), false, readCommitted, buffers));
+      // Reads answered from the in-memory tail are already done: wait only when one is not.
+      const results = reads.some((r) => r instanceof Promise) ? await Promise.all(reads) : (reads as Result[]);
       const firstWithData = results.findIndex((r) => r.bytes > 0);
       const ahead = firstWithData < 0 ? results : results.slice(0, firstWithData);
       if (!ahead.some((r) => r.overLimit)) return { results, buffers };
@@ -292,7 +297,8 @@ async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, 
   let budget = responseMax;
   let first = true;
   for (const e of entries) {
-    const r = await readOne(b, e, Math.max(0, Math.min(e.maxBytes, budget)), first, readCommitted, buffers);
+    const read = readOne(b, e, Math.max(0, Math.min(e.maxBytes, budget)), first, readCommitted, buffers);
+    const r = read instanceof Promise ? await read : read;
     if (r.bytes > 0) first = false;
     budget -= r.bytes;
     results.push(r);
@@ -300,8 +306,12 @@ async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, 
   return { results, buffers };
 }
 
-/** One partition's read within `limit` bytes (`minOneBatch`: its first batch whole even if larger). */
-async function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean, readCommitted: boolean, buffers: ReadBufferLease): Promise<Result> {
+/**
+ * One partition's read within `limit` bytes (`minOneBatch`: its first batch whole even if larger).
+ * Synchronous when nothing needs waiting for: an error, nothing to read, or a read the in-memory
+ * tail answers (a consumer at the log end); a promise only when the files must be read.
+ */
+function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean, readCommitted: boolean, buffers: ReadBufferLease): Result | Promise<Result> {
   const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
   if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) {
     const unknownId = e.topic === '' || (e.topicId !== ZERO_UUID && p !== undefined);
@@ -320,25 +330,27 @@ async function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: b
   if (e.fetchOffset < p.logStartOffset || e.fetchOffset > p.logEndOffset) return errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p);
   const lso = p.lastStableOffset;
   const upper = readCommitted ? lso : hw;
-  let records: Buffer[] = [];
-  let bytes = 0;
-  let aborted: Result['abortedTransactions'] = [];
-  if (e.fetchOffset < upper && (limit > 0 || minOneBatch)) {
-    try {
-      const read = await p.log.read(e.fetchOffset, limit, { maxOffset: upper, minOneBatch, abortedTransactions: readCommitted, buffers });
-      records = read.chunks;
-      bytes = read.bytes;
-      if (read.abortedTransactions && read.abortedTransactions.length > 0) {
-        // Sorted by first offset (Kafka lists them in marker order): the Java client and
-        // librdkafka sort them themselves, but KafkaJS 2.2.4 assumes this order and otherwise
-        // lets aborted records of interleaved transactions through.
-        aborted = read.abortedTransactions.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset })).sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0));
-      }
-    } catch (err) {
-      if ((err as { name?: string }).name === 'OffsetOutOfRangeError') return errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p);
-      b.logger.error('fetch read failed', { partition: p.key, error: err });
-      return errorResult(ErrorCode.KAFKA_STORAGE_ERROR, p);
-    }
+  const done = (read: ReadResult | null): Result => readResult(p, hw, lso, read, e.fetchOffset < upper && !minOneBatch);
+  if (!(e.fetchOffset < upper && (limit > 0 || minOneBatch))) return done(null);
+  const opts: ReadOptions = { maxOffset: upper, minOneBatch, abortedTransactions: readCommitted, buffers };
+  try {
+    const cached = p.log.readCached(e.fetchOffset, limit, opts);
+    if (cached) return done(cached);
+  } catch (err) {
+    return readFailed(b, p, err);
+  }
+  return p.log.read(e.fetchOffset, limit, opts).then(done, (err: unknown) => readFailed(b, p, err));
+}
+
+/** `mayBeOverLimit`: there was something to read and the reader did not have to get a first batch. */
+function readResult(p: Partition, hw: bigint, lso: bigint, read: ReadResult | null, mayBeOverLimit: boolean): Result {
+  const bytes = read ? read.bytes : 0;
+  let aborted: Result['abortedTransactions'] = NO_ABORTED;
+  if (read?.abortedTransactions && read.abortedTransactions.length > 0) {
+    // Sorted by first offset (Kafka lists them in marker order): the Java client and librdkafka
+    // sort them themselves, but KafkaJS 2.2.4 assumes this order and otherwise lets aborted
+    // records of interleaved transactions through.
+    aborted = read.abortedTransactions.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset })).sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0));
   }
   return {
     errorCode: ErrorCode.NONE,
@@ -347,10 +359,16 @@ async function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: b
     abortedTransactions: aborted,
     logStartOffset: p.logStartOffset,
     divergingEpoch: NO_DIVERGENCE,
-    records,
+    records: read ? read.chunks : NO_RECORDS,
     bytes,
-    overLimit: bytes === 0 && e.fetchOffset < upper && !minOneBatch,
+    overLimit: bytes === 0 && mayBeOverLimit,
   };
+}
+
+function readFailed(b: BrokerContext, p: Partition, err: unknown): Result {
+  if ((err as { name?: string }).name === 'OffsetOutOfRangeError') return errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p);
+  b.logger.error('fetch read failed', { partition: p.key, error: err });
+  return errorResult(ErrorCode.KAFKA_STORAGE_ERROR, p);
 }
 
 function logEnds(b: BrokerContext, entries: Entry[]): bigint[] {
