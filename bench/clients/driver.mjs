@@ -2,11 +2,11 @@
 /**
  * Runs one client workload in its own process (so clients never share an event loop with each other
  * or with the broker) and prints `RESULT <json>`. Usage: node driver.mjs '<json options>' where the
- * options are { client: 'fjord'|'kafkajs'|'platformatic', mode: 'produce'|'consume'|'e2e', bootstrap,
+ * options are { client: 'fjord'|'kafkajs'|'platformatic'|'echo', mode: 'produce'|'consume'|'e2e', bootstrap,
  * topic, records, size, acks, partitions, rate, groupId, timeoutMs }.
  */
 const opts = JSON.parse(process.argv[2] ?? '{}');
-const drivers = { fjord: './fjord.mjs', 'fjord-send': './fjord.mjs', kafkajs: './kafkajs.mjs', platformatic: './platformatic.mjs' };
+const drivers = { fjord: './fjord.mjs', 'fjord-send': './fjord.mjs', kafkajs: './kafkajs.mjs', platformatic: './platformatic.mjs', echo: './echo.mjs' };
 if (!drivers[opts.client]) throw new Error(`unknown client ${opts.client}`);
 const mod = await import(drivers[opts.client]);
 const deadlineMs = performance.now() + opts.timeoutMs;
