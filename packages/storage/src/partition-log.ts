@@ -894,20 +894,18 @@ export class PartitionLog {
    * when minOneBatch), never past maxOffset nor past what was written when the read started.
    */
   async read(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult> {
-    const cached = await this.readTail(startOffset, maxBytes, opts);
-    if (cached) return cached;
-    return this.readFiles(startOffset, maxBytes, opts);
+    return this.readNow(startOffset, maxBytes, opts);
   }
 
   /**
-   * read() answered at once from the in-memory tail (a consumer at the log end), or null when the
-   * tail does not hold `startOffset`, when there is nothing to read there, or when aborted
-   * transactions are asked for (those take the files' transaction indexes): then call read().
-   * What it returns is exactly what read() would.
+   * read(), answered without waiting when it can be: from the in-memory tail (a consumer at the log
+   * end) and with no aborted transactions asked for; otherwise the promise of what read() returns.
+   * A log that cannot be read (offline, closed) throws at once.
    */
-  readCached(startOffset: bigint, maxBytes: number, opts: ReadOptions): ReadResult | null {
-    if (opts.abortedTransactions) return null;
-    return this.tailRead(startOffset, maxBytes, opts);
+  readNow(startOffset: bigint, maxBytes: number, opts: ReadOptions): ReadResult | Promise<ReadResult> {
+    const cached = this.tailRead(startOffset, maxBytes, opts);
+    if (cached === null) return this.readFiles(startOffset, maxBytes, opts);
+    return opts.abortedTransactions ? this.withAbortedTransactions(startOffset, maxBytes, opts, cached) : cached;
   }
 
   private async readFiles(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult> {
@@ -924,13 +922,11 @@ export class PartitionLog {
     if (this.closed) throw new LogClosedError(`log ${this.topic}-${this.partition} is closed`);
   }
 
-  /** read() from the in-memory tail; null when `startOffset` is not in it (or a truncation raced). */
-  private async readTail(startOffset: bigint, maxBytes: number, opts: ReadOptions): Promise<ReadResult | null> {
+  /** Adds the aborted transactions to a tail read; reads the files instead if a truncation raced. */
+  private async withAbortedTransactions(startOffset: bigint, maxBytes: number, opts: ReadOptions, result: ReadResult): Promise<ReadResult> {
     const truncations = this.truncations;
-    const result = this.tailRead(startOffset, maxBytes, opts);
-    if (result === null || !opts.abortedTransactions) return result;
     result.abortedTransactions = result.bytes > 0 ? await this.collectAbortedTransactions(this.segments, startOffset, result.nextOffset) : [];
-    return this.truncations === truncations ? result : null;
+    return this.truncations === truncations ? result : this.readFiles(startOffset, maxBytes, opts);
   }
 
   /** The in-memory tail's answer without aborted transactions; null when it has none. */

@@ -78,7 +78,8 @@ export class ReadBufferPool {
 }
 
 export class ReadBufferLease {
-  private slabs: Buffer[] = [];
+  /** Made on the first pooled alloc: most Fetch rounds at the log end read no file and lease nothing. */
+  private slabs: Buffer[] | null = null;
 
   constructor(private readonly pool: ReadBufferPool) {}
 
@@ -86,15 +87,15 @@ export class ReadBufferLease {
   alloc(len: number): Buffer {
     const slab = this.pool.take(len);
     if (slab === null) return Buffer.allocUnsafe(len);
-    this.slabs.push(slab);
+    (this.slabs ??= []).push(slab);
     return slab.subarray(0, len);
   }
 
   /** Gives every slab back to the pool; calling it again does nothing. */
   release(): void {
     const slabs = this.slabs;
-    if (slabs.length === 0) return;
-    this.slabs = [];
+    if (slabs === null) return;
+    this.slabs = null;
     for (const s of slabs) this.pool.give(s);
   }
 }

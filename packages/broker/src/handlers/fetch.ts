@@ -23,7 +23,7 @@
  * magic 2 at any version, a strict pre-0.11 client would not).
  */
 import { ErrorCode, FetchRequest, FetchResponse, ZERO_UUID } from '@fjord/protocol';
-import type { ReadBufferLease, ReadOptions, ReadResult } from '@fjord/storage';
+import type { ReadBufferLease, ReadResult } from '@fjord/storage';
 import type { BrokerContext } from '../broker-context.js';
 import { limits } from '../limits.js';
 import type { Partition } from '../partition/partition.js';
@@ -332,14 +332,13 @@ function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean
   const upper = readCommitted ? lso : hw;
   const done = (read: ReadResult | null): Result => readResult(p, hw, lso, read, e.fetchOffset < upper && !minOneBatch);
   if (!(e.fetchOffset < upper && (limit > 0 || minOneBatch))) return done(null);
-  const opts: ReadOptions = { maxOffset: upper, minOneBatch, abortedTransactions: readCommitted, buffers };
+  let read: ReadResult | Promise<ReadResult>;
   try {
-    const cached = p.log.readCached(e.fetchOffset, limit, opts);
-    if (cached) return done(cached);
+    read = p.log.readNow(e.fetchOffset, limit, { maxOffset: upper, minOneBatch, abortedTransactions: readCommitted, buffers });
   } catch (err) {
     return readFailed(b, p, err);
   }
-  return p.log.read(e.fetchOffset, limit, opts).then(done, (err: unknown) => readFailed(b, p, err));
+  return read instanceof Promise ? read.then(done, (err: unknown) => readFailed(b, p, err)) : done(read);
 }
 
 /** `mayBeOverLimit`: there was something to read and the reader did not have to get a first batch. */
