@@ -198,7 +198,9 @@ async function main() {
       ...(R.errors.length ? { errors: R.errors } : {}),
     };
   }
-  const report = render(summary, { started, load0, load1: loadAverage(), rdkafkaVersion: built?.ok ? built.version : null });
+  // The command as run, paths relative to the repository and the temp dir named as such.
+  const brokerCommand = ['node', ...broker.command.slice(1).map((a) => (a === path.join(tmp, 'data') ? '<temp dir>' : path.isAbsolute(a) ? path.relative(repoRoot, a) : a))].join(' ');
+  const report = render(summary, { started, load0, load1: loadAverage(), rdkafkaVersion: built?.ok ? built.version : null, brokerCommand });
   process.stdout.write(report.console);
   if (flags.json) writeFileSync(flags.json, JSON.stringify(summary, null, 2) + '\n');
   if (flags.record) recordResults(report.markdown);
@@ -245,6 +247,7 @@ function render(s, meta) {
     '',
     `- machine: ${m.nproc} × ${m.cpuModel}, ${m.memory}, ${m.kernel}; Node ${m.node}; commit ${g.commit ?? '?'} (${g.subject ?? ''})${g.dirty ? `, ${g.dirty} uncommitted file(s) outside bench/` : ''}`,
     `- command: \`npm run bench:clients -- ${process.argv.slice(2).filter((a) => a !== '--record').join(' ')}\`; ${head}`,
+    `- broker: \`${meta.brokerCommand}\``,
     `- clients: @fjord/client (this repo), kafkajs 2.2.4, @platformatic/kafka 1.35.0, librdkafka ${meta.rdkafkaVersion ?? '(not run)'} (rdkafka_bench.c)`,
     '',
     `| ${rows[0].join(' | ')} |`,

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuSecondsOf, killBroker, memoryOf, probeMemory, rssBreakdownOf, startBroker, startedFields, stopBroker } from './lib/broker.mjs';
+import { cpuSecondsOf, killBroker, memoryOf, probeMemory, rssBreakdownOf, startBroker, startedFields, stopBroker, cliNodeFlags } from './lib/broker.mjs';
 import { freeBytes, gitInfo, loadAverage, machineInfo, systemCpuSeconds } from './lib/machine.mjs';
 import { buildRdkafkaBench, rdkafkaSourceDefault, runRdkafkaBench } from './lib/rdkafka.mjs';
 import { consoleTable, groupRows, markdownTable, summaryRows, txnRows, txnTargets, writeResults } from './lib/report.mjs';
@@ -212,6 +212,7 @@ async function launchBroker(name, dataDir, { probeFile, sets = {} } = {}) {
   ctx.brokers.add(broker);
   broker.commandLine = [
     'node',
+    ...cliNodeFlags(path.join(brokerRoot, 'packages/cli/bin/fjord.js')),
     ...(nodeArgs.length ? ['--cpu-prof'] : []),
     path.relative(repoRoot, path.join(brokerRoot, 'packages/cli/bin/fjord.js')),
     'server --listen 127.0.0.1:0 --data-dir <temp dir>',

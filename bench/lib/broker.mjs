@@ -14,6 +14,11 @@ const readyPattern = /fjord: broker (\S+) ready on (\S+):(\d+)/;
 /** The broker's own start-up summary (stderr): `… INFO broker started nodeId=1 … groupLoadMs=12`. */
 const startedPattern = / INFO broker started (.*)$/;
 
+/** The Node flags of the CLI's `#!/usr/bin/env -S node ...` line: `npx fjord server` runs with them, so the benchmark's broker does too. */
+export function cliNodeFlags(cli) {
+  return (/^#!\/usr\/bin\/env -S node(.*)/.exec(readFileSync(cli, 'utf8'))?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+}
+
 /**
  * options: { repoRoot, dataDir, sets: {key: value}, nodeArgs: [], logFile, readyTimeoutMs }.
  * Resolves once the ready line is printed: { pid, port, bootstrap, readyMs, ... }. Rejects (after
@@ -21,9 +26,11 @@ const startedPattern = / INFO broker started (.*)$/;
  */
 export function startBroker(options) {
   const { repoRoot, dataDir, sets = {}, nodeArgs = [], env, logFile, readyTimeoutMs = readyTimeoutMsDefault } = options;
+  const cli = path.join(repoRoot, 'packages/cli/bin/fjord.js');
   const args = [
+    ...cliNodeFlags(cli),
     ...nodeArgs,
-    path.join(repoRoot, 'packages/cli/bin/fjord.js'),
+    cli,
     'server',
     '--listen',
     '127.0.0.1:0',

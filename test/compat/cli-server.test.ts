@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { startBroker, cliPath } from '../harness/broker.js';
-import { run } from '../harness/proc.js';
+import { startBroker, cliPath, cliNodeFlags } from '../harness/broker.js';
+import { run, spawnTracked } from '../harness/proc.js';
 import { kcatMetadata } from '../harness/kcat.js';
-import { makeTempDir, removeTempDir } from '../harness/util.js';
+import { makeTempDir, removeTempDir, withTimeout } from '../harness/util.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -41,6 +41,31 @@ test('bad flags and values give one line naming the problem and exit 2', async (
   const help = await fjord(['server', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--advertised-listener/);
+});
+
+test('fjord run as a command (npx fjord server) gets the Node flags of its #! line', async () => {
+  assert.deepEqual(cliNodeFlags, ['--no-concurrent-marking']);
+  const dir = await makeTempDir();
+  dirs.push(dir);
+  // Executed directly, as npm's bin link is: the kernel reads the #! line, env splits it (-S).
+  const child = spawnTracked(cliPath, ['server', '--listen', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await withTimeout('the ready line', 20_000, new Promise<void>((r, j) => {
+    const t = setInterval(() => {
+      if (/ready on 127\.0\.0\.1:\d+/.test(out)) r();
+      else if (child.exitCode !== null) j(new Error(`exited: ${out}`));
+      else return;
+      clearInterval(t);
+    }, 20);
+  }));
+  // env execs node in place: the same PID runs the broker, with the flags on its command line.
+  const argv = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0');
+  assert.ok(argv.includes('--no-concurrent-marking'), `broker command line: ${argv.join(' ')}`);
+  process.kill(child.pid!, 'SIGTERM');
+  assert.equal(await withTimeout('the broker to stop', 20_000, exited), 0);
 });
 
 test('a port in use is reported by address', async () => {

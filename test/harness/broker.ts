@@ -2,11 +2,13 @@
 // (the real port is parsed from the ready line), captured logs, and bounded stop/kill/restart.
 import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { repoRoot, spawnTracked } from './proc.js';
 import { keepTempDirs, makeTempDir, removeTempDir, withTimeout } from './util.js';
 
 export const cliPath = join(repoRoot, 'packages', 'cli', 'bin', 'fjord.js');
+/** The Node flags of the CLI's `#!/usr/bin/env -S node ...` line: `npx fjord server` runs with them, so the tests' brokers do too. */
+export const cliNodeFlags = (/^#!\/usr\/bin\/env -S node(.*)/.exec(readFileSync(cliPath, 'utf8'))?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
 
 const readyPattern = /fjord: broker (-?\d+) ready on (\S+):(\d+)/;
 
@@ -62,7 +64,7 @@ interface Incarnation {
 }
 
 function launch(args: string[]): Incarnation {
-  const proc = spawnTracked(process.execPath, [cliPath, ...args], {
+  const proc = spawnTracked(process.execPath, [...cliNodeFlags, cliPath, ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     // Every test broker overwrites Fetch's read buffers once given back: a response written from

@@ -1,4 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-concurrent-marking
+// --no-concurrent-marking: V8 marks the heap for its full collections in small steps on the main
+// thread instead of on helper threads running beside it. On a broker sharing a few cores with its
+// clients, those helper threads took a core for tens of milliseconds at a time, and the loop and
+// the clients waited for it: at 5,000 records/s on 2 cores the e2e p99 went from 10-17 ms to
+// 5-8 ms without them (bench/README.md). Tests and benchmarks start the broker with the flags of
+// this line (test/harness/broker.ts, bench/lib/broker.mjs).
 import { main } from '../dist/index.js';
 
 let finished = false;
