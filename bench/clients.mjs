@@ -135,6 +135,10 @@ async function main() {
   const built = clients.includes('librdkafka') ? buildRdkafkaBench(flags['rdkafka-source'], tmp) : null;
   if (built && !built.ok) process.stderr.write(`bench:clients: librdkafka skipped: ${built.reason}\n`);
   const runs = Object.fromEntries(clients.map((c) => [c, { produce1: [], produceAll: [], consume: [], e2e: [], errors: [] }]));
+  // Each client's topics go once it is done with them: their files, and so their page cache, go
+  // with them. Kept, the ~2 GB a round writes piled up, and on this VM every write got slower as
+  // the page cache filled, whichever client came later in a round paying for it.
+  const dropTopics = (topic) => admin.deleteTopics(['acks1', 'acksall', 'lat'].map(topic)).catch((err) => process.stderr.write(`bench:clients: deleting topics: ${err.message}\n`));
   const produceTimeoutMs = 300_000;
 
   for (let round = 0; round < rounds; round++) {
@@ -164,6 +168,7 @@ async function main() {
         }
         if (e.ok && e.result.complete === 1) R.e2e.push({ p50: e.result.e2e_p50_us / 1000, p99: e.result.e2e_p99_us / 1000, p999: e.result.e2e_p999_us / 1000, max: e.result.e2e_max_us / 1000 });
         else R.errors.push(`e2e: ${e.stderrTail || JSON.stringify(e.result)}`);
+        await dropTopics(topic);
         continue;
       }
       const base = { client, bootstrap, size: SIZE, partitions: PARTITIONS };
@@ -180,6 +185,7 @@ async function main() {
       }
       if (e?.error) R.errors.push(e.error);
       else if (e) R.e2e.push(e);
+      await dropTopics(topic);
     }
   }
   await admin.close();
