@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { startBroker, cliPath, cliNodeFlags } from '../harness/broker.js';
 import { run, spawnTracked } from '../harness/proc.js';
 import { kcatMetadata } from '../harness/kcat.js';
-import { makeTempDir, removeTempDir, withTimeout } from '../harness/util.js';
+import { makeTempDir, removeTempDir, waitFor, withTimeout } from '../harness/util.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -53,14 +53,14 @@ test('fjord run as a command (npx fjord server) gets the Node flags of its #! li
   child.stdout!.on('data', (d: Buffer) => (out += d));
   child.stderr!.on('data', (d: Buffer) => (out += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await withTimeout('the ready line', 20_000, new Promise<void>((r, j) => {
-    const t = setInterval(() => {
-      if (/ready on 127\.0\.0\.1:\d+/.test(out)) r();
-      else if (child.exitCode !== null) j(new Error(`exited: ${out}`));
-      else return;
-      clearInterval(t);
-    }, 20);
-  }));
+  await waitFor(
+    'the ready line',
+    () => {
+      if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}: ${out}`);
+      return /ready on 127\.0\.0\.1:\d+/.test(out);
+    },
+    { timeoutMs: 20_000, intervalMs: 20 },
+  );
   // env execs node in place: the same PID runs the broker, with the flags on its command line.
   const argv = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0');
   assert.ok(argv.includes('--no-concurrent-marking'), `broker command line: ${argv.join(' ')}`);
