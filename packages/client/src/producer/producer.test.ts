@@ -167,4 +167,47 @@ describe('producer against a scripted broker', () => {
     producers.push(bad);
     await assert.rejects(bad.send({ topic: 't', value: 1n }), (e: unknown) => e instanceof InvalidRecordError && /valueSerializer failed/.test(e.message));
   });
+
+  it('a serializer or partitioner that sends from inside send() does not disturb the record being sent', async () => {
+    const batches: Buffer[] = [];
+    const log = sequencedLog(() => 0);
+    const broker = await startFakeBroker({
+      topics: { t: 2, audit: 1 },
+      handle: (r) => {
+        if (r.apiKey === 0) for (const t of (r.body as ProduceRequest).topicData) for (const pd of t.partitionData) batches.push(pd.records as Buffer);
+        return log.handle(r);
+      },
+    });
+    brokers.push(broker);
+    const inner: Promise<unknown>[] = [];
+    // The metadata is loaded first so that the outer sends take the synchronous path, where the
+    // producer reuses one prepared-record object: the inner sends must not overwrite it.
+    const p: Producer<string, string> = new Producer<string, string>({
+      bootstrapServers: broker.bootstrap,
+      lingerMs: 0,
+      valueSerializer: (v, topic) => {
+        if (topic === 't') inner.push(p.send({ topic: 'audit', key: `k-${v}`, value: `serialized ${v}`, partition: 0 }));
+        return Buffer.from(v);
+      },
+      keySerializer: (k) => Buffer.from(k),
+      partitioner: ({ topic, value }) => {
+        if (topic === 't') inner.push(p.send({ topic: 'audit', key: 'p', value: `partitioned ${String(value)}`, partition: 0 }));
+        return topic === 't' ? 1 : undefined;
+      },
+    });
+    producers.push(p);
+    await p.connect();
+    await p.send({ topic: 'audit', value: 'warm-up', partition: 0 });
+    const metas = await Promise.all([p.send({ topic: 't', key: 'a', value: 'one' }), p.send({ topic: 't', key: 'b', value: 'two' })]);
+    await Promise.all(inner);
+    assert.deepEqual(metas.map((m) => [m.topic, m.partition]), [['t', 1], ['t', 1]]);
+    const records = batches.flatMap((b) => decodeBatch(b).records.map((r) => [r.key?.toString() ?? null, r.value?.toString()]));
+    const main = records.filter(([, v]) => v === 'one' || v === 'two');
+    assert.deepEqual(main, [['a', 'one'], ['b', 'two']], 'each outer record keeps its own key and value');
+    assert.deepEqual(
+      records.filter(([, v]) => v !== 'one' && v !== 'two' && v !== 'warm-up').sort(),
+      [['k-one', 'serialized one'], ['k-two', 'serialized two'], ['p', 'partitioned one'], ['p', 'partitioned two']],
+      'and every inner send arrived whole',
+    );
+  });
 });

@@ -86,7 +86,8 @@ function metadata(topics: Record<string, number>, port: number): Partial<Metadat
     topics: Object.entries(topics).map(([name, n], i) => ({
       errorCode: 0,
       name,
-      topicId: `AAAAAAAAAAAAAAAAAAAAA${'ABCDEFGH'[i % 8]}`,
+      // Distinct per topic: base64's 22nd character carries only 2 of the 128 bits, so it is not the one to vary.
+      topicId: `${'ABCDEFGH'[i % 8]}AAAAAAAAAAAAAAAAAAAAA`,
       isInternal: false,
       partitions: Array.from({ length: n }, (_, p) => ({ errorCode: 0, partitionIndex: p, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1], offlineReplicas: [] })),
       topicAuthorizedOperations: -2147483648,
