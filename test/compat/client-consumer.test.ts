@@ -6,7 +6,7 @@
 // Fjord consumer and a confluent-kafka member; read_committed skips a transaction confluent aborted.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Admin, Consumer, Producer, TimeoutError, DeserializationError, deserializers, ConfigError, KafkaError, ErrorCode, type ConsumerBatch, type ConsumerConfig, type ConsumerRecord, type LogEntry, type TopicPartition } from '@fjord/client';
 import { startBroker, type Broker } from '../harness/broker.js';
 import { kcatProduceOk } from '../harness/kcat.js';
@@ -200,6 +200,46 @@ describe('@fjord/client consumer: reading what other clients wrote', () => {
     none.assign([tp]);
     await assert.rejects(readN(none, 1, 5_000), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.OFFSET_OUT_OF_RANGE && e.message.includes(`${topic}-0`));
     assert.throws(() => consumer({ autoOffsetReset: 'smallest' as never }), (e: unknown) => e instanceof ConfigError && e.option === 'autoOffsetReset');
+  });
+});
+
+describe('@fjord/client consumer: fetching ahead', () => {
+  test('the next Fetch is on the wire before the application gets the batches of the last one', { timeout: 30_000 }, async () => {
+    const topic = 'consumer-fetch-ahead';
+    await createTopic(topic, 1);
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0 });
+    for (let i = 0; i < 6; i++) await p.send({ topic, partition: 0, value: `v${i}` }); // six batches
+    await p.close();
+    // What the consumer writes, cut into frames as it goes, and what it hands out, in one ordered log.
+    const events: string[] = [];
+    let pending = Buffer.alloc(0);
+    const c = consumer({
+      maxPartitionFetchBytes: 1, // one batch per Fetch
+      socketFactory: (host, port) => {
+        const socket = connect({ host, port });
+        const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+        socket.write = ((chunk: Buffer, ...rest: unknown[]) => {
+          pending = Buffer.concat([pending, chunk]);
+          while (pending.length >= 6 && pending.length >= 4 + pending.readInt32BE(0)) {
+            if (pending.readInt16BE(4) === 1) events.push('fetch');
+            pending = pending.subarray(4 + pending.readInt32BE(0));
+          }
+          return write(chunk, ...rest);
+        }) as typeof socket.write;
+        return socket;
+      },
+    });
+    c.assign([{ topic, partition: 0 }]);
+    const ac = new AbortController();
+    let seen = 0;
+    for await (const b of c.batches({ signal: ac.signal })) {
+      events.push(`batch ${b.records[0]!.offset}`);
+      seen += b.records.length;
+      if (seen >= 6) break;
+    }
+    const firstBatch = events.indexOf('batch 0');
+    assert.ok(events.slice(0, firstBatch).filter((e) => e === 'fetch').length >= 2, `the Fetch for offset 1 went out before offset 0 was handed out: ${events.join(', ')}`);
+    assert.deepEqual(events.filter((e) => e.startsWith('batch')), ['batch 0', 'batch 1', 'batch 2', 'batch 3', 'batch 4', 'batch 5']);
   });
 });
 

@@ -113,6 +113,8 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
   private inHand: Array<{ state: PartitionState; next: bigint }> = [];
   private loop: Promise<void> | undefined;
   private wakers: Array<() => void> = [];
+  /** A wake-up for fetched batches is held back until the next Fetch is sent (wakeAfterNextFetch). */
+  private wakeDeferred = false;
   private autoCommitTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** The group requireGroup() made for commits without membership, if it is the current one. */
@@ -519,6 +521,25 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     return { batch: batch as unknown as ConsumerBatch<K, V>, next: ready.nextOffset };
   }
 
+  /**
+   * Wakes the application for fetched batches once the next Fetch is on the wire (fetchFrom), or
+   * on the next turn of the event loop if the loop has something else to do first. Woken at once,
+   * the application decoded batch after batch (CRC, records) in the microtask queue while the
+   * loop's own continuations waited their turn, and the next Fetch went out milliseconds late
+   * with both ends idle meanwhile.
+   */
+  private wakeAfterNextFetch(): void {
+    if (this.wakeDeferred) return;
+    this.wakeDeferred = true;
+    setImmediate(() => this.wakeNow());
+  }
+
+  private wakeNow(): void {
+    if (!this.wakeDeferred) return;
+    this.wakeDeferred = false;
+    this.wake();
+  }
+
   private wake(): void {
     const w = this.wakers;
     this.wakers = [];
@@ -815,7 +836,9 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     let res: FetchResponse;
     this.fetching.add(conn);
     try {
-      res = await conn.send(fetchApi, body, { timeoutMs: c.client.requestTimeoutMs + c.fetchMaxWaitMs });
+      const sending = conn.send(fetchApi, body, { timeoutMs: c.client.requestTimeoutMs + c.fetchMaxWaitMs });
+      this.wakeNow(); // the request is written: the application may take the batches of the last one
+      res = await sending;
     } catch (e) {
       session.reset();
       throw e;
@@ -864,7 +887,7 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
               lastStableOffset: p.lastStableOffset,
               logStartOffset: p.logStartOffset,
             });
-            this.wake();
+            this.wakeAfterNextFetch();
           } else if (data !== null && data.length > 0 && scan.batchCount === 0) {
             this.log('warn', 'a record batch is larger than maxPartitionFetchBytes and the broker sent only part of it', { topic, partition: p.partitionIndex, bytes: data.length });
           }
