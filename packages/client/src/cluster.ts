@@ -14,7 +14,6 @@ import type { BrokerInfo, TopicInfo } from './metadata/metadata.js';
 import { ErrorCode } from '@fjord/protocol';
 import { findCoordinatorApi, metadataApi } from './apis.js';
 
-
 /** FindCoordinator key types. */
 export const CoordinatorType = { group: 0, transaction: 1 } as const;
 

@@ -1597,10 +1597,6 @@ export interface CleanerAccess {
   goOffline(err: LogOfflineError): void;
 }
 
-/**
- * Trims a read buffer to whole batches below `upper`: walks headers only. Returns the byte length
- * kept and the offset after the last kept batch.
- */
 /** The batches' bytes as runs of adjacent batches in `buf` (one run for a normal produce request). */
 function contiguousRuns(buf: Buffer, batches: readonly BatchSpan[]): Buffer[] {
   const runs: Buffer[] = [];
@@ -1618,6 +1614,10 @@ function contiguousRuns(buf: Buffer, batches: readonly BatchSpan[]): Buffer[] {
   return runs;
 }
 
+/**
+ * Trims a read buffer to whole batches below `upper`: walks headers only. Returns the byte length
+ * kept and the offset after the last kept batch.
+ */
 function wholeBatches(buf: Buffer, n: number, upper: bigint): { bytes: number; nextOffset: bigint; stoppedAtUpper: boolean } {
   let pos = 0;
   let next = -1n;

@@ -18,7 +18,6 @@ import type { ResolvedConsumerConfig } from './config.js';
 import { ClassicGroup, tpKey, type GroupHost, type TopicPartition } from './group.js';
 import { consumerGroupHeartbeatApi } from '../apis.js';
 
-
 /** Errors after which the member starts over with epoch 0, its partitions lost. */
 const fencedCodes = new Set<number>([ErrorCode.FENCED_MEMBER_EPOCH, ErrorCode.UNKNOWN_MEMBER_ID]);
 /** Errors that end the membership for good. */

@@ -31,7 +31,6 @@ import type { Assignment, Assignor, AssignorMember } from './assignors.js';
 import type { ResolvedConsumerConfig } from './config.js';
 import { findCoordinatorApi, heartbeatApi, joinGroupApi, leaveGroupApi, offsetCommitApi, offsetFetchApi, syncGroupApi } from '../apis.js';
 
-
 export interface TopicPartition {
   topic: string;
   partition: number;

@@ -18,7 +18,6 @@ import { KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js'
 import type { ResolvedProducerConfig } from './config.js';
 import { addOffsetsToTxnApi, addPartitionsToTxnApi, endTxnApi, initProducerIdApi, txnOffsetCommitApi } from '../apis.js';
 
-
 /** Highest versions before KIP-890's transactions v2. */
 export const txnV1MaxVersions = { produce: 11, addPartitionsToTxn: 3, endTxn: 4, addOffsetsToTxn: 3 } as const;
 
