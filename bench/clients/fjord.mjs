@@ -4,7 +4,8 @@ import { MB, produceInChunks, sendPacedAndWait, percentiles, stampOf, stampedVal
 
 /**
  * The same application shape as the KafkaJS and platformatic drivers: sendBatch() calls of 1,000
- * records with 4 calls outstanding (produceInChunks). Defaults otherwise (batch 16 KiB, linger 5 ms).
+ * records with 4 calls outstanding (produceInChunks). Defaults otherwise (batch 16 KiB; linger 5 ms,
+ * which sendBatch() does not wait for).
  */
 export async function produce({ bootstrap, topic, records, size, acks, partitions }) {
   const producer = new Producer({ bootstrapServers: bootstrap, clientId: 'bench-fjord', acks });

@@ -87,6 +87,8 @@ export class ProducerBatch {
   reservedBytes = 0;
   /** No more records go in (full, or drained). */
   closed = false;
+  /** Holds records of a sendBatch() call: sent as soon as its partition can send, without lingerMs. */
+  sendNow = false;
   encoded: Buffer | undefined;
   baseSequence = -1;
   producerId = -1n;

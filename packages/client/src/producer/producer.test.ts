@@ -142,6 +142,27 @@ describe('producer against a scripted broker', () => {
     assert.equal(p.bufferedBytes, 0, 'the buffer reservation is released in full');
   });
 
+  it('sendBatch() records go out without lingerMs, one batch per partition; send() still lingers', async () => {
+    const log = sequencedLog(() => 0);
+    const broker = await startFakeBroker({ topics: { t: 2 }, handle: (r) => log.handle(r) });
+    brokers.push(broker);
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 60_000 });
+    producers.push(p);
+    await p.connect();
+    const within = <T>(what: string, ms: number, promise: Promise<T>) =>
+      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms).unref())]);
+    const records = [0, 1, 0, 1, 0].map((partition, i) => ({ topic: 't', partition, value: `v${i}` }));
+    const metas = await within('sendBatch', 10_000, p.sendBatch(records));
+    assert.deepEqual(metas.map((m) => [m.partition, m.offset]), [[0, 0n], [1, 0n], [0, 1n], [1, 1n], [0, 2n]]);
+    assert.deepEqual(log.seen.map((s) => [s.partition, s.count]).sort(), [[0, 3], [1, 2]], 'the call\'s records of a partition travel as one batch');
+    let lingered = true;
+    const single = p.send({ topic: 't', partition: 0, value: 'alone' }).finally(() => (lingered = false));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(lingered, true, 'a send() waits for lingerMs (or a flush)');
+    await p.flush();
+    assert.equal((await single).offset, 3n);
+  });
+
   it('serializers: keys and values go through keySerializer / valueSerializer; a throwing one is an InvalidRecordError', async () => {
     const log = sequencedLog(() => 0);
     const batches: Buffer[] = [];

@@ -430,7 +430,9 @@ export class Producer<K = Bytes, V = Bytes> {
       if (this.config.lingerMs > 0) this.scheduleWake(now + this.config.lingerMs);
     }
     batch.add(p.timestamp, p.key, p.value, p.headers, p.bytes, delivery);
-    if (batch.bytes >= this.config.batchBytes || this.config.lingerMs === 0 || q.queued.length > 1 || this.flushing > 0) this.scheduleDrain();
+    // A sendBatch() call hands over all it has at once: lingering for more would only delay it.
+    if (delivery instanceof GroupDelivery) batch.sendNow = true;
+    if (batch.sendNow || batch.bytes >= this.config.batchBytes || this.config.lingerMs === 0 || q.queued.length > 1 || this.flushing > 0) this.scheduleDrain();
   }
 
   /** Whether a batch appended to now would wait behind others or behind the in-flight limit. */
@@ -504,7 +506,7 @@ export class Producer<K = Bytes, V = Bytes> {
       this.expire(q, now);
       while (q.queued.length > 0 && q.inFlight.length < (q.retrying ? 1 : c.maxInFlightPerPartition)) {
         const b = q.queued[0]!;
-        const readyAt = b.attempts > 0 ? b.retryAtMs : b.closed || q.queued.length > 1 || this.flushing > 0 ? 0 : b.createdAtMs + c.lingerMs;
+        const readyAt = b.attempts > 0 ? b.retryAtMs : b.closed || b.sendNow || q.queued.length > 1 || this.flushing > 0 ? 0 : b.createdAtMs + c.lingerMs;
         if (readyAt > now) {
           nextWake = Math.min(nextWake, readyAt);
           break;
