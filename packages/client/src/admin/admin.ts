@@ -31,7 +31,6 @@ import { resetTarget, validateResetTo, type ResetTo } from './reset-offsets.js';
 import { decodeAssignment } from '../consumer/group.js';
 import { alterConfigsApi, consumerGroupDescribeApi, createPartitionsApi, createTopicsApi, deleteGroupsApi, deleteRecordsApi, deleteTopicsApi, describeConfigsApi, describeGroupsApi, describeLogDirsApi, describeProducersApi, describeTransactionsApi, incrementalAlterConfigsApi, listGroupsApi, listOffsetsApi, listTransactionsApi, offsetCommitApi, offsetDeleteApi, offsetFetchApi } from '../apis.js';
 
-
 export interface AdminConfig extends ClientConfig {
   /** Default time limit of one admin operation, retries included (default.api.timeout.ms: 60000). */
   apiTimeoutMs?: number;
@@ -87,7 +86,6 @@ export interface ConfigEntry {
   /** Kafka's ConfigSource id (1 topic, 4 static broker, 5 default, ...). */
   source: number;
 }
-
 
 /** What ListOffsets looks up: the log start, the log end, the record with the highest timestamp (KIP-734), or the first offset at or after a time (ms). */
 export type OffsetSpec = 'earliest' | 'latest' | 'max-timestamp' | { timestamp: number };

@@ -9,7 +9,6 @@ import { clientDefaults } from '../limits.js';
 import { noopLogger } from '../logger.js';
 import { metadataApi } from '../apis.js';
 
-
 interface Req {
   apiKey: number;
   apiVersion: number;

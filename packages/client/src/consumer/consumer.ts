@@ -37,7 +37,6 @@ import { fetchApi, listOffsetsApi } from '../apis.js';
 
 export type { TopicPartition, TopicPartitionOffset };
 
-
 /** The records of one partition from one fetch, in offset order. */
 export interface ConsumerBatch<K = Buffer | null, V = Buffer | null> {
   topic: string;

@@ -49,7 +49,6 @@ export interface ProducerRecord<K = Bytes, V = Bytes> {
   timestamp?: number | bigint | Date;
 }
 
-
 /** A record that cannot be sent as given (bad partition, wrong types). Not retriable. */
 export class InvalidRecordError extends Error {
   override readonly name = 'InvalidRecordError';
