@@ -70,6 +70,36 @@ export function estimateRecordBytes(key: Buffer | null, value: Buffer | null, he
   return n;
 }
 
+/**
+ * Buffers of acknowledged batches, kept for new batches to write into (as the Java producer's
+ * BufferPool keeps batch.size buffers): a batch buffer is at least 4 KiB, past what Node allocates
+ * from its shared slab, so each new one was memory outside the JS heap, and allocating it at the
+ * producer's rate made V8 run a full collection every few dozen megabytes. Kept up to `maxBytes`
+ * in all, newest first (the one most likely still in the CPU cache).
+ */
+export class SpareBatchBuffers {
+  private readonly spares: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  take(): Buffer | undefined {
+    const b = this.spares.pop();
+    if (b !== undefined) this.bytes -= b.length;
+    return b;
+  }
+
+  give(b: Buffer): void {
+    if (this.bytes + b.length > this.maxBytes) return;
+    this.spares.push(b);
+    this.bytes += b.length;
+  }
+
+  get size(): number {
+    return this.spares.length;
+  }
+}
+
 /** RecordBatch v2 header bytes. */
 export const batchOverheadBytes = 61;
 
@@ -106,8 +136,15 @@ export class ProducerBatch {
     readonly createdAtMs: number,
     readonly deliveryDeadlineMs: number,
     capacityBytes: number,
+    reuse?: Buffer,
   ) {
-    this.builder = new BatchBuilder(capacityBytes);
+    this.builder = new BatchBuilder(capacityBytes, reuse);
+  }
+
+  /** The buffer the records were written into, for a new batch: only once nothing reads this one's bytes. */
+  detachBuffer(): Buffer {
+    this.encoded = undefined;
+    return this.builder.detachBuffer();
   }
 
   /** Settles once every record's outcome is known (made on demand: flush() asks, most batches are never asked). */

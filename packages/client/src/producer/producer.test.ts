@@ -163,6 +163,37 @@ describe('producer against a scripted broker', () => {
     assert.equal((await single).offset, 3n);
   });
 
+  it('the buffer of a batch sent once and acknowledged is reused by a later batch; a retried batch\'s is not', async () => {
+    const log = sequencedLog((s, attempt) => (s.baseSequence === 20 && attempt === 1 ? ErrorCode.NOT_LEADER_OR_FOLLOWER : 0));
+    const received: string[] = [];
+    const broker = await startFakeBroker({
+      topics: { t: 1 },
+      handle: (r) => {
+        if (r.apiKey === 0) for (const t of (r.body as ProduceRequest).topicData) for (const p of t.partitionData) for (const rec of decodeBatch(p.records as Buffer).records) received.push(rec.value!.toString());
+        return log.handle(r);
+      },
+    });
+    brokers.push(broker);
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
+    producers.push(p);
+    const spares = () => (p as unknown as { spareBuffers: { size: number } }).spareBuffers.size;
+    await p.connect();
+    // One at a time: each batch is acknowledged before the next starts, so each takes the buffer
+    // the one before gave back, and one spare is left at the end. Values of varying lengths, so a
+    // reused buffer holds longer bytes of an earlier batch behind the new ones.
+    const sent: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      sent.push(`${i}:`.padEnd(1 + ((i * 37) % 300), 'abcdefgh'.at(i % 8)!));
+      await p.send({ topic: 't', value: sent.at(-1)!, partition: 0 });
+    }
+    assert.equal(spares(), 1, 'one buffer went round');
+    assert.deepEqual(received, sent, 'every request carried exactly the records sent');
+    // Sequence 20 fails once and is resent: its buffer stays with it.
+    await p.send({ topic: 't', value: 'retried', partition: 0 });
+    assert.equal(spares(), 0, 'the retried batch took the spare and did not give it back');
+    assert.deepEqual(received.slice(20), ['retried', 'retried']);
+  });
+
   it('serializers: keys and values go through keySerializer / valueSerializer; a throwing one is an InvalidRecordError', async () => {
     const log = sequencedLog(() => 0);
     const batches: Buffer[] = [];

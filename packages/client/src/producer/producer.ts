@@ -22,7 +22,7 @@ import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import { staleMetadataErrors, type TopicInfo } from '../metadata/metadata.js';
 import { BufferPool } from './buffer-pool.js';
-import { DeliveryGroup, GroupDelivery, ProducerBatch, batchOverheadBytes, estimateRecordBytes, type Delivery, type RecordMetadata } from './batch.js';
+import { DeliveryGroup, GroupDelivery, ProducerBatch, SpareBatchBuffers, batchOverheadBytes, estimateRecordBytes, type Delivery, type RecordMetadata } from './batch.js';
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { StickyPartitioner, keyPartition } from './partitioner.js';
 import { TransactionManager, TransactionStateError, isFatalTxnError, txnV1MaxVersions } from './transaction-manager.js';
@@ -83,6 +83,8 @@ export class Producer<K = Bytes, V = Bytes> {
   readonly config: ResolvedProducerConfig;
   private readonly cluster: Cluster;
   private readonly pool: BufferPool;
+  /** Buffers of acknowledged batches, for new ones. */
+  private readonly spareBuffers: SpareBatchBuffers;
   private readonly sticky: StickyPartitioner;
   /** Every partition queue (iterated by the sender), and the same queues by topic and partition (looked up per record). */
   private readonly queues: PartitionQueue[] = [];
@@ -117,6 +119,7 @@ export class Producer<K = Bytes, V = Bytes> {
     this.config = resolveProducerConfig(config);
     this.cluster = new Cluster(this.config.client);
     this.pool = new BufferPool(this.config.bufferMemoryBytes);
+    this.spareBuffers = new SpareBatchBuffers(this.config.bufferMemoryBytes);
     this.sticky = new StickyPartitioner(this.config.client.random);
     if (this.config.transactionalId !== undefined) this.txn = new TransactionManager(this.cluster, this.config, this.config.transactionalId);
   }
@@ -423,7 +426,7 @@ export class Producer<K = Bytes, V = Bytes> {
       // Room for about four records to start with (grown as needed): with lingerMs 0 most batches hold
       // one record, and a batch.size buffer for each was 16 KiB of garbage per record.
       const capacity = Math.max(p.bytes + batchOverheadBytes, Math.min(this.config.batchBytes, 4 * p.bytes + batchOverheadBytes));
-      batch = new ProducerBatch(p.topic, partition, now, now + this.config.deliveryTimeoutMs, capacity);
+      batch = new ProducerBatch(p.topic, partition, now, now + this.config.deliveryTimeoutMs, capacity, this.spareBuffers.take());
       q.queued.push(batch);
       // With lingerMs 0 the drain below sends it; a timer per batch would be garbage per record.
       if (this.config.lingerMs > 0) this.scheduleWake(now + this.config.lingerMs);
@@ -665,9 +668,14 @@ export class Producer<K = Bytes, V = Bytes> {
         this.onFailure(b, kafkaError(ErrorCode.NETWORK_EXCEPTION, `Produce response from the broker had no result for ${b.topic}-${b.partition}`));
         continue;
       }
-      if (p.errorCode === ErrorCode.NONE) this.onSuccess(b, p.baseOffset, p.logAppendTimeMs);
-      else if (p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) this.onSuccess(b, -1n, -1n);
-      else this.onFailure(b, kafkaError(p.errorCode, `producing to ${b.topic}-${b.partition}`, p.errorMessage), p.errorCode);
+      if (p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+        if (p.errorCode === ErrorCode.NONE) this.onSuccess(b, p.baseOffset, p.logAppendTimeMs);
+        else this.onSuccess(b, -1n, -1n);
+        // Sent once and answered: the broker has read the request, so the socket is done with the
+        // batch's bytes. A batch sent more than once may still sit in the queue of a connection
+        // given up on, so its buffer is left to the garbage collector.
+        if (b.attempts === 0) this.spareBuffers.give(b.detachBuffer());
+      } else this.onFailure(b, kafkaError(p.errorCode, `producing to ${b.topic}-${b.partition}`, p.errorMessage), p.errorCode);
     }
   }
 

@@ -53,3 +53,26 @@ test('BatchBuilder refuses an empty batch and appends after build', () => {
   b.build();
   assert.throws(() => b.append(2, null, null, []), /already built/);
 });
+
+test('BatchBuilder writes into a reused buffer exactly what it writes into a fresh one, and a detached builder refuses use', () => {
+  fc.assert(
+    fc.property(fc.array(record, { minLength: 1, maxLength: 20 }), fc.integer({ min: 0, max: 20_000 }), (records, reuseBytes) => {
+      const base = 1_700_000_000_000;
+      const fill = (b: BatchBuilder) => {
+        for (const r of records) b.append(base + r.delta, r.key, r.value, r.headers);
+        return Buffer.from(b.build({ producerId: 5n, producerEpoch: 1, baseSequence: 2 }));
+      };
+      const fresh = fill(new BatchBuilder(64));
+      // A used buffer full of another batch's bytes, of any size (too small ones are not taken).
+      const old = new BatchBuilder(64);
+      old.append(base, Buffer.alloc(reuseBytes, 0xee), Buffer.alloc(reuseBytes, 0xdd), []);
+      old.build();
+      const spare = old.detachBuffer();
+      assert.throws(() => old.append(base, null, null, []), /gave up its buffer/);
+      assert.throws(() => old.build(), /gave up its buffer/);
+      const reused = new BatchBuilder(64, spare);
+      assert.deepEqual(fill(reused), fresh);
+    }),
+    { numRuns: 100 },
+  );
+});

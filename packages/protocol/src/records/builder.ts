@@ -53,15 +53,20 @@ export class BatchBuilder {
   private pos = BATCH_HEADER_BYTES;
   private built: Buffer | undefined;
   private builtCodec = -1;
+  private detached = false;
   /** Records appended. */
   count = 0;
   /** The first record's timestamp (ms); deltas are relative to it. */
   baseTimestamp = -1;
   maxTimestamp = -1;
 
-  /** `capacityBytes`: the buffer's first size (batch.size); it grows for a record that does not fit. */
-  constructor(capacityBytes: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(BATCH_HEADER_BYTES + 64, capacityBytes));
+  /**
+   * `capacityBytes`: the buffer's first size (batch.size); it grows for a record that does not fit.
+   * `reuse`: a buffer to write into instead (one a finished builder gave up, see detachBuffer),
+   * whatever its size; its old contents are overwritten, never read.
+   */
+  constructor(capacityBytes: number, reuse?: Buffer) {
+    this.buf = reuse !== undefined && reuse.length >= BATCH_HEADER_BYTES + 64 ? reuse : Buffer.allocUnsafe(Math.max(BATCH_HEADER_BYTES + 64, capacityBytes));
   }
 
   /** Bytes of the batch so far, uncompressed (header included). */
@@ -72,6 +77,7 @@ export class BatchBuilder {
   /** Appends one record. `timestampMs` is a non-negative integer (ms since the epoch). */
   append(timestampMs: number, key: Buffer | null, value: Buffer | null, headers: readonly BuilderHeader[]): void {
     if (this.built) throw new EncodeError('the batch was already built');
+    if (this.detached) throw new EncodeError('the builder gave up its buffer');
     if (!Number.isSafeInteger(timestampMs)) throw new EncodeError(`timestamp ${timestampMs} is not an integer number of ms`);
     if (this.count === 0) this.baseTimestamp = timestampMs;
     const delta = timestampMs - this.baseTimestamp;
@@ -113,6 +119,7 @@ export class BatchBuilder {
    * Appending ends with the first call.
    */
   build(options: BuildOptions = {}): Buffer {
+    if (this.detached) throw new EncodeError('the builder gave up its buffer');
     if (this.count === 0) throw new EncodeError('a record batch needs at least one record');
     const codec = options.compression ?? CompressionType.none;
     if (!isKnownCompression(codec)) throw new EncodeError(`unknown compression codec ${codec}`);
@@ -147,6 +154,21 @@ export class BatchBuilder {
     return out;
   }
 
+  /**
+   * Gives up the buffer the records were written into, for another builder to reuse. The caller
+   * vouches that nothing reads this builder's output any more (for a producer: the batch was
+   * acknowledged, so the socket has sent its bytes). The builder cannot be used after.
+   */
+  detachBuffer(): Buffer {
+    const b = this.buf;
+    this.buf = DETACHED;
+    this.pos = BATCH_HEADER_BYTES;
+    this.built = undefined;
+    this.count = 0;
+    this.detached = true;
+    return b;
+  }
+
   private ensure(bytes: number): void {
     const need = this.pos + bytes;
     if (need <= this.buf.length) return;
@@ -159,6 +181,7 @@ export class BatchBuilder {
 }
 
 const SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+const DETACHED = Buffer.alloc(0);
 
 /** Writes a safe integer (|v| <= 2^53 - 1) as a big-endian int64 without going through BigInt. */
 function writeSafeInt64BE(out: Buffer, v: number, at: number): void {
