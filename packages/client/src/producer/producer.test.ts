@@ -163,6 +163,24 @@ describe('producer against a scripted broker', () => {
     assert.equal((await single).offset, 3n);
   });
 
+  it('a sendBatch() call at acks=all fills its batches up to batchMaxBytes; at acks=1 the first closes at batchBytes', async () => {
+    const batchesOf = async (acks: 1 | 'all') => {
+      const log = sequencedLog(() => 0);
+      const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
+      brokers.push(broker);
+      const p = new Producer({ bootstrapServers: broker.bootstrap, acks, batchBytes: 1000, batchMaxBytes: 100_000 });
+      producers.push(p);
+      await p.connect();
+      // 20 records of ~220 bytes: 4.4 KB for partition 0, over batchBytes, well under batchMaxBytes.
+      await p.sendBatch(Array.from({ length: 20 }, (_, i) => ({ topic: 't', partition: 0, value: Buffer.alloc(200, i) })));
+      return log.seen.map((s) => s.count);
+    };
+    assert.deepEqual(await batchesOf('all'), [20], 'acks=all: one batch');
+    const acks1 = await batchesOf(1);
+    assert.equal(acks1.length, 2, `acks=1: a first batch of batchBytes, then the rest (${acks1.join(', ')})`);
+    assert.ok(acks1[0]! <= 4, `acks=1: the first batch holds at most batchBytes (${acks1[0]} records)`);
+  });
+
   it('the buffer of a batch sent once and acknowledged is reused by a later batch; a retried batch\'s is not', async () => {
     const log = sequencedLog((s, attempt) => (s.baseSequence === 20 && attempt === 1 ? ErrorCode.NOT_LEADER_OR_FOLLOWER : 0));
     const received: string[] = [];
