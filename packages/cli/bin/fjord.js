@@ -5,7 +5,15 @@
 // the clients waited for it: at 5,000 records/s on 2 cores the e2e p99 went from 10-17 ms to
 // 5-8 ms without them (bench/README.md). Tests and benchmarks start the broker with the flags of
 // this line (test/harness/broker.ts, bench/lib/broker.mjs).
-import { main } from '../dist/index.js';
+//
+// This file is CommonJS (bin/package.json) so that it runs before Node's ESM loader has read a
+// file: that loader reads on libuv's thread pool, and the pool takes its size from
+// UV_THREADPOOL_SIZE when it starts. The broker's fdatasyncs and file reads run on that pool; with
+// libuv's default of 4 threads, a Produce request at acks=all over 8 partitions waited for two
+// rounds of syncs, and 8 threads (Kafka's num.io.threads default) produced ~10% more at acks=all
+// (bench/README.md). A UV_THREADPOOL_SIZE set in the environment is kept.
+'use strict';
+process.env.UV_THREADPOOL_SIZE ??= '8';
 
 let finished = false;
 // A command whose work ran out without it finishing (a promise nobody will settle) is a bug:
@@ -16,7 +24,7 @@ process.once('beforeExit', () => {
   process.exit(1);
 });
 
-main(process.argv.slice(2)).then((code) => {
+import('../dist/index.js').then(({ main }) => main(process.argv.slice(2))).then((code) => {
   finished = true;
   process.exitCode = code;
   // Leave a moment for stdout to drain, then exit even if a background timer is still armed.
