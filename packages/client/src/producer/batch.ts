@@ -72,10 +72,10 @@ export function estimateRecordBytes(key: Buffer | null, value: Buffer | null, he
 
 /**
  * Buffers of acknowledged batches, kept for new batches to write into (as the Java producer's
- * BufferPool keeps batch.size buffers): a batch buffer is at least 4 KiB, past what Node allocates
- * from its shared slab, so each new one was memory outside the JS heap, and allocating it at the
- * producer's rate made V8 run a full collection every few dozen megabytes. Kept up to `maxBytes`
- * in all, newest first (the one most likely still in the CPU cache).
+ * BufferPool keeps batch.size buffers). Batch buffers mostly grow past 4 KiB, beyond what Node
+ * carves from its shared slab, so each new one was memory outside the JS heap, and allocating them
+ * at the producer's rate made V8 run a full collection every few dozen megabytes. Kept up to
+ * `maxBytes` in all, newest first (the one most likely still in the CPU cache).
  */
 export class SpareBatchBuffers {
   private readonly spares: Buffer[] = [];
