@@ -417,7 +417,8 @@ export class Producer<K = Bytes, V = Bytes> {
     // batch per partition per call instead of two cut Fjord's syncs by a quarter and its CPU by a
     // sixth (bench/README.md). At acks=0/1 a first batch closed at batchBytes lets the broker start
     // on it while the rest of the call is still being encoded, which measured faster.
-    const limit = this.blocked(q) || (this.config.acks === -1 && delivery instanceof GroupDelivery) ? this.config.batchMaxBytes : this.config.batchBytes;
+    const ofCall = delivery instanceof GroupDelivery;
+    const limit = this.blocked(q) || (ofCall && this.config.acks === -1) ? this.config.batchMaxBytes : this.config.batchBytes;
     if (!fits(open, p.bytes, limit) && sticky) {
       partition = this.sticky.onNewBatch(p.topic, count, topic.available, partition);
       q = this.queue(p.topic, partition);
@@ -438,7 +439,7 @@ export class Producer<K = Bytes, V = Bytes> {
     }
     batch.add(p.timestamp, p.key, p.value, p.headers, p.bytes, delivery);
     // A sendBatch() call hands over all it has at once: lingering for more would only delay it.
-    if (delivery instanceof GroupDelivery) batch.sendNow = true;
+    if (ofCall) batch.sendNow = true;
     if (batch.sendNow || batch.bytes >= this.config.batchBytes || this.config.lingerMs === 0 || q.queued.length > 1 || this.flushing > 0) this.scheduleDrain();
   }
 
@@ -673,9 +674,9 @@ export class Producer<K = Bytes, V = Bytes> {
         this.onFailure(b, kafkaError(ErrorCode.NETWORK_EXCEPTION, `Produce response from the broker had no result for ${b.topic}-${b.partition}`));
         continue;
       }
-      if (p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
-        if (p.errorCode === ErrorCode.NONE) this.onSuccess(b, p.baseOffset, p.logAppendTimeMs);
-        else this.onSuccess(b, -1n, -1n);
+      const written = p.errorCode === ErrorCode.NONE;
+      if (written || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+        this.onSuccess(b, written ? p.baseOffset : -1n, written ? p.logAppendTimeMs : -1n);
         // Sent once and answered: the broker has read the request, so the socket is done with the
         // batch's bytes. A batch sent more than once may still sit in the queue of a connection
         // given up on, so its buffer is left to the garbage collector.

@@ -53,7 +53,6 @@ export class BatchBuilder {
   private pos = BATCH_HEADER_BYTES;
   private built: Buffer | undefined;
   private builtCodec = -1;
-  private detached = false;
   /** Records appended. */
   count = 0;
   /** The first record's timestamp (ms); deltas are relative to it. */
@@ -77,7 +76,7 @@ export class BatchBuilder {
   /** Appends one record. `timestampMs` is a non-negative integer (ms since the epoch). */
   append(timestampMs: number, key: Buffer | null, value: Buffer | null, headers: readonly BuilderHeader[]): void {
     if (this.built) throw new EncodeError('the batch was already built');
-    if (this.detached) throw new EncodeError('the builder gave up its buffer');
+    if (this.buf === DETACHED) throw new EncodeError('the builder gave up its buffer');
     if (!Number.isSafeInteger(timestampMs)) throw new EncodeError(`timestamp ${timestampMs} is not an integer number of ms`);
     if (this.count === 0) this.baseTimestamp = timestampMs;
     const delta = timestampMs - this.baseTimestamp;
@@ -119,7 +118,7 @@ export class BatchBuilder {
    * Appending ends with the first call.
    */
   build(options: BuildOptions = {}): Buffer {
-    if (this.detached) throw new EncodeError('the builder gave up its buffer');
+    if (this.buf === DETACHED) throw new EncodeError('the builder gave up its buffer');
     if (this.count === 0) throw new EncodeError('a record batch needs at least one record');
     const codec = options.compression ?? CompressionType.none;
     if (!isKnownCompression(codec)) throw new EncodeError(`unknown compression codec ${codec}`);
@@ -162,10 +161,7 @@ export class BatchBuilder {
   detachBuffer(): Buffer {
     const b = this.buf;
     this.buf = DETACHED;
-    this.pos = BATCH_HEADER_BYTES;
     this.built = undefined;
-    this.count = 0;
-    this.detached = true;
     return b;
   }
 
