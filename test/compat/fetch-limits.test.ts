@@ -111,3 +111,54 @@ test('maxBytes bounds the whole answer: later partitions get what is left', asyn
   assert.ok(r.get(1)!.bases.length > 0 && r.get(1)!.bases.length < 10, `partition 1 gets the rest of the budget: ${r.get(1)!.bases.length} batches`);
   assert.deepEqual(r.get(2)!.bases, []);
 });
+
+/** A long poll (minBytes 1, maxWaitMs 10 s) of partitions 0 and 1 at `offsets`; its answer and how long it took. */
+async function longPoll(offsets: [bigint, bigint], currentLeaderEpoch = -1): Promise<{ ms: number; parts: Map<number, { errorCode: number; bytes: number }> }> {
+  const t0 = performance.now();
+  const r = await c.request(FetchRequest, FetchResponse, 12, {
+    replicaId: -1,
+    maxWaitMs: 10_000,
+    minBytes: 1,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{ topic, partitions: offsets.map((fetchOffset, partition) => ({ partition, currentLeaderEpoch, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 })) }],
+    forgottenTopicsData: [],
+    rackId: '',
+  });
+  const parts = new Map<number, { errorCode: number; bytes: number }>();
+  for (const p of r.responses[0]!.partitions) parts.set(p.partitionIndex, { errorCode: p.errorCode, bytes: recordsToBuffer(p.records)?.length ?? 0 });
+  return { ms: performance.now() - t0, parts };
+}
+
+test('a long poll at the log end waits for the append; one with an error at the log end answers at once', async () => {
+  const end = async (p: number): Promise<bigint> => (await fetch([[p, 0n]], 1 << 20, 1 << 20)).get(p)!.bases.at(-1)! + 1n;
+  const ends: [bigint, bigint] = [await end(0), await end(1)];
+  // Errors are answered at once, not after maxWaitMs: a leader epoch newer than the broker's, an offset past the end.
+  let r = await longPoll(ends, 1_000);
+  assert.equal(r.parts.get(0)!.errorCode, 75, 'UNKNOWN_LEADER_EPOCH');
+  assert.ok(r.ms < 5_000, `answered after ${Math.round(r.ms)} ms`);
+  r = await longPoll([ends[0], ends[1] + 1n]);
+  assert.equal(r.parts.get(1)!.errorCode, 1, 'OFFSET_OUT_OF_RANGE');
+  assert.ok(r.ms < 5_000, `answered after ${Math.round(r.ms)} ms`);
+  // At the end of both: the answer comes with the append to partition 1 (made on another connection).
+  const other = await CodecConnection.open(broker.host, broker.port);
+  try {
+    const polling = longPoll(ends);
+    await new Promise((res) => setTimeout(res, 200));
+    const p = await other.request(ProduceRequest, ProduceResponse, 9, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 10_000,
+      topicData: [{ name: topic, partitionData: [{ index: 1, records: encodeBatch({ records: [{ value: 'late' }] }) }] }],
+    });
+    assert.equal(p.responses[0]!.partitionResponses[0]!.errorCode, 0);
+    r = await polling;
+    assert.ok(r.ms < 5_000, `answered after ${Math.round(r.ms)} ms`);
+    assert.equal(r.parts.get(0)!.bytes, 0);
+    assert.ok(r.parts.get(1)!.bytes > 0, 'partition 1 returns the new batch');
+  } finally {
+    other.close();
+  }
+});

@@ -70,17 +70,18 @@ export const fetch = defineHandler({
 
     // The log end offsets seen before each read: an append that lands while the (async) read is
     // in flight has already fired its wake-up, so it is caught here instead of waiting max.wait.ms.
+    // A consumer already at the end of every partition has nothing to read: it waits first.
     let ends = logEnds(b, entries);
-    let round = await readAll(b, entries, responseMax, readCommitted);
-    while (!satisfied(round.results, req.minBytes) && !ctx.closed.aborted) {
+    let round = req.minBytes > 0 && allAtEnd(b, entries, readCommitted) ? undefined : await readAll(b, entries, responseMax, readCommitted);
+    while ((round === undefined || !satisfied(round.results, req.minBytes)) && !ctx.closed.aborted) {
       const left = deadline - b.clock.now();
       if (left <= 0) break;
       if (sameEnds(ends, logEnds(b, entries))) await waitForAppend(b, entries, left, ctx.closed);
       ends = logEnds(b, entries);
-      round.buffers.release(); // that round's chunks are dropped
+      round?.buffers.release(); // that round's chunks are dropped
       round = await readAll(b, entries, responseMax, readCommitted);
     }
-    const { results, buffers } = round;
+    const { results, buffers } = round ?? (await readAll(b, entries, responseMax, readCommitted));
 
     // Group by topic, keeping request order; an incremental session answers only partitions with news.
     const topics: FetchResponse['responses'] = [];
@@ -108,8 +109,8 @@ export const fetch = defineHandler({
         lastStableOffset: r.lastStableOffset,
         logStartOffset: r.logStartOffset,
         divergingEpoch: r.divergingEpoch,
-        currentLeader: { leaderId: -1, leaderEpoch: -1 },
-        snapshotId: { endOffset: -1n, epoch: -1 },
+        currentLeader: NO_LEADER,
+        snapshotId: NO_SNAPSHOT,
         abortedTransactions: readCommitted ? r.abortedTransactions : null,
         preferredReadReplica: -1,
         records: r.records,
@@ -246,7 +247,10 @@ function satisfied(results: Result[], minBytes: number): boolean {
   return bytes >= Math.max(minBytes, 0) || results.length === 0;
 }
 
+/** Shared by every partition of every response: the encoder only reads them. */
 const NO_DIVERGENCE = { epoch: -1, endOffset: -1n };
+const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
+const NO_SNAPSHOT = { endOffset: -1n, epoch: -1 };
 /** Shared by every result with nothing in it: responses only read them. */
 const NO_RECORDS: Buffer[] = [];
 const NO_ABORTED: Array<{ producerId: bigint; firstOffset: bigint }> = [];
@@ -330,15 +334,34 @@ function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean
   if (e.fetchOffset < p.logStartOffset || e.fetchOffset > p.logEndOffset) return errorResult(ErrorCode.OFFSET_OUT_OF_RANGE, p);
   const lso = p.lastStableOffset;
   const upper = readCommitted ? lso : hw;
-  const done = (read: ReadResult | null): Result => readResult(p, hw, lso, read, e.fetchOffset < upper && !minOneBatch);
-  if (!(e.fetchOffset < upper && (limit > 0 || minOneBatch))) return done(null);
+  const mayBeOverLimit = e.fetchOffset < upper && !minOneBatch;
+  if (!(e.fetchOffset < upper && (limit > 0 || minOneBatch))) return readResult(p, hw, lso, null, mayBeOverLimit);
   let read: ReadResult | Promise<ReadResult>;
   try {
     read = p.log.readNow(e.fetchOffset, limit, { maxOffset: upper, minOneBatch, abortedTransactions: readCommitted, buffers });
   } catch (err) {
     return readFailed(b, p, err);
   }
-  return read instanceof Promise ? read.then(done, (err: unknown) => readFailed(b, p, err)) : done(read);
+  if (!(read instanceof Promise)) return readResult(p, hw, lso, read, mayBeOverLimit);
+  return read.then(
+    (r) => readResult(p, hw, lso, r, mayBeOverLimit),
+    (err: unknown) => readFailed(b, p, err),
+  );
+}
+
+/**
+ * True when every partition is readable and the fetch is at its end (the high watermark, or the
+ * last stable offset for read_committed): each read would return no bytes and no error.
+ */
+function allAtEnd(b: BrokerContext, entries: Entry[], readCommitted: boolean): boolean {
+  if (entries.length === 0) return false;
+  for (const e of entries) {
+    const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
+    if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) return false;
+    if ((e.currentLeaderEpoch >= 0 && e.currentLeaderEpoch !== p.leaderEpoch) || e.lastFetchedEpoch >= 0) return false;
+    if (e.fetchOffset !== (readCommitted ? p.lastStableOffset : p.highWatermark) || e.fetchOffset < p.logStartOffset) return false;
+  }
+  return true;
 }
 
 /** `mayBeOverLimit`: there was something to read and the reader did not have to get a first batch. */
@@ -381,17 +404,20 @@ function sameEnds(a: bigint[], b: bigint[]): boolean {
 /** Resolves on the first append to any of the partitions, the deadline, or the connection closing. */
 function waitForAppend(b: BrokerContext, entries: Entry[], timeoutMs: number, closed: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const unwatch: Array<() => void> = [];
+    const watched: Partition[] = [];
     let timer: NodeJS.Timeout | undefined;
     const done = (): void => {
       clearTimeout(timer);
-      for (const u of unwatch) u();
+      for (const p of watched) p.unwatch(done);
       closed.removeEventListener('abort', done);
       resolve();
     };
     for (const e of entries) {
       const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
-      if (p) unwatch.push(p.watch(done));
+      if (p) {
+        p.watch(done);
+        watched.push(p);
+      }
     }
     timer = setTimeout(done, timeoutMs);
     closed.addEventListener('abort', done, { once: true });

@@ -115,7 +115,7 @@ export class ReplicaManager {
   }
 
   partition(topic: string, index: number): Partition | undefined {
-    return this.partitions.get(`${topic}-${index}`);
+    return this.byTopic.get(topic)?.[index];
   }
 
   topicPartitions(topic: string): readonly Partition[] {
