@@ -1,7 +1,8 @@
 // Fetch byte limits spoken directly: partitionMaxBytes per partition, maxBytes per response, and
 // KIP-74 — only the first partition (in request order) with data gets a batch larger than its
 // limit, whole. Covers both ways the broker reads: all partitions at once (their limits together
-// fit in maxBytes) and in turn (they do not).
+// fit in maxBytes) and in turn (they do not). Also the long poll at the log end: it waits for the
+// append, and a partition with an error there is answered at once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
