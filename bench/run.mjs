@@ -210,11 +210,12 @@ async function launchBroker(name, dataDir, { probeFile, sets = {} } = {}) {
   broker.probeFile = probeFile ?? null;
   broker.profileName = profileDir ? profileName : null;
   ctx.brokers.add(broker);
+  const cli = path.join(brokerRoot, 'packages/cli/bin/fjord.js');
   broker.commandLine = [
     'node',
-    ...cliNodeFlags(path.join(brokerRoot, 'packages/cli/bin/fjord.js')),
+    ...cliNodeFlags(cli),
     ...(nodeArgs.length ? ['--cpu-prof'] : []),
-    path.relative(repoRoot, path.join(brokerRoot, 'packages/cli/bin/fjord.js')),
+    path.relative(repoRoot, cli),
     'server --listen 127.0.0.1:0 --data-dir <temp dir>',
     ...Object.entries(allSets).map(([k, v]) => `--set ${k}=${v}`),
   ].join(' ');

@@ -371,7 +371,11 @@ export class SharePartitionManager {
         resolve();
       };
       for (const t of targets) {
-        if (t.p) undo.push(t.p.watch(done));
+        const p = t.p;
+        if (p) {
+          p.watch(done);
+          undo.push(() => p.unwatch(done));
+        }
         const e = t.entry;
         if (e) {
           e.waiters.add(done);

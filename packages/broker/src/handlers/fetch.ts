@@ -316,7 +316,7 @@ async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, 
  * tail answers (a consumer at the log end); a promise only when the files must be read.
  */
 function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean, readCommitted: boolean, buffers: ReadBufferLease): Result | Promise<Result> {
-  const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
+  const p = hostedPartition(b, e);
   if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) {
     const unknownId = e.topic === '' || (e.topicId !== ZERO_UUID && p !== undefined);
     return errorResult(unknownId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -356,7 +356,7 @@ function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean
 function allAtEnd(b: BrokerContext, entries: Entry[], readCommitted: boolean): boolean {
   if (entries.length === 0) return false;
   for (const e of entries) {
-    const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
+    const p = hostedPartition(b, e);
     if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) return false;
     if ((e.currentLeaderEpoch >= 0 && e.currentLeaderEpoch !== p.leaderEpoch) || e.lastFetchedEpoch >= 0) return false;
     if (e.fetchOffset !== (readCommitted ? p.lastStableOffset : p.highWatermark) || e.fetchOffset < p.logStartOffset) return false;
@@ -393,8 +393,13 @@ function readFailed(b: BrokerContext, p: Partition, err: unknown): Result {
   return errorResult(ErrorCode.KAFKA_STORAGE_ERROR, p);
 }
 
+/** The partition an entry names, if this broker hosts it ('' is a topic id no topic has). */
+function hostedPartition(b: BrokerContext, e: Entry): Partition | undefined {
+  return e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
+}
+
 function logEnds(b: BrokerContext, entries: Entry[]): bigint[] {
-  return entries.map((e) => (e.topic === '' ? -1n : (b.replicas.partition(e.topic, e.partition)?.logEndOffset ?? -1n)));
+  return entries.map((e) => hostedPartition(b, e)?.logEndOffset ?? -1n);
 }
 
 function sameEnds(a: bigint[], b: bigint[]): boolean {
@@ -413,7 +418,7 @@ function waitForAppend(b: BrokerContext, entries: Entry[], timeoutMs: number, cl
       resolve();
     };
     for (const e of entries) {
-      const p = e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
+      const p = hostedPartition(b, e);
       if (p) {
         p.watch(done);
         watched.push(p);

@@ -38,10 +38,9 @@ export class Partition {
     return this.log.logEndOffset;
   }
 
-  /** Registers a callback for the next append; returns the function that unregisters it (or call unwatch). */
-  watch(fn: () => void): () => void {
+  /** Registers a callback for the next append, until unwatch(fn). */
+  watch(fn: () => void): void {
     this.watchers.add(fn);
-    return () => this.watchers.delete(fn);
   }
 
   unwatch(fn: () => void): void {
