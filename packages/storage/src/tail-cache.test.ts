@@ -1,5 +1,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { setImmediate as tick } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { BASE_OFFSET_OFFSET } from '@fjord/protocol';
 import { PartitionLog } from './partition-log.js';
 import { TailCache, TailCacheBudget } from './tail-cache.js';
 import type { LogConfig } from './config.js';
@@ -150,5 +154,42 @@ describe('TailCache', () => {
     const kept = cc.read(0n, 1 << 20, 1n, true)!.chunks[0]!;
     assert.notEqual(kept.buffer, shared.buffer);
     assert.deepEqual(kept, sliceA);
+  });
+
+  it('forgets what its logs dropped: the eviction queue stays bounded and keeps no dropped request alive', async () => {
+    // Each log's own cap drops its oldest entries long before the (large) budget evicts anything.
+    const budget = new TailCacheBudget(64 << 20, 2048);
+    const caches = [new TailCache(budget), new TailCache(budget)];
+    const batch = batchOf([{ key: 'k', value: 'v'.repeat(200) }]);
+    let appended = 0;
+    const appendUpTo = (n: number, onRequest?: (req: Buffer) => void): void => {
+      for (; appended < n; appended++) {
+        // Each append its own request buffer, as the broker's produce frames are.
+        const req = Buffer.allocUnsafeSlow(batch.length);
+        batch.copy(req);
+        const offset = BigInt(appended >> 1);
+        req.writeBigInt64BE(offset, BASE_OFFSET_OFFSET);
+        caches[appended % 2]!.append(offset, offset + 1n, [req], req.length);
+        onRequest?.(req);
+      }
+    };
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+
+    // Fewer appends than the queue's slack: the dropped entries are still queued, without their bytes.
+    const first: Array<WeakRef<ArrayBufferLike>> = [];
+    appendUpTo(100, (req) => first.push(new WeakRef(req.buffer)));
+    appendUpTo(600);
+    assert.ok(budget.queuedEntries > 500, 'not yet compacted');
+    await tick(); // WeakRefs made in a job keep their targets until the job ends
+    gc();
+    const alive = first.filter((r) => r.deref() !== undefined).length;
+    assert.equal(alive, 0, `${alive} of the first 100 (dropped) request buffers are still alive`);
+
+    appendUpTo(20_000);
+    assert.ok(budget.usedBytes <= 2 * 2048, `budget ${budget.usedBytes}`);
+    assert.ok(budget.queuedEntries < 1200, `the queue holds ${budget.queuedEntries} entries after ${appended} appends`);
+    // The newest appends are still served.
+    assert.equal(caches[1]!.read(BigInt(appended / 2 - 1), 1 << 20, BigInt(appended), true)!.bytes, batch.length);
   });
 });

@@ -23,6 +23,10 @@
  */
 import { BASE_OFFSET_OFFSET, BATCH_LENGTH_OFFSET, LAST_OFFSET_DELTA_OFFSET, LOG_OVERHEAD } from '@fjord/protocol';
 
+/** Gone entries waiting in the budget's queue beyond twice the live ones before it is compacted. */
+const queueSlack = 1024;
+const EMPTY = Buffer.alloc(0);
+
 interface Entry {
   /** Offset of the first batch in `data`. */
   base: bigint;
@@ -38,9 +42,15 @@ interface Entry {
 export class TailCacheBudget {
   /** Bytes of the backing ArrayBuffers the entries keep alive (each counted once). */
   usedBytes = 0;
-  /** Every live entry in the order added; evictions take from the front. */
+  /**
+   * Entries in the order added; evictions take from the front. Entries a log dropped by itself
+   * (its own cap, a truncation, a close) stay here, marked gone and holding no bytes, until the
+   * queue is compacted: it never holds more than twice the live entries plus `queueSlack`.
+   */
   private queue: Entry[] = [];
   private head = 0;
+  /** Entries not gone (in logs' caches). */
+  private live = 0;
   /** Entries per backing ArrayBuffer. */
   private readonly backings = new Map<ArrayBufferLike, number>();
 
@@ -58,9 +68,15 @@ export class TailCacheBudget {
     return copy;
   }
 
+  /** @internal Length of the eviction queue, gone entries included (tests: it stays bounded). */
+  get queuedEntries(): number {
+    return this.queue.length - this.head;
+  }
+
   /** @internal */
   added(e: Entry): void {
     this.queue.push(e);
+    this.live++;
     const ab = e.data.buffer;
     const n = this.backings.get(ab) ?? 0;
     if (n === 0) this.usedBytes += ab.byteLength;
@@ -69,14 +85,21 @@ export class TailCacheBudget {
       const old = this.queue[this.head++]!;
       if (!old.gone) old.owner.evictOldest(old);
     }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    if (this.head > queueSlack && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    // Logs drop their own oldest entries (their cap) far more often than the budget evicts: without
+    // this the queue, and every request buffer its gone entries once held, would only grow.
+    if (this.queue.length - this.head > 2 * this.live + queueSlack) {
+      this.queue = this.queue.filter((x, i) => i >= this.head && !x.gone);
       this.head = 0;
     }
   }
 
   /** @internal */
   released(e: Entry): void {
+    this.live--;
     const ab = e.data.buffer;
     const n = this.backings.get(ab)!;
     if (n > 1) this.backings.set(ab, n - 1);
@@ -148,6 +171,7 @@ export class TailCache {
     e.gone = true;
     this.bytes -= e.data.length;
     this.budget.released(e);
+    e.data = EMPTY; // the budget's queue may keep the entry a while, never its bytes
   }
 
   /**
