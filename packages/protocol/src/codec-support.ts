@@ -177,7 +177,11 @@ function recordsLength(records: Buffer | readonly Buffer[]): number {
   return n;
 }
 
-/** Writes a records field: a Buffer, or chunks written back to back (never copied when large). */
+/**
+ * Writes a records field: a Buffer, or chunks written back to back. Chunks of `linkedBytesMin` bytes
+ * or more are linked, not copied (`Writer.writeLinked`): the caller must not modify them until the
+ * output has been sent.
+ */
 export function writeRecords(w: Writer, records: Records, flexible: boolean): void {
   if (records === null) {
     if (flexible) w.writeUnsignedVarint(0);
@@ -187,8 +191,8 @@ export function writeRecords(w: Writer, records: Records, flexible: boolean): vo
   const n = recordsLength(records);
   if (flexible) w.writeUnsignedVarint(n + 1);
   else w.writeInt32(n);
-  if (Buffer.isBuffer(records)) w.writeRaw(records);
-  else for (const b of records as readonly Buffer[]) w.writeRaw(b);
+  if (Buffer.isBuffer(records)) w.writeLinked(records);
+  else for (const b of records as readonly Buffer[]) w.writeLinked(b);
 }
 
 export function recordsIsEmpty(records: Records): boolean {

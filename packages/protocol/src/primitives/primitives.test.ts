@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { DecodeError, EncodeError } from '../decode-error.js';
 import { Reader } from './reader.js';
 import { METADATA_TOPIC_ID, ZERO_UUID, isUuid, randomUuid, uuidFromBytes, uuidToBytes } from './uuid.js';
-import { Writer, rawByReferenceBytesMin } from './writer.js';
+import { Writer, linkedBytesMin, rawByReferenceBytesMin } from './writer.js';
+import { writeRecords } from '../codec-support.js';
 
 function bytes(f: (w: Writer) => void): Buffer {
   const w = new Writer(16);
@@ -156,6 +157,24 @@ describe('Writer and Reader', () => {
     assert.equal(chunks[1], big);
     assert.equal(w.length, 4 + big.length + 4 + 5);
     assert.equal(w.toBuffer().length, w.length);
+  });
+
+  it('links record batches from linkedBytesMin, copies smaller ones (writeLinked, the records fields)', () => {
+    const batch = Buffer.alloc(linkedBytesMin, 3);
+    const tiny = Buffer.alloc(linkedBytesMin - 1, 4);
+    const w = new Writer();
+    w.writeInt32(1);
+    w.writeLinked(batch);
+    w.writeLinked(tiny);
+    const chunks = w.toChunks();
+    assert.equal(chunks.length, 3);
+    assert.equal(chunks[1], batch, 'linked, not copied');
+    assert.notEqual(chunks[2]!.buffer, tiny.buffer, 'copied');
+    assert.deepEqual(w.toBuffer(), Buffer.concat([Buffer.from([0, 0, 0, 1]), batch, tiny]));
+    // A records field (here a Fetch response's, in chunks) goes through writeLinked.
+    const rw = new Writer();
+    writeRecords(rw, [batch, batch], true);
+    assert.equal(rw.toChunks().filter((c) => c === batch).length, 2);
   });
 
   it('fills a reserved int32 later, also when it ends up in an earlier chunk', () => {

@@ -2,6 +2,8 @@ import { EncodeError } from '../decode-error.js';
 
 /** Buffers handed to `writeRaw` at or above this size are linked into the output, not copied. */
 export const rawByReferenceBytesMin = 4096;
+/** `writeLinked` links buffers from this size; below it a copy is cheaper than one more chunk to write. */
+export const linkedBytesMin = 256;
 /** Size of the first slab when none is given. Small: most responses are small. */
 const slabBytesDefault = 1024;
 /** Slabs double up to this size; a single write larger than it gets a slab of its own size. */
@@ -261,6 +263,20 @@ export class Writer {
     this.ensure(n);
     this.slab.set(b, this.pos);
     this.pos += n;
+  }
+
+  /**
+   * Appends a record batch (or run of batches) whose bytes the caller will not modify until the
+   * output has been sent: linked by reference from `linkedBytesMin` bytes, so that a response or
+   * request of many small batches does not copy them into fresh slabs (each a new allocation V8
+   * counts against its next full collection).
+   */
+  writeLinked(b: Buffer): void {
+    if (b.length >= linkedBytesMin) {
+      this.flush();
+      this.chunks.push(b);
+      this.committed += b.length;
+    } else this.writeRaw(b);
   }
 
   /** Appends bytes, always copying them (the source may be reused afterwards). */
