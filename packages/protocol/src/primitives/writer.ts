@@ -17,9 +17,9 @@ const INT64_MIN = -(2n ** 63n);
  * Growable big-endian output for the Kafka wire format.
  *
  * Bytes go into a preallocated slab; when it is full the written part becomes a chunk and a new
- * slab is taken (no copying of what was written). Large buffers passed to `writeRaw` (fetch record
- * data) become chunks of their own and are never copied, so a response can be sent with one
- * `writev` of `toChunks()`.
+ * slab is taken (no copying of what was written). Record batches (`writeLinked`, from 256 bytes)
+ * and other large buffers passed to `writeRaw` (from 4 KiB) become chunks of their own and are
+ * never copied, so a response can be sent with one `writev` of `toChunks()`.
  *
  * Positions (`length`, `reserveInt32`) are absolute byte offsets from the start of the output.
  */
