@@ -85,13 +85,9 @@ export class TailCacheBudget {
       const old = this.queue[this.head++]!;
       if (!old.gone) old.owner.evictOldest(old);
     }
-    if (this.head > queueSlack && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    // Logs drop their own oldest entries (their cap) far more often than the budget evicts: without
-    // this the queue, and every request buffer its gone entries once held, would only grow.
-    if (this.queue.length - this.head > 2 * this.live + queueSlack) {
+    // Everything before `head` was evicted, and logs drop their own oldest entries (their cap) far
+    // more often than the budget evicts: one compaction keeps the queue bounded for both.
+    if (this.queue.length > 2 * this.live + queueSlack) {
       this.queue = this.queue.filter((x, i) => i >= this.head && !x.gone);
       this.head = 0;
     }

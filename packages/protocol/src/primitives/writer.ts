@@ -254,12 +254,7 @@ export class Writer {
    */
   writeRaw(b: Uint8Array): void {
     const n = b.length;
-    if (n >= rawByReferenceBytesMin && Buffer.isBuffer(b)) {
-      this.flush();
-      this.chunks.push(b);
-      this.committed += n;
-      return;
-    }
+    if (n >= rawByReferenceBytesMin && Buffer.isBuffer(b)) return this.link(b);
     this.ensure(n);
     this.slab.set(b, this.pos);
     this.pos += n;
@@ -272,11 +267,15 @@ export class Writer {
    * counts against its next full collection).
    */
   writeLinked(b: Buffer): void {
-    if (b.length >= linkedBytesMin) {
-      this.flush();
-      this.chunks.push(b);
-      this.committed += b.length;
-    } else this.writeRaw(b);
+    if (b.length >= linkedBytesMin) this.link(b);
+    else this.writeRaw(b);
+  }
+
+  /** Makes `b` a chunk of its own, after what the slab holds so far. */
+  private link(b: Buffer): void {
+    this.flush();
+    this.chunks.push(b);
+    this.committed += b.length;
   }
 
   /** Appends bytes, always copying them (the source may be reused afterwards). */
