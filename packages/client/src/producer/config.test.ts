@@ -20,6 +20,8 @@ describe('producer config', () => {
     assert.equal(c.acks, -1);
     assert.equal(c.lingerMs, 5);
     assert.equal(c.batchBytes, 16384);
+    assert.equal(c.batchMaxBytes, 1_048_576); // min(maxRequestBytes, 64 × batchBytes)
+    assert.equal(resolveProducerConfig({ ...base, batchBytes: 1000 }).batchMaxBytes, 64_000);
     assert.equal(c.maxInFlightPerPartition, 5);
     assert.deepEqual(c.client.bootstrap, [{ host: 'localhost', port: 9092 }]);
   });

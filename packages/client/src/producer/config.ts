@@ -22,8 +22,9 @@ export interface ProducerConfig<K = unknown, V = unknown> extends ClientConfig {
   batchBytes?: number;
   /**
    * How far an open batch keeps filling while its partition cannot send (in-flight limit reached,
-   * older batches waiting). Default min(maxRequestBytes, 16 × batchBytes); set it to batchBytes for
-   * the Java client's fixed batch size.
+   * older batches waiting), and how far a sendBatch() call's batches fill at acks=all. Default
+   * min(maxRequestBytes, 64 × batchBytes): 1 MiB with the defaults, about librdkafka's batch.size.
+   * Set it to batchBytes for the Java client's fixed batch size.
    */
   batchMaxBytes?: number;
   bufferMemoryBytes?: number;
@@ -131,7 +132,7 @@ export function resolveProducerConfig<K, V>(config: ProducerConfig<K, V>): Resol
     valueSerializer: fnOption(config, 'valueSerializer') as Serializer<unknown> | undefined,
     now: config.now ?? Date.now,
   };
-  r.batchMaxBytes = Math.max(r.batchBytes, Math.min(r.maxRequestBytes, 16 * r.batchBytes));
+  r.batchMaxBytes = Math.max(r.batchBytes, Math.min(r.maxRequestBytes, 64 * r.batchBytes));
   if (config.batchMaxBytes !== undefined) {
     r.batchMaxBytes = intOption(config, 'batchMaxBytes', r.batchMaxBytes, 1, int32Max);
     if (r.batchMaxBytes < r.batchBytes) throw new ConfigError('batchMaxBytes', `must be >= batchBytes (${r.batchBytes}), got ${r.batchMaxBytes}`);
