@@ -10,14 +10,18 @@ export interface RecordMetadata {
   timestamp: number;
 }
 
-/** Where one record's outcome goes: a send()'s promise, or one slot of a sendBatch(). */
+/**
+ * Where one record's outcome goes: a send()'s promise, or a sendBatch()'s DeliveryGroup, which puts
+ * the metadata at the record's `slot` (its index in the call). The slot travels beside the delivery
+ * (ProducerBatch keeps both), so a sendBatch() call allocates no object per record for it.
+ */
 export interface Delivery {
-  resolve(m: RecordMetadata): void;
+  resolve(m: RecordMetadata, slot: number): void;
   reject(e: Error): void;
 }
 
 /** The outcome of a sendBatch(): all metadata in order, or the first failure. */
-export class DeliveryGroup {
+export class DeliveryGroup implements Delivery {
   private readonly results: RecordMetadata[];
   private left: number;
   private settled = false;
@@ -31,8 +35,8 @@ export class DeliveryGroup {
     this.left = count;
   }
 
-  resolve(i: number, m: RecordMetadata): void {
-    this.results[i] = m;
+  resolve(m: RecordMetadata, slot: number): void {
+    this.results[slot] = m;
     if (--this.left === 0 && !this.settled) {
       this.settled = true;
       this.onDone(this.results);
@@ -43,22 +47,6 @@ export class DeliveryGroup {
     if (this.settled) return;
     this.settled = true;
     this.onFail(e);
-  }
-}
-
-/** One record of a sendBatch(): a small object instead of a promise per record. */
-export class GroupDelivery implements Delivery {
-  constructor(
-    private readonly group: DeliveryGroup,
-    private readonly index: number,
-  ) {}
-
-  resolve(m: RecordMetadata): void {
-    this.group.resolve(this.index, m);
-  }
-
-  reject(e: Error): void {
-    this.group.reject(e);
   }
 }
 
@@ -110,6 +98,8 @@ export const batchOverheadBytes = 61;
 export class ProducerBatch {
   private readonly builder: BatchBuilder;
   private readonly deliveries: Delivery[] = [];
+  /** Each record's slot for its delivery (its index in a sendBatch() call; 0 for send()). */
+  private readonly slots: number[] = [];
   private readonly timestamps: number[] = [];
   /** Estimated encoded bytes (records plus batch header). */
   bytes = batchOverheadBytes;
@@ -163,10 +153,11 @@ export class ProducerBatch {
     return this.deliveries.length;
   }
 
-  add(timestampMs: number, key: Buffer | null, value: Buffer | null, headers: readonly BuilderHeader[], bytes: number, delivery: Delivery): void {
+  add(timestampMs: number, key: Buffer | null, value: Buffer | null, headers: readonly BuilderHeader[], bytes: number, delivery: Delivery, slot: number): void {
     this.builder.append(timestampMs, key, value, headers);
     this.timestamps.push(timestampMs);
     this.deliveries.push(delivery);
+    this.slots.push(slot);
     this.bytes += bytes;
     this.reservedBytes += bytes;
   }
@@ -201,7 +192,7 @@ export class ProducerBatch {
       const b = new ProducerBatch(this.topic, this.partition, this.createdAtMs, this.deliveryDeadlineMs, bytes + batchOverheadBytes);
       for (let i = from; i < to; i++) {
         const r = records[i]!;
-        b.add(Number(r.timestamp), r.key, r.value, r.headers, estimateRecordBytes(r.key, r.value, r.headers), this.deliveries[i]!);
+        b.add(Number(r.timestamp), r.key, r.value, r.headers, estimateRecordBytes(r.key, r.value, r.headers), this.deliveries[i]!, this.slots[i]!);
       }
       b.closed = true;
       b.producerId = this.producerId;
@@ -225,12 +216,15 @@ export class ProducerBatch {
     // One BigInt per record (the running offset), not two (BigInt(i) and the sum).
     let offset = baseOffset;
     for (let i = 0; i < this.deliveries.length; i++) {
-      this.deliveries[i]!.resolve({
-        topic: this.topic,
-        partition: this.partition,
-        offset: baseOffset < 0n ? -1n : offset,
-        timestamp: appendTime >= 0 ? appendTime : this.timestamps[i]!,
-      });
+      this.deliveries[i]!.resolve(
+        {
+          topic: this.topic,
+          partition: this.partition,
+          offset: baseOffset < 0n ? -1n : offset,
+          timestamp: appendTime >= 0 ? appendTime : this.timestamps[i]!,
+        },
+        this.slots[i]!,
+      );
       if (baseOffset >= 0n) offset++;
     }
     this.complete();

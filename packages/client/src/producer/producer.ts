@@ -22,7 +22,7 @@ import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import { staleMetadataErrors, type TopicInfo } from '../metadata/metadata.js';
 import { BufferPool } from './buffer-pool.js';
-import { DeliveryGroup, GroupDelivery, ProducerBatch, SpareBatchBuffers, batchOverheadBytes, estimateRecordBytes, type Delivery, type RecordMetadata } from './batch.js';
+import { DeliveryGroup, ProducerBatch, SpareBatchBuffers, batchOverheadBytes, estimateRecordBytes, type Delivery, type RecordMetadata } from './batch.js';
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from './config.js';
 import { StickyPartitioner, keyPartition } from './partitioner.js';
 import { TransactionManager, TransactionStateError, isFatalTxnError, txnV1MaxVersions } from './transaction-manager.js';
@@ -227,7 +227,7 @@ export class Producer<K = Bytes, V = Bytes> {
    * written (acks 0). Waits for buffer room and topic metadata for at most maxBlockMs.
    */
   send(record: ProducerRecord<K, V>): Promise<RecordMetadata> {
-    return new Promise<RecordMetadata>((resolve, reject) => this.enqueue(record, { resolve, reject }));
+    return new Promise<RecordMetadata>((resolve, reject) => this.enqueue(record, { resolve, reject }, 0));
   }
 
   /**
@@ -239,12 +239,12 @@ export class Producer<K = Bytes, V = Bytes> {
     if (records.length === 0) return Promise.resolve([]);
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       const group = new DeliveryGroup(records.length, resolve, reject);
-      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, new GroupDelivery(group, i));
+      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, group, i);
     });
   }
 
   /** Validates and appends one record, or queues it behind earlier ones waiting for metadata or room. Never throws. */
-  private enqueue(record: ProducerRecord<K, V>, delivery: Delivery): void {
+  private enqueue(record: ProducerRecord<K, V>, delivery: Delivery, slot: number): void {
     if (this.closed) return delivery.reject(new ClosedError('producer'));
     if (this.fatal) return delivery.reject(this.fatal);
     if (this.txn && this.txnState !== 'inTransaction') return delivery.reject(new TransactionStateError(`a transactional producer sends only inside a transaction (state: ${this.txnState})`));
@@ -261,7 +261,7 @@ export class Producer<K = Bytes, V = Bytes> {
     const topic = this.cluster.metadata?.topics.get(prepared.topic);
     if (this.slowAppends === 0 && topic && this.pool.tryReserve(prepared.bytes)) {
       try {
-        this.append(prepared, topic, delivery);
+        this.append(prepared, topic, delivery, slot);
       } catch (e) {
         this.pool.release(prepared.bytes);
         delivery.reject(e as Error);
@@ -270,14 +270,14 @@ export class Producer<K = Bytes, V = Bytes> {
       this.spare = prepared;
       return;
     }
-    this.enqueueSlow(prepared, delivery); // keeps it
+    this.enqueueSlow(prepared, delivery, slot); // keeps it
   }
 
   /**
    * Queues an append behind earlier ones until the topic's metadata and buffer room are there (at
    * most maxBlockMs). Its own method so that enqueue's common path allocates no closure context.
    */
-  private enqueueSlow(prepared: Prepared, delivery: Delivery): void {
+  private enqueueSlow(prepared: Prepared, delivery: Delivery, slot: number): void {
     this.slowAppends++;
     const deadline = this.config.now() + this.config.maxBlockMs;
     this.appendChain = this.appendChain
@@ -289,7 +289,7 @@ export class Producer<K = Bytes, V = Bytes> {
           throw new ClosedError('producer');
         }
         try {
-          this.append(prepared, t, delivery);
+          this.append(prepared, t, delivery, slot);
         } catch (e) {
           this.pool.release(prepared.bytes);
           throw e;
@@ -391,7 +391,7 @@ export class Producer<K = Bytes, V = Bytes> {
     }
   }
 
-  private append(p: Prepared, topic: TopicInfo, delivery: Delivery): void {
+  private append(p: Prepared, topic: TopicInfo, delivery: Delivery, slot: number): void {
     const count = topic.partitions.length;
     let partition = p.partition;
     let sticky = false;
@@ -417,7 +417,7 @@ export class Producer<K = Bytes, V = Bytes> {
     // batch per partition per call instead of two cut Fjord's syncs by a quarter and its CPU by a
     // sixth (bench/README.md). At acks=0/1 a first batch closed at batchBytes lets the broker start
     // on it while the rest of the call is still being encoded, which measured faster.
-    const ofCall = delivery instanceof GroupDelivery;
+    const ofCall = delivery instanceof DeliveryGroup;
     const limit = this.blocked(q) || (ofCall && this.config.acks === -1) ? this.config.batchMaxBytes : this.config.batchBytes;
     if (!fits(open, p.bytes, limit) && sticky) {
       partition = this.sticky.onNewBatch(p.topic, count, topic.available, partition);
@@ -437,7 +437,7 @@ export class Producer<K = Bytes, V = Bytes> {
       // With lingerMs 0 the drain below sends it; a timer per batch would be garbage per record.
       if (this.config.lingerMs > 0) this.scheduleWake(now + this.config.lingerMs);
     }
-    batch.add(p.timestamp, p.key, p.value, p.headers, p.bytes, delivery);
+    batch.add(p.timestamp, p.key, p.value, p.headers, p.bytes, delivery, slot);
     // A sendBatch() call hands over all it has at once: lingering for more would only delay it.
     if (ofCall) batch.sendNow = true;
     if (batch.sendNow || batch.bytes >= this.config.batchBytes || this.config.lingerMs === 0 || q.queued.length > 1 || this.flushing > 0) this.scheduleDrain();
