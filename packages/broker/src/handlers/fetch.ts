@@ -317,7 +317,7 @@ async function readAll(b: BrokerContext, entries: Entry[], responseMax: number, 
  */
 function readOne(b: BrokerContext, e: Entry, limit: number, minOneBatch: boolean, readCommitted: boolean, buffers: ReadBufferLease): Result | Promise<Result> {
   const p = hostedPartition(b, e);
-  if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) {
+  if (!p || otherTopicId(e, p)) {
     const unknownId = e.topic === '' || (e.topicId !== ZERO_UUID && p !== undefined);
     return errorResult(unknownId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
@@ -357,7 +357,7 @@ function allAtEnd(b: BrokerContext, entries: Entry[], readCommitted: boolean): b
   if (entries.length === 0) return false;
   for (const e of entries) {
     const p = hostedPartition(b, e);
-    if (!p || (e.topicId !== ZERO_UUID && p.topicId !== e.topicId)) return false;
+    if (!p || otherTopicId(e, p)) return false;
     if ((e.currentLeaderEpoch >= 0 && e.currentLeaderEpoch !== p.leaderEpoch) || e.lastFetchedEpoch >= 0) return false;
     if (e.fetchOffset !== (readCommitted ? p.lastStableOffset : p.highWatermark) || e.fetchOffset < p.logStartOffset) return false;
   }
@@ -396,6 +396,11 @@ function readFailed(b: BrokerContext, p: Partition, err: unknown): Result {
 /** The partition an entry names, if this broker hosts it ('' is a topic id no topic has). */
 function hostedPartition(b: BrokerContext, e: Entry): Partition | undefined {
   return e.topic === '' ? undefined : b.replicas.partition(e.topic, e.partition);
+}
+
+/** True when the entry names its topic by an id that is not this partition's topic's (a recreated topic). */
+function otherTopicId(e: Entry, p: Partition): boolean {
+  return e.topicId !== ZERO_UUID && p.topicId !== e.topicId;
 }
 
 function logEnds(b: BrokerContext, entries: Entry[]): bigint[] {
