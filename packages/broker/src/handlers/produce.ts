@@ -5,7 +5,9 @@
  * The ordered phase (validate headers + CRC, assign offsets, write) runs synchronously for every
  * partition before the first await, so pipelined produce requests on one connection append in
  * order; this handler is registered as pipelined. With acks=all the response waits for the durable
- * phase (group-committed fdatasync per the topic's flush policy), bounded by timeoutMs.
+ * phase (group-committed fdatasync per the topic's flush policy), bounded by timeoutMs. Each
+ * partition's durable phase starts as soon as its append is written, so its fdatasync runs on the
+ * thread pool while the next partitions of the request are still being validated and written.
  * acks=0 sends no response; on an error it closes the connection, as Kafka does, so the client
  * notices. v13 addresses topics by id (KIP-516).
  * Idempotent and transactional batches are checked against the partition's producer state in the
@@ -70,13 +72,13 @@ interface Target {
   verdict: number;
 }
 
-/** The ordered phase for every partition (synchronous), then the durable phase for acks=all. */
+/** The ordered phase for every partition (synchronous), each followed at once by the start of its durable phase for acks=all. */
 function appendAll(ctx: RequestContext, req: ProduceRequest, targets: Target[][]): HandlerResult<ProduceResponse> | Promise<ProduceResponse> {
   const b = ctx.broker;
   const now = b.clock.now();
   const byId = ctx.apiVersion >= 13;
   const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
-  const waits: Array<{ partition: Partition; result: AppendResult; out: PartitionResponse }> = [];
+  const waits: DurableWait[] = [];
   let anyError = false;
   const responses = req.topicData.map((topic, ti) => {
     const partitionResponses = topic.partitionData.map((pd, pi): PartitionResponse => {
@@ -90,7 +92,15 @@ function appendAll(ctx: RequestContext, req: ProduceRequest, targets: Target[][]
       else result = b.replicas.append(partition, pd.records as Buffer | null, now, ctx.apiVersion);
       if (result.errorCode !== ErrorCode.NONE) anyError = true;
       const out = toResponse(pd.index, result);
-      if (partition && result.errorCode === ErrorCode.NONE && req.acks === -1) waits.push({ partition, result, out });
+      // The durable phase starts now: this partition's fdatasync runs while the next ones append.
+      // Settled as a value, never rejected: a later partition's append cannot leave it unhandled.
+      if (partition && result.errorCode === ErrorCode.NONE && req.acks === -1) {
+        const durable = b.replicas.waitForDurable(partition, result.lastOffset).then(
+          () => null,
+          (err: Error) => err,
+        );
+        waits.push({ partition, out, durable });
+      }
       return out;
     });
     return { name: byId ? '' : topic.name, topicId: byId ? topic.topicId : ZERO_UUID, partitionResponses };
@@ -98,7 +108,7 @@ function appendAll(ctx: RequestContext, req: ProduceRequest, targets: Target[][]
   const response = { responses, throttleTimeMs: 0, nodeEndpoints: [] };
   if (req.acks === 0) return anyError ? CLOSE_CONNECTION : NO_RESPONSE;
   if (waits.length === 0) return response;
-  return awaitDurable(b.replicas, waits, Math.min(Math.max(req.timeoutMs, 0), limits.produceTimeoutMsMax)).then(() => response);
+  return awaitDurable(waits, Math.min(Math.max(req.timeoutMs, 0), limits.produceTimeoutMsMax)).then(() => response);
 }
 
 /**
@@ -130,16 +140,19 @@ function toResponse(index: number, r: AppendResult): PartitionResponse {
   };
 }
 
+/** A partition of an acks=all request: its durable phase, started, resolving with null or the flush's error. */
+interface DurableWait {
+  partition: Partition;
+  out: PartitionResponse;
+  durable: Promise<Error | null>;
+}
+
 /**
  * Waits for every partition's durable phase; partitions not durable in time get REQUEST_TIMED_OUT.
  * A wait is not cut short when the connection closes: the sync it waits for is on its way anyway,
  * and a listener per waiting request on the connection's signal would pile up under pipelining.
  */
-async function awaitDurable(
-  replicas: { waitForDurable(p: Partition, offset: bigint): Promise<void> },
-  waits: Array<{ partition: Partition; result: AppendResult; out: PartitionResponse }>,
-  timeoutMs: number,
-): Promise<void> {
+async function awaitDurable(waits: DurableWait[], timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -147,15 +160,13 @@ async function awaitDurable(
   try {
     await Promise.all(
       waits.map(async (w) => {
-        try {
-          const r = await Promise.race([replicas.waitForDurable(w.partition, w.result.lastOffset).then(() => 'ok' as const), timedOut]);
-          if (r === 'timeout') {
-            w.out.errorCode = ErrorCode.REQUEST_TIMED_OUT;
-            w.out.errorMessage = `Data was written but not flushed within ${timeoutMs} ms`;
-          }
-        } catch (err) {
+        const r = await Promise.race([w.durable, timedOut]);
+        if (r === 'timeout') {
+          w.out.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+          w.out.errorMessage = `Data was written but not flushed within ${timeoutMs} ms`;
+        } else if (r !== null) {
           w.out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-          w.out.errorMessage = `Flush of ${w.partition.key} failed: ${(err as Error).message}`;
+          w.out.errorMessage = `Flush of ${w.partition.key} failed: ${r.message}`;
         }
       }),
     );
