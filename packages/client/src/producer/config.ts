@@ -22,7 +22,7 @@ export interface ProducerConfig<K = unknown, V = unknown> extends ClientConfig {
   batchBytes?: number;
   /**
    * How far an open batch keeps filling while its partition cannot send (in-flight limit reached,
-   * older batches waiting), and how far a sendBatch() call's batches fill at acks=all. Default
+   * older batches waiting), and how far a sendBatch() call's batches fill. Default
    * min(maxRequestBytes, 64 × batchBytes): 1 MiB with the defaults, about librdkafka's batch.size.
    * Set it to batchBytes for the Java client's fixed batch size.
    */

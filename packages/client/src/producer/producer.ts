@@ -412,13 +412,15 @@ export class Producer<K = Bytes, V = Bytes> {
     // A partition that cannot send now (its in-flight limit reached, or older batches waiting) lets
     // its open batch keep filling up to batchMaxBytes: fewer, larger batches under load, while a
     // lightly loaded partition still sends batches of batchBytes or at lingerMs. So does a
-    // sendBatch() call at acks=all: there every batch costs the broker a durable write of its
-    // partition (Fjord's fdatasync, Kafka's replicas catching up) before the call can resolve: one
-    // batch per partition per call instead of two cut Fjord's syncs by a quarter and its CPU by a
-    // sixth (bench/README.md). At acks=0/1 a first batch closed at batchBytes lets the broker start
-    // on it while the rest of the call is still being encoded, which measured faster.
+    // sendBatch() call, whatever acks: nothing of it is sent before the call has appended it all,
+    // so a first batch closed at batchBytes only split the call. At acks=all every batch costs the
+    // broker a durable write of its partition (Fjord's fdatasync, Kafka's replicas catching up)
+    // before the call can resolve: one batch per partition per call instead of two cut Fjord's
+    // syncs by a quarter and its CPU by a sixth. At acks=1, where a partition has one batch in
+    // flight (no idempotence to keep retries in order), the rest of the call waited a round trip
+    // behind its small first batch (bench/README.md).
     const ofCall = delivery instanceof DeliveryGroup;
-    const limit = this.blocked(q) || (ofCall && this.config.acks === -1) ? this.config.batchMaxBytes : this.config.batchBytes;
+    const limit = ofCall || this.blocked(q) ? this.config.batchMaxBytes : this.config.batchBytes;
     if (!fits(open, p.bytes, limit) && sticky) {
       partition = this.sticky.onNewBatch(p.topic, count, topic.available, partition);
       q = this.queue(p.topic, partition);
