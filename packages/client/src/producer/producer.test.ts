@@ -182,6 +182,28 @@ describe('producer against a scripted broker', () => {
     assert.ok(capped.length >= 3 && capped.every((n) => n <= 9), `batches stop at batchMaxBytes (${capped.join(', ')})`);
   });
 
+  it('at acks=1 a batch waiting behind the in-flight limit is sent before the call ahead of it resolves', async () => {
+    const log = sequencedLog(() => 0);
+    const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
+    brokers.push(broker);
+    // Not idempotent: one batch in flight per partition.
+    const p = new Producer({ bootstrapServers: broker.bootstrap, acks: 1 });
+    producers.push(p);
+    await p.connect();
+    const queue = () => (p as unknown as { queues: Array<{ inFlight: unknown[]; queued: unknown[] }> }).queues[0]!;
+    let atResolve: [number, number] | undefined;
+    const first = p.sendBatch([{ topic: 't', partition: 0, value: 'a' }]).then(() => (atResolve = [queue().inFlight.length, queue().queued.length]));
+    await new Promise((r) => setImmediate(r)); // the first call's batch is sent
+    assert.equal(queue().inFlight.length, 1);
+    const second = p.sendBatch([{ topic: 't', partition: 0, value: 'b' }]);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([queue().inFlight.length, queue().queued.length], [1, 1], 'the second call waits behind the first');
+    await first;
+    assert.deepEqual(atResolve, [1, 0], 'when the first call resolves, the second call\'s batch is already in flight');
+    await second;
+    assert.deepEqual(log.seen.map((x) => x.count), [1, 1], 'one request each');
+  });
+
   it('the buffer of a batch sent once and acknowledged is reused by a later batch; a retried batch\'s is not', async () => {
     const log = sequencedLog((s, attempt) => (s.baseSequence === 20 && attempt === 1 ? ErrorCode.NOT_LEADER_OR_FOLLOWER : 0));
     const received: string[] = [];
