@@ -34,6 +34,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     records: { type: 'string' },
+    'warmup-records': { type: 'string' },
     'e2e-records': { type: 'string' },
     rounds: { type: 'string' },
     json: { type: 'string' },
@@ -47,6 +48,9 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(`usage: npm run bench:clients -- [--quick] [--rounds N] [--json FILE] [--record] [--only ${CLIENTS.join(',')}]
   --records N        records per produce run (default 200000 = 205 MB; --quick 30000)
+  --warmup-records N records each Node client's produce process sends, untimed, before its timed
+                     run, so that it is timed warm (default 100000; --quick 10000; 0: none);
+                     librdkafka (C) has no JIT to warm
   --e2e-records N    records of the e2e run at ${RATE}/s (default 50000 = 10 s; --quick 10000)
   --rounds N         rounds, clients interleaved in each; the median is reported (default 3; --quick 1)
   --json FILE        write {"<client>": {"produceMBps", "produceAcksAllMBps", "consumeMBps", "e2eP99Ms", ...}}
@@ -69,6 +73,7 @@ const positive = (name, v, dflt) => {
   return n;
 };
 const records = positive('records', flags.records, flags.quick ? 30_000 : 200_000);
+const warmupRecords = flags['warmup-records'] === '0' ? 0 : positive('warmup-records', flags['warmup-records'], flags.quick ? 10_000 : 100_000);
 const e2eRecords = positive('e2e-records', flags['e2e-records'], flags.quick ? 10_000 : 50_000);
 const rounds = positive('rounds', flags.rounds, flags.quick ? 1 : 3);
 const clients = (flags.only ?? CLIENTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
@@ -134,11 +139,11 @@ async function main() {
   const admin = new Admin({ bootstrapServers: bootstrap, clientId: 'bench-clients' });
   const built = clients.includes('librdkafka') ? buildRdkafkaBench(flags['rdkafka-source'], tmp) : null;
   if (built && !built.ok) process.stderr.write(`bench:clients: librdkafka skipped: ${built.reason}\n`);
-  const runs = Object.fromEntries(clients.map((c) => [c, { produce1: [], produceAll: [], consume: [], e2e: [], errors: [] }]));
+  const runs = Object.fromEntries(clients.map((c) => [c, { produce1: [], produceAll: [], consume: [], e2e: [], warmup: [], errors: [] }]));
   // Each client's topics go once it is done with them: their files, and so their page cache, go
   // with them. Kept, the ~2 GB a round writes piled up, and on this VM every write got slower as
   // the page cache filled, whichever client came later in a round paying for it.
-  const dropTopics = (topic) => admin.deleteTopics(['acks1', 'acksall', 'lat'].map(topic)).catch((err) => process.stderr.write(`bench:clients: deleting topics: ${err.message}\n`));
+  const dropTopics = (topic) => admin.deleteTopics(['acks1', 'acksall', 'lat', 'warm'].map(topic)).catch((err) => process.stderr.write(`bench:clients: deleting topics: ${err.message}\n`));
   const produceTimeoutMs = 300_000;
 
   for (let round = 0; round < rounds; round++) {
@@ -154,7 +159,7 @@ async function main() {
         else R.e2e.push(e);
         continue;
       }
-      await admin.createTopics(['acks1', 'acksall', 'lat'].map((w) => ({ name: topic(w), numPartitions: PARTITIONS })));
+      await admin.createTopics(['acks1', 'acksall', 'lat', 'warm'].map((w) => ({ name: topic(w), numPartitions: PARTITIONS })));
       if (client === 'librdkafka') {
         if (!built?.ok) continue;
         const rd = (args, timeoutS) => runRdkafkaBench(built.binary, ['-b', bootstrap, ...args], timeoutS);
@@ -172,8 +177,9 @@ async function main() {
         continue;
       }
       const base = { client, bootstrap, size: SIZE, partitions: PARTITIONS };
-      const p1 = await drive({ ...base, mode: 'produce', topic: topic('acks1'), records, acks: 1, timeoutMs: produceTimeoutMs });
-      const pa = await drive({ ...base, mode: 'produce', topic: topic('acksall'), records, acks: 'all', timeoutMs: produceTimeoutMs });
+      const warm = { warmupTopic: topic('warm'), warmupRecords };
+      const p1 = await drive({ ...base, ...warm, mode: 'produce', topic: topic('acks1'), records, acks: 1, timeoutMs: produceTimeoutMs });
+      const pa = await drive({ ...base, ...warm, mode: 'produce', topic: topic('acksall'), records, acks: 'all', timeoutMs: produceTimeoutMs });
       // fjord-send differs from fjord only in how it produces: its consume and e2e would repeat fjord's.
       const producesOnly = client === 'fjord-send';
       const c = producesOnly ? null : await drive({ ...base, mode: 'consume', topic: topic('acks1'), records, groupId: `${topic('acks1')}-g`, timeoutMs: produceTimeoutMs });
@@ -182,6 +188,7 @@ async function main() {
         if (x === null) continue;
         if (x.error) R.errors.push(x.error);
         else R[k].push(x.MBps);
+        if (x.warmupMBps !== undefined) R.warmup.push(x.warmupMBps);
       }
       if (e?.error) R.errors.push(e.error);
       else if (e) R.e2e.push(e);
@@ -200,7 +207,7 @@ async function main() {
       consumeMBps: r2(median(R.consume)),
       e2eP99Ms: r2(median(R.e2e.map((x) => x.p99))),
       e2eP50Ms: r2(median(R.e2e.map((x) => x.p50))),
-      rounds: { produceMBps: R.produce1.map(r2), produceAcksAllMBps: R.produceAll.map(r2), consumeMBps: R.consume.map(r2), e2eP99Ms: R.e2e.map((x) => r2(x.p99)) },
+      rounds: { produceMBps: R.produce1.map(r2), produceAcksAllMBps: R.produceAll.map(r2), consumeMBps: R.consume.map(r2), e2eP99Ms: R.e2e.map((x) => r2(x.p99)), ...(R.warmup.length ? { warmupMBps: R.warmup.map(r2) } : {}) },
       ...(R.errors.length ? { errors: R.errors } : {}),
     };
   }
@@ -246,7 +253,7 @@ function render(s, meta) {
   const line = (r) => r.map((x, i) => String(x).padEnd(widths[i])).join('  ');
   const m = machineInfo(os.tmpdir());
   const g = gitInfo(repoRoot);
-  const head = `${rounds} round(s); ${records} records per produce run, ${e2eRecords} e2e records at ${RATE}/s; load average ${meta.load0} before, ${meta.load1} after`;
+  const head = `${rounds} round(s); ${records} records per produce run (Node clients after ${warmupRecords} untimed), ${e2eRecords} e2e records at ${RATE}/s; load average ${meta.load0} before, ${meta.load1} after`;
   const console_ = [head, line(rows[0]), ...rows.slice(1).map(line), '', ...checks, ...(errors.length ? ['', 'errors:', ...errors] : []), ''].join('\n');
   const md = [
     `### Clients — ${meta.started.slice(0, 16).replace('T', ' ')} UTC`,
