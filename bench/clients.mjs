@@ -48,9 +48,9 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(`usage: npm run bench:clients -- [--quick] [--rounds N] [--json FILE] [--record] [--only ${CLIENTS.join(',')}]
   --records N        records per produce run (default 200000 = 205 MB; --quick 30000)
-  --warmup-records N records each Node client's produce process sends, untimed, before its timed
-                     run, so that it is timed warm (default 100000; --quick 10000; 0: none);
-                     librdkafka (C) has no JIT to warm
+  --warmup-records N records each Node client's produce process sends (and its consume process
+                     reads), untimed, before its timed run, so that it is timed warm (default
+                     100000; --quick 10000; 0: none); librdkafka (C) has no JIT to warm
   --e2e-records N    records of the e2e run at ${RATE}/s (default 50000 = 10 s; --quick 10000)
   --rounds N         rounds, clients interleaved in each; the median is reported (default 3; --quick 1)
   --json FILE        write {"<client>": {"produceMBps", "produceAcksAllMBps", "consumeMBps", "e2eP99Ms", ...}}
@@ -182,7 +182,7 @@ async function main() {
       const pa = await drive({ ...base, ...warm, mode: 'produce', topic: topic('acksall'), records, acks: 'all', timeoutMs: produceTimeoutMs });
       // fjord-send differs from fjord only in how it produces: its consume and e2e would repeat fjord's.
       const producesOnly = client === 'fjord-send';
-      const c = producesOnly ? null : await drive({ ...base, mode: 'consume', topic: topic('acks1'), records, groupId: `${topic('acks1')}-g`, timeoutMs: produceTimeoutMs });
+      const c = producesOnly ? null : await drive({ ...base, ...warm, mode: 'consume', topic: topic('acks1'), records, groupId: `${topic('acks1')}-g`, timeoutMs: produceTimeoutMs });
       const e = producesOnly ? null : await drive({ ...base, mode: 'e2e', topic: topic('lat'), records: e2eRecords, rate: RATE, groupId: `${topic('lat')}-g`, timeoutMs: (e2eRecords / RATE) * 1000 + 60_000 });
       for (const [k, x] of [['produce1', p1], ['produceAll', pa], ['consume', c]]) {
         if (x === null) continue;
@@ -253,7 +253,7 @@ function render(s, meta) {
   const line = (r) => r.map((x, i) => String(x).padEnd(widths[i])).join('  ');
   const m = machineInfo(os.tmpdir());
   const g = gitInfo(repoRoot);
-  const head = `${rounds} round(s); ${records} records per produce run (Node clients after ${warmupRecords} untimed), ${e2eRecords} e2e records at ${RATE}/s; load average ${meta.load0} before, ${meta.load1} after`;
+  const head = `${rounds} round(s); ${records} records per produce and consume run (Node clients after ${warmupRecords} untimed), ${e2eRecords} e2e records at ${RATE}/s; load average ${meta.load0} before, ${meta.load1} after`;
   const console_ = [head, line(rows[0]), ...rows.slice(1).map(line), '', ...checks, ...(errors.length ? ['', 'errors:', ...errors] : []), ''].join('\n');
   const md = [
     `### Clients — ${meta.started.slice(0, 16).replace('T', ' ')} UTC`,

@@ -5,10 +5,11 @@
  * options are { client: 'fjord'|'kafkajs'|'platformatic'|'echo', mode: 'produce'|'consume'|'e2e', bootstrap,
  * topic, records, size, acks, partitions, rate, groupId, timeoutMs, warmupTopic, warmupRecords }.
  *
- * A produce run with warmupRecords first produces that many records to warmupTopic, the same way and
- * untimed, so that the timed run measures the client at its steady state rather than its JIT's
- * first pass over the code (a fresh process produced its first 200k records 10-20% slower than the
- * next 200k here). Its rate is reported as warmupMBps.
+ * A produce or consume run with warmupRecords first produces that many records to warmupTopic, or
+ * consumes that many from it (in a group of its own), the same way and untimed, so that the timed
+ * run measures the client at its steady state rather than its JIT's first pass over the code (a
+ * fresh process produced its first 200k records 10-20% slower than the next 200k here). Its rate is
+ * reported as warmupMBps. The consume warm-up reads what the produce warm-ups wrote.
  */
 const opts = JSON.parse(process.argv[2] ?? '{}');
 const drivers = { fjord: './fjord.mjs', 'fjord-send': './fjord.mjs', kafkajs: './kafkajs.mjs', platformatic: './platformatic.mjs', echo: './echo.mjs' };
@@ -22,8 +23,9 @@ const guard = setTimeout(() => {
 // fjord-send: the same client, producing with one send() per record (consume and e2e as fjord).
 const mode = opts.client === 'fjord-send' && opts.mode === 'produce' ? 'produceEach' : opts.mode;
 let warmupMBps;
-if (opts.warmupRecords > 0 && (mode === 'produce' || mode === 'produceEach')) {
-  warmupMBps = (await mod[mode]({ ...opts, topic: opts.warmupTopic, records: opts.warmupRecords, deadlineMs })).MBps;
+if (opts.warmupRecords > 0 && (mode === 'produce' || mode === 'produceEach' || mode === 'consume')) {
+  const groupId = opts.groupId === undefined ? undefined : `${opts.groupId}-warmup`;
+  warmupMBps = (await mod[mode]({ ...opts, topic: opts.warmupTopic, records: opts.warmupRecords, groupId, deadlineMs })).MBps;
 }
 const result = { ...(await mod[mode]({ ...opts, deadlineMs })), ...(warmupMBps === undefined ? {} : { warmupMBps }) };
 clearTimeout(guard);
