@@ -447,7 +447,12 @@ export class Producer<K = Bytes, V = Bytes> {
 
   /** Whether a batch appended to now would wait behind others or behind the in-flight limit. */
   private blocked(q: PartitionQueue): boolean {
-    return q.queued.length > 1 || q.inFlight.length >= (q.retrying ? 1 : this.config.maxInFlightPerPartition);
+    return q.queued.length > 1 || q.inFlight.length >= this.inFlightLimit(q);
+  }
+
+  /** Batches of the partition that may be in flight at once: one while a resend is on its way through. */
+  private inFlightLimit(q: PartitionQueue): number {
+    return q.retrying ? 1 : this.config.maxInFlightPerPartition;
   }
 
   private queue(topic: string, partition: number): PartitionQueue {
@@ -514,7 +519,7 @@ export class Producer<K = Bytes, V = Bytes> {
     let nextWake = Infinity;
     for (const q of this.queues) {
       this.expire(q, now);
-      while (q.queued.length > 0 && q.inFlight.length < (q.retrying ? 1 : c.maxInFlightPerPartition)) {
+      while (q.queued.length > 0 && q.inFlight.length < this.inFlightLimit(q)) {
         const b = q.queued[0]!;
         const readyAt = b.attempts > 0 ? b.retryAtMs : b.closed || b.sendNow || q.queued.length > 1 || this.flushing > 0 ? 0 : b.createdAtMs + c.lingerMs;
         if (readyAt > now) {
@@ -710,7 +715,7 @@ export class Producer<K = Bytes, V = Bytes> {
    */
   private acknowledged(b: ProducerBatch): boolean {
     const q = this.queue(b.topic, b.partition);
-    const waited = q.queued.length > 0 && q.inFlight.length >= (q.retrying ? 1 : this.config.maxInFlightPerPartition);
+    const waited = q.queued.length > 0 && q.inFlight.length >= this.inFlightLimit(q);
     removeFrom(q.inFlight, b);
     if (b.baseSequence >= 0) q.ackedSequence = (b.baseSequence + b.count) % int32Wrap;
     if (q.retrying && !q.queued.some((x) => x.attempts > 0) && !q.inFlight.some((x) => x.attempts > 0)) q.retrying = false;
