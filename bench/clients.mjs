@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Admin } from '@fjord/client';
 import { startBroker, stopBroker } from './lib/broker.mjs';
-import { gitInfo, loadAverage, machineInfo } from './lib/machine.mjs';
+import { gitInfo, loadAverage, machineInfo, systemCpuSeconds } from './lib/machine.mjs';
 import { buildRdkafkaBench, rdkafkaSourceDefault, runRdkafkaBench } from './lib/rdkafka.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -139,7 +139,7 @@ async function main() {
   const admin = new Admin({ bootstrapServers: bootstrap, clientId: 'bench-clients' });
   const built = clients.includes('librdkafka') ? buildRdkafkaBench(flags['rdkafka-source'], tmp) : null;
   if (built && !built.ok) process.stderr.write(`bench:clients: librdkafka skipped: ${built.reason}\n`);
-  const runs = Object.fromEntries(clients.map((c) => [c, { produce1: [], produceAll: [], consume: [], e2e: [], warmup: [], errors: [] }]));
+  const runs = Object.fromEntries(clients.map((c) => [c, { produce1: [], produceAll: [], consume: [], e2e: [], warmup: [], steal: [], errors: [] }]));
   // Each client's topics go once it is done with them: their files, and so their page cache, go
   // with them. Kept, the ~2 GB a round writes piled up, and on this VM every write got slower as
   // the page cache filled, whichever client came later in a round paying for it.
@@ -153,46 +153,53 @@ async function main() {
       const R = runs[client];
       const topic = (what) => `bc-${client}-${what}-${round}`;
       process.stderr.write(`round ${round + 1}/${rounds}: ${client}\n`);
-      if (client === 'echo') {
-        const e = await drive({ client, mode: 'e2e', size: SIZE, records: e2eRecords, rate: RATE, timeoutMs: (e2eRecords / RATE) * 1000 + 60_000 });
-        if (e.error) R.errors.push(e.error);
-        else R.e2e.push(e);
-        continue;
-      }
-      await admin.createTopics(['acks1', 'acksall', 'lat', 'warm'].map((w) => ({ name: topic(w), numPartitions: PARTITIONS })));
-      if (client === 'librdkafka') {
-        if (!built?.ok) continue;
-        const rd = (args, timeoutS) => runRdkafkaBench(built.binary, ['-b', bootstrap, ...args], timeoutS);
-        const p1 = await rd(['-m', 'produce', '-t', topic('acks1'), '-s', String(SIZE), '-n', String(records), '-a', '1', '-p', String(PARTITIONS)], 300);
-        const pa = await rd(['-m', 'produce', '-t', topic('acksall'), '-s', String(SIZE), '-n', String(records), '-a', 'all', '-p', String(PARTITIONS)], 300);
-        const c = await rd(['-m', 'consume', '-t', topic('acks1'), '-n', String(records)], 300);
-        const e = await rd(['-m', 'e2e', '-t', topic('lat'), '-s', String(SIZE), '-r', String(RATE), '-n', String(e2eRecords), '-p', String(PARTITIONS), '-l', '0'], 120);
-        for (const [k, x, field] of [['produce1', p1, 'mb_per_s'], ['produceAll', pa, 'mb_per_s'], ['consume', c, 'mb_per_s']]) {
-          if (x.ok && x.result.complete === 1) R[k].push(x.result[field]);
-          else R.errors.push(`${k}: ${x.stderrTail || JSON.stringify(x.result)}`);
+      // The hypervisor's steal while this client ran: CPU time the VM wanted and other guests got.
+      const cpu0 = systemCpuSeconds();
+      try {
+        if (client === 'echo') {
+          const e = await drive({ client, mode: 'e2e', size: SIZE, records: e2eRecords, rate: RATE, timeoutMs: (e2eRecords / RATE) * 1000 + 60_000 });
+          if (e.error) R.errors.push(e.error);
+          else R.e2e.push(e);
+          continue;
         }
-        if (e.ok && e.result.complete === 1) R.e2e.push({ p50: e.result.e2e_p50_us / 1000, p99: e.result.e2e_p99_us / 1000, p999: e.result.e2e_p999_us / 1000, max: e.result.e2e_max_us / 1000 });
-        else R.errors.push(`e2e: ${e.stderrTail || JSON.stringify(e.result)}`);
+        await admin.createTopics(['acks1', 'acksall', 'lat', 'warm'].map((w) => ({ name: topic(w), numPartitions: PARTITIONS })));
+        if (client === 'librdkafka') {
+          if (!built?.ok) continue;
+          const rd = (args, timeoutS) => runRdkafkaBench(built.binary, ['-b', bootstrap, ...args], timeoutS);
+          const p1 = await rd(['-m', 'produce', '-t', topic('acks1'), '-s', String(SIZE), '-n', String(records), '-a', '1', '-p', String(PARTITIONS)], 300);
+          const pa = await rd(['-m', 'produce', '-t', topic('acksall'), '-s', String(SIZE), '-n', String(records), '-a', 'all', '-p', String(PARTITIONS)], 300);
+          const c = await rd(['-m', 'consume', '-t', topic('acks1'), '-n', String(records)], 300);
+          const e = await rd(['-m', 'e2e', '-t', topic('lat'), '-s', String(SIZE), '-r', String(RATE), '-n', String(e2eRecords), '-p', String(PARTITIONS), '-l', '0'], 120);
+          for (const [k, x, field] of [['produce1', p1, 'mb_per_s'], ['produceAll', pa, 'mb_per_s'], ['consume', c, 'mb_per_s']]) {
+            if (x.ok && x.result.complete === 1) R[k].push(x.result[field]);
+            else R.errors.push(`${k}: ${x.stderrTail || JSON.stringify(x.result)}`);
+          }
+          if (e.ok && e.result.complete === 1) R.e2e.push({ p50: e.result.e2e_p50_us / 1000, p99: e.result.e2e_p99_us / 1000, p999: e.result.e2e_p999_us / 1000, max: e.result.e2e_max_us / 1000 });
+          else R.errors.push(`e2e: ${e.stderrTail || JSON.stringify(e.result)}`);
+          await dropTopics(topic);
+          continue;
+        }
+        const base = { client, bootstrap, size: SIZE, partitions: PARTITIONS };
+        const warm = { warmupTopic: topic('warm'), warmupRecords };
+        const p1 = await drive({ ...base, ...warm, mode: 'produce', topic: topic('acks1'), records, acks: 1, timeoutMs: produceTimeoutMs });
+        const pa = await drive({ ...base, ...warm, mode: 'produce', topic: topic('acksall'), records, acks: 'all', timeoutMs: produceTimeoutMs });
+        // fjord-send differs from fjord only in how it produces: its consume and e2e would repeat fjord's.
+        const producesOnly = client === 'fjord-send';
+        const c = producesOnly ? null : await drive({ ...base, ...warm, mode: 'consume', topic: topic('acks1'), records, groupId: `${topic('acks1')}-g`, timeoutMs: produceTimeoutMs });
+        const e = producesOnly ? null : await drive({ ...base, mode: 'e2e', topic: topic('lat'), records: e2eRecords, rate: RATE, groupId: `${topic('lat')}-g`, timeoutMs: (e2eRecords / RATE) * 1000 + 60_000 });
+        for (const [k, x] of [['produce1', p1], ['produceAll', pa], ['consume', c]]) {
+          if (x === null) continue;
+          if (x.error) R.errors.push(x.error);
+          else R[k].push(x.MBps);
+          if (x.warmupMBps !== undefined) R.warmup.push(x.warmupMBps);
+        }
+        if (e?.error) R.errors.push(e.error);
+        else if (e) R.e2e.push(e);
         await dropTopics(topic);
-        continue;
+      } finally {
+        const cpu1 = systemCpuSeconds();
+        if (cpu0 && cpu1 && cpu1.total > cpu0.total) R.steal.push((100 * (cpu1.steal - cpu0.steal)) / (cpu1.total - cpu0.total));
       }
-      const base = { client, bootstrap, size: SIZE, partitions: PARTITIONS };
-      const warm = { warmupTopic: topic('warm'), warmupRecords };
-      const p1 = await drive({ ...base, ...warm, mode: 'produce', topic: topic('acks1'), records, acks: 1, timeoutMs: produceTimeoutMs });
-      const pa = await drive({ ...base, ...warm, mode: 'produce', topic: topic('acksall'), records, acks: 'all', timeoutMs: produceTimeoutMs });
-      // fjord-send differs from fjord only in how it produces: its consume and e2e would repeat fjord's.
-      const producesOnly = client === 'fjord-send';
-      const c = producesOnly ? null : await drive({ ...base, ...warm, mode: 'consume', topic: topic('acks1'), records, groupId: `${topic('acks1')}-g`, timeoutMs: produceTimeoutMs });
-      const e = producesOnly ? null : await drive({ ...base, mode: 'e2e', topic: topic('lat'), records: e2eRecords, rate: RATE, groupId: `${topic('lat')}-g`, timeoutMs: (e2eRecords / RATE) * 1000 + 60_000 });
-      for (const [k, x] of [['produce1', p1], ['produceAll', pa], ['consume', c]]) {
-        if (x === null) continue;
-        if (x.error) R.errors.push(x.error);
-        else R[k].push(x.MBps);
-        if (x.warmupMBps !== undefined) R.warmup.push(x.warmupMBps);
-      }
-      if (e?.error) R.errors.push(e.error);
-      else if (e) R.e2e.push(e);
-      await dropTopics(topic);
     }
   }
   await admin.close();
@@ -207,7 +214,7 @@ async function main() {
       consumeMBps: r2(median(R.consume)),
       e2eP99Ms: r2(median(R.e2e.map((x) => x.p99))),
       e2eP50Ms: r2(median(R.e2e.map((x) => x.p50))),
-      rounds: { produceMBps: R.produce1.map(r2), produceAcksAllMBps: R.produceAll.map(r2), consumeMBps: R.consume.map(r2), e2eP99Ms: R.e2e.map((x) => r2(x.p99)), ...(R.warmup.length ? { warmupMBps: R.warmup.map(r2) } : {}) },
+      rounds: { produceMBps: R.produce1.map(r2), produceAcksAllMBps: R.produceAll.map(r2), consumeMBps: R.consume.map(r2), e2eP99Ms: R.e2e.map((x) => r2(x.p99)), ...(R.warmup.length ? { warmupMBps: R.warmup.map(r2) } : {}), stealPct: R.steal.map((x) => Math.round(x)) },
       ...(R.errors.length ? { errors: R.errors } : {}),
     };
   }
@@ -248,6 +255,13 @@ function render(s, meta) {
   if (s.echo?.e2eP99Ms !== null && s.echo?.e2eP99Ms !== undefined) {
     checks.push(`floor  the machine's own e2e p99 in this run (loopback echo between two Node processes, same schedule, no broker): ${fmt(s.echo.e2eP99Ms)} ms`);
   }
+  // Steal is the VM waiting for a core the host gave another guest: a round that lost much of its
+  // CPU that way says more about the neighbours than about the client.
+  const steals = Object.entries(s).flatMap(([c, v]) => v.rounds.stealPct.map((pct, i) => ({ c, round: i + 1, pct })));
+  if (steals.length > 0) {
+    const worst = steals.reduce((a, b) => (b.pct > a.pct ? b : a));
+    checks.push(`noise  hypervisor steal while each client ran (% of the machine's CPU time): median ${median(steals.map((x) => x.pct))}%, max ${worst.pct}% (${worst.c}, round ${worst.round}); stealPct per round below`);
+  }
   const errors = Object.entries(s).flatMap(([c, v]) => (v.errors ?? []).map((e) => `${c}: ${e}`));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = (r) => r.map((x, i) => String(x).padEnd(widths[i])).join('  ');
@@ -267,7 +281,7 @@ function render(s, meta) {
     `|${rows[0].map(() => '---').join('|')}|`,
     ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`),
     '',
-    ...checks.map((c) => `- ${c.replace(/^(met|MISSED|floor)\s*/, (x) => `**${x.trim()}** `)}`),
+    ...checks.map((c) => `- ${c.replace(/^(met|MISSED|floor|noise)\s*/, (x) => `**${x.trim()}** `)}`),
     ...(errors.length ? ['', ...errors.map((e) => `- error: ${e}`)] : []),
     '',
     `Per round: ${Object.entries(s).map(([c, v]) => `${c} ${JSON.stringify(v.rounds)}`).join('; ')}`,

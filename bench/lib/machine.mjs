@@ -60,14 +60,17 @@ export function gitInfo(repoRoot) {
   return { commit, subject, dirty: dirty ? dirty.split('\n').length : 0 };
 }
 
-/** Busy and total CPU time of the whole machine so far, in seconds (first line of /proc/stat). */
+/**
+ * Busy and total CPU time of the whole machine so far, in seconds (first line of /proc/stat), and
+ * the part of it the hypervisor gave to other guests (steal; counted in busy).
+ */
 export function systemCpuSeconds() {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal
     const idle = (f[3] ?? 0) + (f[4] ?? 0);
     const total = f.slice(0, 8).reduce((s, x) => s + x, 0);
-    return { busy: (total - idle) / 100, total: total / 100 };
+    return { busy: (total - idle) / 100, total: total / 100, steal: (f[7] ?? 0) / 100 };
   } catch {
     return null;
   }
