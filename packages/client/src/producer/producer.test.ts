@@ -5,6 +5,7 @@ import { serializers } from '../serializers.js';
 import { InvalidRecordError } from './producer.js';
 import { startFakeBroker, type FakeBroker, type FakeRequest } from '../test-support/fake-broker.js';
 import { Producer } from './producer.js';
+import type { ProducerConfig } from './config.js';
 
 const brokers: FakeBroker[] = [];
 const producers: Array<{ close(options?: { timeoutMs?: number }): Promise<void> }> = [];
@@ -65,15 +66,21 @@ function sequencedLog(fail: (s: Seen, attempt: number) => number) {
   };
 }
 
+/** A scripted broker answering Produce with `log`, and a producer connected to it; both are closed after the tests. */
+async function producerOn(log: ReturnType<typeof sequencedLog>, topics: Record<string, number>, config: Omit<ProducerConfig, 'bootstrapServers'>): Promise<{ broker: FakeBroker; p: Producer }> {
+  const broker = await startFakeBroker({ topics, handle: (r) => log.handle(r) });
+  brokers.push(broker);
+  const p = new Producer({ bootstrapServers: broker.bootstrap, ...config });
+  producers.push(p);
+  await p.connect();
+  return { broker, p };
+}
+
 describe('producer against a scripted broker', () => {
   it('retries keep order: a failed batch and the ones behind it are resent in sequence order with their original sequences', async () => {
     const log = sequencedLog((s, attempt) => (s.baseSequence === 0 && attempt === 1 ? ErrorCode.NOT_LEADER_OR_FOLLOWER : 0));
-    const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
-    brokers.push(broker);
     // One record per batch and no linger, so several batches of the partition are in flight at once.
-    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 100, batchMaxBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
-    producers.push(p);
-    await p.connect();
+    const { broker, p } = await producerOn(log, { t: 1 }, { lingerMs: 0, batchBytes: 100, batchMaxBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
     const metas = await Promise.all(Array.from({ length: 8 }, (_, i) => p.send({ topic: 't', value: `v${i}`, partition: 0 })));
     assert.deepEqual(metas.map((m) => m.offset), [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n], 'offsets follow send order');
     const firsts = log.seen.filter((s) => s.baseSequence === 0);
@@ -113,11 +120,7 @@ describe('producer against a scripted broker', () => {
     // Sequence 0 is refused as out of order although nothing was acknowledged: the producer cannot
     // repair that, fails that batch, takes a new producer id and resends the two behind it from 0.
     const log = sequencedLog((s, attempt) => (s.baseSequence === 0 && attempt === 1 && s.count === 1 && log.seen.length === 1 ? ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER : 0));
-    const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
-    brokers.push(broker);
-    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 100, batchMaxBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
-    producers.push(p);
-    await p.connect();
+    const { broker, p } = await producerOn(log, { t: 1 }, { lingerMs: 0, batchBytes: 100, batchMaxBytes: 100, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
     const results = await Promise.allSettled(['a', 'b', 'c'].map((v) => p.send({ topic: 't', value: v, partition: 0 })));
     assert.equal(results[0]!.status, 'rejected');
     assert.deepEqual(results.slice(1).map((r) => (r.status === 'fulfilled' ? r.value.offset : r.reason)), [0n, 1n], 'b and c written, in order');
@@ -129,11 +132,7 @@ describe('producer against a scripted broker', () => {
   it('a batch refused as too large is split and resent, keeping order and sequence numbers', async () => {
     // The "topic" takes at most 2 records per batch; the producer batches 8.
     const log = sequencedLog((s) => (s.count > 2 ? ErrorCode.MESSAGE_TOO_LARGE : 0));
-    const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
-    brokers.push(broker);
-    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 50, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
-    producers.push(p);
-    await p.connect();
+    const { p } = await producerOn(log, { t: 1 }, { lingerMs: 50, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
     const metas = await Promise.all(Array.from({ length: 8 }, (_, i) => p.send({ topic: 't', value: `v${i}`, partition: 0 })));
     assert.deepEqual(metas.map((m) => m.offset), [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n], 'every record written once, in send order');
     assert.equal(log.seen[0]!.count, 8, 'first sent as one batch');
@@ -144,11 +143,7 @@ describe('producer against a scripted broker', () => {
 
   it('sendBatch() records go out without lingerMs, one batch per partition; send() still lingers', async () => {
     const log = sequencedLog(() => 0);
-    const broker = await startFakeBroker({ topics: { t: 2 }, handle: (r) => log.handle(r) });
-    brokers.push(broker);
-    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 60_000 });
-    producers.push(p);
-    await p.connect();
+    const { p } = await producerOn(log, { t: 2 }, { lingerMs: 60_000 });
     const within = <T>(what: string, ms: number, promise: Promise<T>) =>
       Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms).unref())]);
     const records = [0, 1, 0, 1, 0].map((partition, i) => ({ topic: 't', partition, value: `v${i}` }));
@@ -166,11 +161,7 @@ describe('producer against a scripted broker', () => {
   it('a sendBatch() call fills its batches up to batchMaxBytes, at acks=all and at acks=1', async () => {
     const batchesOf = async (acks: 1 | 'all', batchMaxBytes: number) => {
       const log = sequencedLog(() => 0);
-      const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
-      brokers.push(broker);
-      const p = new Producer({ bootstrapServers: broker.bootstrap, acks, batchBytes: 1000, batchMaxBytes });
-      producers.push(p);
-      await p.connect();
+      const { p } = await producerOn(log, { t: 1 }, { acks, batchBytes: 1000, batchMaxBytes });
       // 20 records of ~220 bytes: 4.4 KB for partition 0, over batchBytes.
       await p.sendBatch(Array.from({ length: 20 }, (_, i) => ({ topic: 't', partition: 0, value: Buffer.alloc(200, i) })));
       return log.seen.map((s) => s.count);
@@ -184,12 +175,8 @@ describe('producer against a scripted broker', () => {
 
   it('at acks=1 a batch waiting behind the in-flight limit is sent before the call ahead of it resolves', async () => {
     const log = sequencedLog(() => 0);
-    const broker = await startFakeBroker({ topics: { t: 1 }, handle: (r) => log.handle(r) });
-    brokers.push(broker);
     // Not idempotent: one batch in flight per partition.
-    const p = new Producer({ bootstrapServers: broker.bootstrap, acks: 1 });
-    producers.push(p);
-    await p.connect();
+    const { p } = await producerOn(log, { t: 1 }, { acks: 1 });
     const queue = () => (p as unknown as { queues: Array<{ inFlight: unknown[]; queued: unknown[] }> }).queues[0]!;
     let atResolve: [number, number] | undefined;
     const first = p.sendBatch([{ topic: 't', partition: 0, value: 'a' }]).then(() => (atResolve = [queue().inFlight.length, queue().queued.length]));
