@@ -191,26 +191,6 @@ describe('producer against a scripted broker', () => {
     assert.deepEqual(log.seen.map((x) => x.count), [1, 1], 'one request each');
   });
 
-  it('at acks=1 a sendBatch() call on an idle producer is sent before the call returns; at acks=all calls of one turn merge', async () => {
-    const run = async (acks: 1 | 'all') => {
-      const log = sequencedLog(() => 0);
-      const { p } = await producerOn(log, { t: 1 }, { acks });
-      const queue = () => (p as unknown as { queues: Array<{ inFlight: unknown[]; queued: unknown[] }> }).queues[0]!;
-      const calls = [p.sendBatch([{ topic: 't', partition: 0, value: 'a' }])];
-      const afterFirst = [queue().inFlight.length, queue().queued.length];
-      calls.push(p.sendBatch([{ topic: 't', partition: 0, value: 'b' }]), p.sendBatch([{ topic: 't', partition: 0, value: 'c' }]));
-      const offsets = (await Promise.all(calls)).map((m) => m[0]!.offset);
-      return { afterFirst, batches: log.seen.map((s) => s.count), offsets };
-    };
-    const one = await run(1);
-    assert.deepEqual(one.afterFirst, [1, 0], 'acks=1: the first call is in flight when sendBatch() returns');
-    assert.deepEqual(one.batches, [1, 2], 'acks=1: the calls made while it was in flight travel together behind it');
-    const all = await run('all');
-    assert.deepEqual(all.afterFirst, [0, 1], 'acks=all: nothing is sent before the scheduled drain');
-    assert.deepEqual(all.batches, [3], 'acks=all: the three calls of one turn are one batch');
-    assert.deepEqual(all.offsets, [0n, 1n, 2n], 'acks=all: the records in order');
-  });
-
   it('the buffer of a batch sent once and acknowledged is reused by a later batch; a retried batch\'s is not', async () => {
     const log = sequencedLog((s, attempt) => (s.baseSequence === 20 && attempt === 1 ? ErrorCode.NOT_LEADER_OR_FOLLOWER : 0));
     const received: string[] = [];

@@ -240,13 +240,6 @@ export class Producer<K = Bytes, V = Bytes> {
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       const group = new DeliveryGroup(records.length, resolve, reject);
       for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, group, i);
-      // At acks 0/1 a call that finds nothing in flight goes out now rather than at the scheduled
-      // drain: the broker appends it while the application prepares its next call (calls made
-      // meanwhile merge behind it as before). At acks=all every batch costs the broker a durable
-      // write of its partition before the call resolves; there the scheduled drain, which merges
-      // the calls of one turn into one batch per partition, measured as fast or faster.
-      // (bench/README.md, twelfth session.)
-      if (this.config.acks !== -1 && this.drainScheduled && this.requestsInFlight.size === 0) this.drainNow();
     });
   }
 
