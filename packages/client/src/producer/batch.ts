@@ -1,5 +1,6 @@
 /** A producer batch: records for one partition, sent and retried as one RecordBatch. */
 import { BatchBuilder, decodeBatch, type BuilderHeader } from '@fjord/protocol';
+import type { BufferPool } from './buffer-pool.js';
 
 export interface RecordMetadata {
   topic: string;
@@ -62,14 +63,18 @@ export function estimateRecordBytes(key: Buffer | null, value: Buffer | null, he
  * Buffers of acknowledged batches, kept for new batches to write into (as the Java producer's
  * BufferPool keeps batch.size buffers). Batch buffers mostly grow past 4 KiB, beyond what Node
  * carves from its shared slab, so each new one was memory outside the JS heap, and allocating them
- * at the producer's rate made V8 run a full collection every few dozen megabytes. Kept up to
- * `maxBytes` in all, newest first (the one most likely still in the CPU cache).
+ * at the producer's rate made V8 run a full collection every few dozen megabytes. Newest first (the
+ * one most likely still in the CPU cache).
+ *
+ * They count against bufferMemoryBytes with the records' reservations, as Java's free list counts
+ * against buffer.memory: a buffer is kept only while reserved plus spare bytes stay within the
+ * limit, and `fit()` drops the oldest spares once new reservations leave them no room.
  */
 export class SpareBatchBuffers {
   private readonly spares: Buffer[] = [];
   private bytes = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(private readonly pool: Pick<BufferPool, 'limitBytes' | 'used'>) {}
 
   take(): Buffer | undefined {
     const b = this.spares.pop();
@@ -78,13 +83,23 @@ export class SpareBatchBuffers {
   }
 
   give(b: Buffer): void {
-    if (this.bytes + b.length > this.maxBytes) return;
+    if (this.pool.used + this.bytes + b.length > this.pool.limitBytes) return;
     this.spares.push(b);
     this.bytes += b.length;
   }
 
+  /** Drops the oldest spares until reserved plus spare bytes are within the limit again. */
+  fit(): void {
+    while (this.bytes > 0 && this.pool.used + this.bytes > this.pool.limitBytes) this.bytes -= this.spares.shift()!.length;
+  }
+
   get size(): number {
     return this.spares.length;
+  }
+
+  /** Bytes held as spares. */
+  get spareBytes(): number {
+    return this.bytes;
   }
 }
 

@@ -12,6 +12,9 @@ interface Waiter {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** What whenRoom() answers when there is room: one settled promise, not a new one per call. */
+const roomNow: Promise<void> = Promise.resolve();
+
 export class BufferPool {
   private usedBytes = 0;
   private readonly waiters: Waiter[] = [];
@@ -46,7 +49,7 @@ export class BufferPool {
 
   /** Resolves when the pool has room for `bytes` and nobody waits (does not reserve). */
   whenRoom(bytes: number, maxBlockMs: number): Promise<void> {
-    if (this.waiters.length === 0 && this.usedBytes + bytes <= this.limitBytes) return Promise.resolve();
+    if (this.waiters.length === 0 && this.usedBytes + bytes <= this.limitBytes) return roomNow;
     return this.reserve(bytes, maxBlockMs).then(() => this.release(bytes));
   }
 

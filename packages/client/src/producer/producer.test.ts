@@ -222,6 +222,28 @@ describe('producer against a scripted broker', () => {
     assert.deepEqual(received.slice(20), ['retried', 'retried']);
   });
 
+  it('spare batch buffers and unacknowledged records together stay within bufferMemoryBytes', async () => {
+    const log = sequencedLog(() => 0);
+    const broker = await startFakeBroker({ topics: { t: 4 }, handle: (r) => log.handle(r) });
+    brokers.push(broker);
+    const limit = 64 * 1024;
+    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 16 * 1024, bufferMemoryBytes: limit });
+    producers.push(p);
+    const spareBytes = () => (p as unknown as { spareBuffers: { spareBytes: number } }).spareBuffers.spareBytes;
+    await p.connect();
+    const value = Buffer.alloc(900, 1);
+    let peak = 0;
+    const sends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 2000; i++) {
+      await p.ready(1000);
+      sends.push(p.send({ topic: 't', partition: i % 4, value }));
+      peak = Math.max(peak, p.bufferedBytes + spareBytes());
+    }
+    await Promise.all(sends);
+    assert.ok(spareBytes() > 0, 'acknowledged batches left buffers to reuse');
+    assert.ok(peak <= limit, `reserved + spare bytes peaked at ${peak}, over bufferMemoryBytes ${limit}`);
+  });
+
   it('serializers: keys and values go through keySerializer / valueSerializer; a throwing one is an InvalidRecordError', async () => {
     const log = sequencedLog(() => 0);
     const batches: Buffer[] = [];
