@@ -222,10 +222,15 @@ async function main() {
       for (let attempt = 0; ; attempt++) {
         process.stderr.write(`round ${round + 1}/${rounds}: ${client}${attempt > 0 ? ` (again: ${Math.round(kept.steal)}% steal)` : ''}\n`);
         const got = await runClient(client, round, attempt);
+        // An attempt set aside still reports its errors: a failure is never hidden by a rerun.
+        const setAside = (x) => {
+          runs[client].setAside.push({ round: round + 1, stealPct: Math.round(x.steal ?? 0) });
+          runs[client].errors.push(...x.errors.map((e) => `(round ${round + 1}, attempt set aside) ${e}`));
+        };
         if (kept === null || (got.steal ?? 0) < (kept.steal ?? 0)) {
-          if (kept) runs[client].setAside.push({ round: round + 1, stealPct: Math.round(kept.steal) });
+          if (kept) setAside(kept);
           kept = got;
-        } else runs[client].setAside.push({ round: round + 1, stealPct: Math.round(got.steal) });
+        } else setAside(got);
         if ((got.steal ?? 0) <= stealMax || attempt >= stealRetries) break;
       }
       const R = runs[client];
