@@ -223,14 +223,9 @@ describe('producer against a scripted broker', () => {
   });
 
   it('spare batch buffers and unacknowledged records together stay within bufferMemoryBytes', async () => {
-    const log = sequencedLog(() => 0);
-    const broker = await startFakeBroker({ topics: { t: 4 }, handle: (r) => log.handle(r) });
-    brokers.push(broker);
     const limit = 64 * 1024;
-    const p = new Producer({ bootstrapServers: broker.bootstrap, lingerMs: 0, batchBytes: 16 * 1024, bufferMemoryBytes: limit });
-    producers.push(p);
+    const { p } = await producerOn(sequencedLog(() => 0), { t: 4 }, { lingerMs: 0, batchBytes: 16 * 1024, bufferMemoryBytes: limit });
     const spareBytes = () => (p as unknown as { spareBuffers: { spareBytes: number } }).spareBuffers.spareBytes;
-    await p.connect();
     const value = Buffer.alloc(900, 1);
     let peak = 0;
     const sends: Array<Promise<unknown>> = [];

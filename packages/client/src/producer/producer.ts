@@ -677,8 +677,7 @@ export class Producer<K = Bytes, V = Bytes> {
       if (!name && meta) for (const [n, info] of meta.topics) if (info.topicId === t.topicId) name = n;
       for (const p of t.partitionResponses) byKey.set(`${name}\u0000${p.index}`, p);
     }
-    const acked: ProducerBatch[] = [];
-    const results: Array<ProduceResponse['responses'][number]['partitionResponses'][number]> = [];
+    const acked: Array<{ b: ProducerBatch; p: ProduceResponse['responses'][number]['partitionResponses'][number] }> = [];
     let unblocked = false;
     for (const b of batches) {
       const p = byKey.get(`${b.topic}\u0000${b.partition}`);
@@ -688,8 +687,7 @@ export class Producer<K = Bytes, V = Bytes> {
       }
       if (p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
         if (this.acknowledged(b)) unblocked = true;
-        acked.push(b);
-        results.push(p);
+        acked.push({ b, p });
       } else this.onFailure(b, kafkaError(p.errorCode, `producing to ${b.topic}-${b.partition}`, p.errorMessage), p.errorCode);
     }
     // Batches that waited behind these (their partition at its in-flight limit: one batch at acks=1
@@ -699,9 +697,7 @@ export class Producer<K = Bytes, V = Bytes> {
     // idle meanwhile. Below the limit nothing waited, and a drain here would only send the next
     // call's records in smaller batches than the scheduled drain does (bench/README.md).
     if (unblocked) this.drainNow();
-    for (let i = 0; i < acked.length; i++) {
-      const b = acked[i]!;
-      const p = results[i]!;
+    for (const { b, p } of acked) {
       const written = p.errorCode === ErrorCode.NONE;
       this.finish(b, () => b.succeed(written ? p.baseOffset : -1n, written ? p.logAppendTimeMs : -1n));
       // Sent once and answered: the broker has read the request, so the socket is done with the
