@@ -151,7 +151,9 @@ async function main() {
   const admin = new Admin({ bootstrapServers: bootstrap, clientId: 'bench-clients' });
   const built = clients.includes('librdkafka') ? buildRdkafkaBench(flags['rdkafka-source'], tmp) : null;
   if (built && !built.ok) process.stderr.write(`bench:clients: librdkafka skipped: ${built.reason}\n`);
-  const runs = Object.fromEntries(clients.map((c) => [c, { produce1: [], produceAll: [], consume: [], e2e: [], warmup: [], steal: [], setAside: [], errors: [] }]));
+  /** A client's figures: each round's (or attempt's) go into these lists. */
+  const resultLists = () => ({ produce1: [], produceAll: [], consume: [], e2e: [], warmup: [], errors: [] });
+  const runs = Object.fromEntries(clients.map((c) => [c, { ...resultLists(), steal: [], setAside: [] }]));
   // Each client's topics go once it is done with them: their files, and so their page cache, go
   // with them. Kept, the ~2 GB a round writes piled up, and on this VM every write got slower as
   // the page cache filled, whichever client came later in a round paying for it.
@@ -160,7 +162,7 @@ async function main() {
 
   /** One client's workloads in one round, into a fresh set of result lists; with the steal while it ran. */
   const runClient = async (client, round, attempt) => {
-    const R = { produce1: [], produceAll: [], consume: [], e2e: [], warmup: [], errors: [] };
+    const R = resultLists();
     const topic = (what) => `bc-${client}-${what}-${round}${attempt > 0 ? `-again${attempt}` : ''}`;
     // The hypervisor's steal while this client ran: CPU time the VM wanted and other guests got.
     const cpu0 = systemCpuSeconds();
@@ -234,7 +236,7 @@ async function main() {
         if ((got.steal ?? 0) <= stealMax || attempt >= stealRetries) break;
       }
       const R = runs[client];
-      for (const k of ['produce1', 'produceAll', 'consume', 'e2e', 'warmup', 'errors']) R[k].push(...kept[k]);
+      for (const k of Object.keys(resultLists())) R[k].push(...kept[k]);
       if (kept.steal !== null) R.steal.push(kept.steal);
     }
   }
