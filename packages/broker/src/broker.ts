@@ -3,6 +3,7 @@
  * start() returns once the broker accepts connections; stop() shuts down cleanly (stops accepting,
  * closes connections, flushes logs and writes checkpoints so the next start needs no recovery).
  */
+import { loadNativeModules } from '@fjord/protocol';
 import { ReadBufferPool, type ReadBufferPoolOptions } from '@fjord/storage';
 import type { BrokerConfig } from './config/broker-configs.js';
 import { ConfigError } from './config/broker-configs.js';
@@ -102,6 +103,8 @@ export class Broker implements BrokerContext {
     for (const k of this.config.unknownKeys) this.logger.warn('unknown configuration ignored', { key: k });
     const listen = parseHostPort(this.config.getString('listeners').split(',')[0]!.trim(), 'listeners');
     const started = this.clock.now();
+    // The CRC and compression libraries load lazily; a broken installation stops the start here.
+    loadNativeModules();
     this.metadataStore = await LocalMetadataStore.open(this.dataDir, this.nodeId);
     this.config.setDynamic('default', this.metadataStore.brokerConfigs(''));
     this.config.setDynamic('broker', this.metadataStore.brokerConfigs(String(this.nodeId)));

@@ -5,13 +5,15 @@
  * fails with a stale-metadata error, and for newly wanted topics; concurrent refreshes share one
  * request). Producer, admin and (later) consumer all sit on one Cluster.
  */
-import { FindCoordinatorRequest, MetadataResponse, type MessageInput } from '@fjord/protocol';
+import { FindCoordinatorRequest } from '@fjord/protocol/generated/find-coordinator.js';
+import { MetadataResponse } from '@fjord/protocol/generated/metadata.js';
+import type { MessageInput } from '@fjord/protocol';
 import type { ResolvedClientConfig, BrokerAddress } from './config.js';
 import { Connection, type Api, type RequestOptions } from './connection/connection.js';
 import { backoffMs } from './connection/backoff.js';
 import { ClosedError, ConnectionError, TimeoutError, kafkaError } from './errors.js';
 import type { BrokerInfo, TopicInfo } from './metadata/metadata.js';
-import { ErrorCode } from '@fjord/protocol';
+import { ErrorCode } from '@fjord/protocol/core';
 import { findCoordinatorApi, metadataApi } from './apis.js';
 
 /** FindCoordinator key types. */

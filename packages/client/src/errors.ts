@@ -4,7 +4,7 @@
  * their own class with `cause` and structured fields; every one carries `retriable` too, so callers
  * can decide with one check.
  */
-import { KafkaError, ErrorCode } from '@fjord/protocol';
+import { KafkaError, ErrorCode } from '@fjord/protocol/core';
 
 export { KafkaError, ErrorCode };
 

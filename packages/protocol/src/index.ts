@@ -1,21 +1,3 @@
-export { DecodeError, EncodeError } from './decode-error.js';
-export { Writer, rawByReferenceBytesMin } from './primitives/writer.js';
-export { Reader, emptyElementsMax } from './primitives/reader.js';
-export { ZERO_UUID, METADATA_TOPIC_ID, isUuid, uuidToBytes, uuidFromBytes, randomUuid } from './primitives/uuid.js';
-export type { Uuid, RandomFill } from './primitives/uuid.js';
-export type {
-  ApiInfo,
-  CoordinatorRecordCodecs,
-  MessageCodec,
-  MessageInput,
-  MessageKind,
-  MessageOf,
-  Records,
-  TaggedField,
-} from './message-codec.js';
-export { recordsToBuffer } from './records-field.js';
+/** @fjord/protocol: the Kafka protocol's codecs (generated from the schemas), framing, records and compression. */
+export * from './core.js';
 export * from './generated/index.js';
-export * from './framing/index.js';
-export * from './errors/error-codes.js';
-export * from './records/index.js';
-export * from './compression/index.js';

@@ -11,15 +11,11 @@
  * KafkaError naming the resource (one failure rejects the call, as KafkaJS does; the message says
  * which resources failed).
  */
-import {
-  DescribeLogDirsRequest,
-  KafkaError,
-  ListOffsetsRequest,
-  OffsetCommitRequest,
-  errorName,
-  OffsetFetchRequest,
-  ErrorCode,
-} from '@fjord/protocol';
+import { KafkaError, errorName, ErrorCode } from '@fjord/protocol/core';
+import { DescribeLogDirsRequest } from '@fjord/protocol/generated/describe-log-dirs.js';
+import { ListOffsetsRequest } from '@fjord/protocol/generated/list-offsets.js';
+import { OffsetCommitRequest } from '@fjord/protocol/generated/offset-commit.js';
+import { OffsetFetchRequest } from '@fjord/protocol/generated/offset-fetch.js';
 import { Cluster, CoordinatorType } from '../cluster.js';
 import { intOption, resolveClientConfig, type ClientConfig } from '../config.js';
 import type { Api, Connection } from '../connection/connection.js';

@@ -12,25 +12,15 @@
  * is single-use: once closed it stays closed; the ConnectionPool opens a new one with backoff.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import {
-  ApiVersionsRequest,
-  ApiVersionsResponse,
-  DecodeError,
-  ErrorCode,
-  Reader,
-  apis,
-  decodeResponseHeader,
-  encodeRequestFrame,
-  frameSizeBytes,
-  type MessageCodec,
-  type MessageInput,
-} from '@fjord/protocol';
+import { DecodeError, ErrorCode, Reader, decodeResponseHeader, encodeRequestFrame, frameSizeBytes } from '@fjord/protocol/core';
+import { ApiVersionsRequest, ApiVersionsResponse } from '@fjord/protocol/generated/api-versions.js';
+import type { MessageCodec, MessageInput } from '@fjord/protocol';
 import { ClosedError, ConnectionError, ProtocolError, TimeoutError, UnsupportedVersionError, kafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { connectionReadArenaBytes } from '../limits.js';
 import { FrameReader } from './frame-reader.js';
 import { clientRange, pickVersion } from './versions.js';
-import { apiVersionsApi } from '../apis.js';
+import { apiVersionsApi, clientApis } from '../apis.js';
 
 /** A request codec paired with its response codec, e.g. `{ request: ProduceRequest, response: ProduceResponse }`. */
 export interface Api<Req, Res> {
@@ -213,9 +203,9 @@ export class Connection {
     if (res.errorCode !== 0) throw kafkaError(res.errorCode, `ApiVersions from ${this.address}`);
     const versions = new Map<number, number>();
     for (const k of res.apiKeys) {
-      const api = apis.get(k.apiKey);
+      const api = clientApis.get(k.apiKey);
       if (!api) continue;
-      const v = pickVersion(clientRange(api), k);
+      const v = pickVersion(clientRange(api.request), k);
       if (v >= 0) versions.set(k.apiKey, v);
     }
     this.versions = versions;

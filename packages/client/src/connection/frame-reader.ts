@@ -17,7 +17,7 @@
  *
  * Pure bookkeeping, no I/O: the socket calls buffer() before each read and read() after it.
  */
-import { frameSizeBytes } from '@fjord/protocol';
+import { frameSizeBytes } from '@fjord/protocol/core';
 
 export class FrameReader {
   private arena: Buffer;

@@ -11,7 +11,8 @@
  * Offsets (OffsetCommit/OffsetFetch, with the member epoch) and the coordinator lookup are shared
  * with the classic member (group.ts). Not implemented: regex subscriptions, rack ids.
  */
-import { ConsumerGroupHeartbeatResponse, ErrorCode, randomUuid } from '@fjord/protocol';
+import { ErrorCode, randomUuid } from '@fjord/protocol/core';
+import { ConsumerGroupHeartbeatResponse } from '@fjord/protocol/generated/consumer-group-heartbeat.js';
 import type { Cluster } from '../cluster.js';
 import { kafkaError } from '../errors.js';
 import type { ResolvedConsumerConfig } from './config.js';

@@ -21,7 +21,8 @@
  * max.poll.interval.ms is only the rebalance timeout here: nothing leaves the group because the
  * application is slow.
  */
-import { ErrorCode, FetchRequest, FetchResponse } from '@fjord/protocol';
+import { ErrorCode } from '@fjord/protocol/core';
+import { FetchRequest, FetchResponse } from '@fjord/protocol/generated/fetch.js';
 import { Cluster } from '../cluster.js';
 import type { Api, Connection } from '../connection/connection.js';
 import { backoffMs } from '../connection/backoff.js';

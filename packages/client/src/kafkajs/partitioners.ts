@@ -9,7 +9,7 @@
  * starting point per topic, and honour message.partition.
  */
 import { randomInt } from 'node:crypto';
-import { defaultPartition } from '@fjord/protocol';
+import { defaultPartition } from '@fjord/protocol/core';
 
 export interface PartitionMetadata {
   partitionErrorCode: number;

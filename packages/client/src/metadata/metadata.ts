@@ -1,5 +1,5 @@
 /** The metadata cache's data: brokers and, per topic, its partitions' leaders. Pure data, no I/O. */
-import { ErrorCode } from '@fjord/protocol';
+import { ErrorCode } from '@fjord/protocol/core';
 
 export interface BrokerInfo {
   nodeId: number;

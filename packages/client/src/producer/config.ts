@@ -1,5 +1,5 @@
 /** Producer configuration: names follow Kafka's properties in camelCase, with units. */
-import { CompressionType } from '@fjord/protocol';
+import { CompressionType } from '@fjord/protocol/core';
 import { boolOption, intOption, resolveClientConfig, type ClientConfig, type ResolvedClientConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { idempotentInFlightMax, producerDefaults } from '../limits.js';

@@ -6,7 +6,7 @@
  * a new partition is picked at random among those with a leader (different from the last one when
  * there is a choice).
  */
-import { defaultPartition } from '@fjord/protocol';
+import { defaultPartition } from '@fjord/protocol/core';
 
 export interface PartitionerArgs {
   topic: string;

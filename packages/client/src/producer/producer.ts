@@ -16,7 +16,8 @@
  * Memory: records reserve bufferMemoryBytes until acknowledged; send() waits (a promise, not an
  * exception) when it is full, and ready() lets a writer wait for room without sending.
  */
-import { ErrorCode, ProduceResponse } from '@fjord/protocol';
+import { ErrorCode } from '@fjord/protocol/core';
+import { ProduceResponse } from '@fjord/protocol/generated/produce.js';
 import { Cluster } from '../cluster.js';
 import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';

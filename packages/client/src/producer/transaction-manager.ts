@@ -11,7 +11,7 @@
  * COORDINATOR_LOAD_IN_PROGRESS and CONCURRENT_TRANSACTIONS are retried with backoff; PRODUCER_FENCED,
  * INVALID_PRODUCER_EPOCH and TRANSACTIONAL_ID_AUTHORIZATION_FAILED are fatal for the producer.
  */
-import { ErrorCode } from '@fjord/protocol';
+import { ErrorCode } from '@fjord/protocol/core';
 import type { Cluster } from '../cluster.js';
 import { backoffMs } from '../connection/backoff.js';
 import { KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';

@@ -183,6 +183,20 @@ function headersFile(headers: MessageModel[], apis: { key: number; req: MessageM
     for (const [k, v] of entries) w.line(`[${k}, ${v}],`);
   }, ']);');
   w.line();
+  w.line('/** The versions with codecs per API key, [min, max] (the same ranges as `apis` in index.ts). */');
+  w.open('const VERSION_RANGES: ReadonlyMap<number, readonly [number, number]> = new Map<number, readonly [number, number]>([', () => {
+    for (const a of [...apis].sort((x, y) => x.key - y.key)) w.line(`[${a.key}, [${a.req.min}, ${a.req.max}]],`);
+  }, ']);');
+  w.line();
+  w.line('/**');
+  w.line(' * Whether this package has codecs for `apiVersion` of `apiKey`. It lives here rather than');
+  w.line(" * beside `apis` so that reading a request header does not load every API's codecs.");
+  w.line(' */');
+  w.block('export function hasApiVersion(apiKey: number, apiVersion: number): boolean', () => {
+    w.line('const range = VERSION_RANGES.get(apiKey);');
+    w.line('return range !== undefined && apiVersion >= range[0] && apiVersion <= range[1];');
+  });
+  w.line();
   w.line('/**');
   w.line(' * Request header version for an API version: 2 for flexible versions, else 1; 0 only for');
   w.line(' * ControlledShutdown v0 (removed in Kafka 4.0). Unknown APIs get 1, enough to read the header fields.');

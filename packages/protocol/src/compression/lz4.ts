@@ -18,9 +18,11 @@
  * content checksum too). Concatenated frames are accepted; anything else after the end mark is
  * an error.
  */
-import { compressSync, uncompressSync } from 'lz4-napi';
 import { DecodeError } from '../decode-error.js';
+import { onFirstUse } from '../native.js';
 import { xxhash32 } from './xxhash32.js';
+
+const lz4 = onFirstUse<typeof import('lz4-napi')>('lz4-napi');
 
 const MAGIC = 0x184d2204;
 const UNCOMPRESSED_BLOCK_FLAG = 0x80000000;
@@ -88,7 +90,7 @@ function decodeBlock(block: Buffer, outMax: number, offset: number, why: string)
   input.writeUInt32LE(outMax, 0);
   block.copy(input, 4);
   try {
-    return uncompressSync(input);
+    return lz4().uncompressSync(input);
   } catch (cause) {
     throw new DecodeError(`lz4: ${why}`, offset, PATH, { cause });
   }
@@ -166,7 +168,7 @@ export function lz4Compress(data: Buffer): Buffer {
   for (let pos = 0; pos < data.length; pos += WRITE_BLOCK_BYTES) {
     const chunk = data.subarray(pos, Math.min(data.length, pos + WRITE_BLOCK_BYTES));
     // lz4-napi prefixes the block with its uncompressed size (4 bytes LE); the frame does not.
-    const compressed = compressSync(chunk).subarray(4);
+    const compressed = lz4().compressSync(chunk).subarray(4);
     const raw = compressed.length >= chunk.length;
     const body = raw ? chunk : compressed;
     const size = Buffer.allocUnsafe(4);

@@ -15,8 +15,10 @@
  * A raw block starts with its uncompressed length as an unsigned varint; we check it against
  * the caller's limit before the native decoder allocates anything.
  */
-import { compressSync, uncompressSync } from 'snappy';
 import { DecodeError } from '../decode-error.js';
+import { onFirstUse } from '../native.js';
+
+const snappy = onFirstUse<typeof import('snappy')>('snappy');
 
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_BYTES = 16;
@@ -51,7 +53,7 @@ function decodeRawBlock(block: Buffer, room: number, offset: number): Buffer {
   if (declared > room) throw new DecodeError(`snappy: block of ${declared} bytes exceeds the remaining limit ${room}`, offset, PATH);
   let out: string | Buffer;
   try {
-    out = uncompressSync(block);
+    out = snappy().uncompressSync(block);
   } catch (cause) {
     throw new DecodeError('snappy: corrupt block', offset, PATH, { cause });
   }
@@ -94,7 +96,7 @@ export function snappyCompress(data: Buffer): Buffer {
   // inputs longer than 20 bytes, and a bare 16-byte header would be misread as raw snappy.
   let pos = 0;
   do {
-    const block = compressSync(data.subarray(pos, Math.min(data.length, pos + XERIAL_BLOCK_BYTES)));
+    const block = snappy().compressSync(data.subarray(pos, Math.min(data.length, pos + XERIAL_BLOCK_BYTES)));
     const size = Buffer.allocUnsafe(4);
     size.writeInt32BE(block.length, 0);
     parts.push(size, block);

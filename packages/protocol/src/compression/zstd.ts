@@ -10,33 +10,37 @@
  * but never below 2^23 (what level 19 streams use) nor above zstd's default 2^27: a batch's
  * window larger than the batch itself only comes from a hostile or very unusual producer.
  */
-import binding from 'zstd-napi/binding.js';
-import { compress as zstdCompressHighLevel } from 'zstd-napi';
+import type * as ZstdBinding from 'zstd-napi/binding.js';
 import { DecodeError } from '../decode-error.js';
+import { onFirstUse } from '../native.js';
+
+const binding = onFirstUse<typeof ZstdBinding>('zstd-napi/binding.js');
+const zstd = onFirstUse<typeof import('zstd-napi')>('zstd-napi');
 
 const PATH = 'zstd';
 const MIN_CHUNK_BYTES = 128 * 1024;
 /** Kafka's default `compression.zstd.level`. */
 export const ZSTD_DEFAULT_LEVEL = 3;
 
-let dctx: binding.DCtx | undefined;
+let dctx: ZstdBinding.DCtx | undefined;
 
 const WINDOW_LOG_MIN = 23;
 const WINDOW_LOG_MAX = 27;
 
-function context(maxBytes: number): binding.DCtx {
-  dctx ??= new binding.DCtx();
+function context(maxBytes: number): ZstdBinding.DCtx {
+  const b = binding();
+  dctx ??= new b.DCtx();
   // A previous call may have failed mid-frame; start clean.
-  dctx.reset(binding.ResetDirective.sessionOnly);
+  dctx.reset(b.ResetDirective.sessionOnly);
   const windowLog = Math.min(WINDOW_LOG_MAX, Math.max(WINDOW_LOG_MIN, Math.ceil(Math.log2(Math.max(maxBytes, 1))) + 1));
-  dctx.setParameter(binding.DParameter.windowLogMax, windowLog);
+  dctx.setParameter(b.DParameter.windowLogMax, windowLog);
   return dctx;
 }
 
 /** The content size the first frame declares, or null when absent or unreadable. */
 function declaredSize(data: Buffer): number | null {
   try {
-    return binding.getFrameContentSize(data);
+    return binding().getFrameContentSize(data);
   } catch {
     return null;
   }
@@ -83,5 +87,5 @@ export function zstdDecompress(data: Buffer, maxBytes: number): Buffer {
 }
 
 export function zstdCompress(data: Buffer, level: number = ZSTD_DEFAULT_LEVEL): Buffer {
-  return zstdCompressHighLevel(data, { compressionLevel: level });
+  return zstd().compress(data, { compressionLevel: level });
 }

@@ -7,8 +7,7 @@ import { DecodeError } from '../decode-error.js';
 import type { MessageCodec, MessageInput, TaggedField } from '../message-codec.js';
 import { Reader } from '../primitives/reader.js';
 import { Writer } from '../primitives/writer.js';
-import { RequestHeader, ResponseHeader, requestHeaderVersion, responseHeaderVersion } from '../generated/headers.js';
-import { apis } from '../generated/index.js';
+import { RequestHeader, ResponseHeader, hasApiVersion, requestHeaderVersion, responseHeaderVersion } from '../generated/headers.js';
 
 /** Bytes of the size prefix. */
 export const frameSizeBytes = 4;
@@ -54,8 +53,7 @@ export function decodeRequestHeader(frame: Buffer, offset = 0, end: number = fra
   if (r.remaining < 4) throw new DecodeError('request header is truncated', offset, 'RequestHeader');
   const apiKey = frame.readInt16BE(offset);
   const apiVersion = frame.readInt16BE(offset + 2);
-  const api = apis.get(apiKey);
-  const supported = api !== undefined && apiVersion >= api.minVersion && apiVersion <= api.maxVersion;
+  const supported = hasApiVersion(apiKey, apiVersion);
   const wanted = requestHeaderVersion(apiKey, apiVersion);
   const headerVersion = supported || wanted === 0 ? wanted : 1;
   const h = RequestHeader.decode(r, headerVersion);

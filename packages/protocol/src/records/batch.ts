@@ -9,9 +9,11 @@
  *   27 baseTimestamp int64 | 35 maxTimestamp int64 | 43 producerId int64 | 51 producerEpoch int16
  *   53 baseSequence int32 | 57 recordsCount int32 | 61 records
  */
-import { crc32c } from '@node-rs/crc32';
 import { DecodeError } from '../decode-error.js';
 import { CompressionType, isKnownCompression } from '../compression/codec.js';
+import { onFirstUse } from '../native.js';
+
+const crc32 = onFirstUse<typeof import('@node-rs/crc32')>('@node-rs/crc32');
 
 export { CompressionType } from '../compression/codec.js';
 
@@ -164,7 +166,7 @@ function checkSpan(buf: Buffer, pos: number, size: number): void {
 /** CRC-32C of [pos + 21, pos + size): from attributes to the end of the batch. One native pass. */
 export function computeBatchCrc(buf: Buffer, pos: number, size: number): number {
   checkSpan(buf, pos, size);
-  return crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + size)) >>> 0;
+  return crc32().crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + size)) >>> 0;
 }
 
 /**
@@ -172,7 +174,7 @@ export function computeBatchCrc(buf: Buffer, pos: number, size: number): number 
  * batches (producer state snapshots). One native pass.
  */
 export function crc32cOf(data: Buffer): number {
-  return crc32c(data) >>> 0;
+  return crc32().crc32c(data) >>> 0;
 }
 
 /** True when the stored CRC matches. A span that does not fit in `buf` is simply not valid. */
