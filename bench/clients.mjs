@@ -5,13 +5,14 @@
  * 8-partition topics with acks=1 and acks=all, a group consumer reading the acks=1 topic from the
  * start, and end-to-end latency at 5,000 records/s (producer and consumer in one process). Prints a
  * table against issue 5's targets; `--json FILE` writes {"<client>": {produceMBps, consumeMBps,
- * e2eP99Ms, ...}}; `--record` adds the run to bench/RESULTS.md. See bench/README.md.
+ * e2eP99Ms, ...}}; `--record` adds the run to bench/RESULTS.md. See bench/README.md. For the Node
+ * clients it also times importing the package in a fresh process (a CLI's or a function's start).
  *
  * Each client workload runs in its own Node process (bench/clients/driver.mjs); rounds interleave the
  * clients so that the shared machine's noise hits them alike, and the median round is reported.
  * Only processes started here are signalled, by PID; the data dir is removed at the end.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,9 @@ const CLIENTS = ['fjord', 'fjord-send', 'kafkajs', 'platformatic', 'librdkafka',
 const PARTITIONS = 8;
 const SIZE = 1024;
 const RATE = 5000;
+/** The package each Node client's application imports; `import ms` times that import. */
+const PACKAGES = { fjord: '@fjord/client', kafkajs: 'kafkajs', platformatic: '@platformatic/kafka' };
+const IMPORTS_PER_ROUND = 3;
 
 const { values: flags } = parseArgs({
   options: {
@@ -137,6 +141,17 @@ function drive(opts) {
   });
 }
 
+/**
+ * Milliseconds to import `pkg` in a fresh Node process (performance.now() around the dynamic
+ * import, so Node's own start is not counted), or { error }.
+ */
+function importMs(pkg) {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pkg)}); process.stdout.write(String(performance.now() - t));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+  const ms = Number(r.stdout);
+  return r.status === 0 && r.stdout !== '' && Number.isFinite(ms) ? ms : { error: `import ${pkg}: exit ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').slice(-2).join(' / ')}` };
+}
+
 const median = (xs) => {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   return v.length === 0 ? null : v[Math.floor((v.length - 1) / 2)];
@@ -152,7 +167,7 @@ async function main() {
   const built = clients.includes('librdkafka') ? buildRdkafkaBench(flags['rdkafka-source'], tmp) : null;
   if (built && !built.ok) process.stderr.write(`bench:clients: librdkafka skipped: ${built.reason}\n`);
   /** A client's figures: each round's (or attempt's) go into these lists. */
-  const resultLists = () => ({ produce1: [], produceAll: [], consume: [], e2e: [], warmup: [], errors: [] });
+  const resultLists = () => ({ produce1: [], produceAll: [], consume: [], e2e: [], warmup: [], imports: [], errors: [] });
   const runs = Object.fromEntries(clients.map((c) => [c, { ...resultLists(), steal: [], setAside: [] }]));
   // Each client's topics go once it is done with them: their files, and so their page cache, go
   // with them. Kept, the ~2 GB a round writes piled up, and on this VM every write got slower as
@@ -189,6 +204,13 @@ async function main() {
         else R.errors.push(`e2e: ${e.stderrTail || JSON.stringify(e.result)}`);
         await dropTopics(topic);
         return R;
+      }
+      if (PACKAGES[client]) {
+        for (let i = 0; i < IMPORTS_PER_ROUND; i++) {
+          const ms = importMs(PACKAGES[client]);
+          if (typeof ms === 'number') R.imports.push(ms);
+          else R.errors.push(ms.error);
+        }
       }
       const base = { client, bootstrap, size: SIZE, partitions: PARTITIONS };
       const warm = { warmupTopic: topic('warm'), warmupRecords };
@@ -252,7 +274,8 @@ async function main() {
       consumeMBps: r2(median(R.consume)),
       e2eP99Ms: r2(median(R.e2e.map((x) => x.p99))),
       e2eP50Ms: r2(median(R.e2e.map((x) => x.p50))),
-      rounds: { produceMBps: R.produce1.map(r2), produceAcksAllMBps: R.produceAll.map(r2), consumeMBps: R.consume.map(r2), e2eP99Ms: R.e2e.map((x) => r2(x.p99)), ...(R.warmup.length ? { warmupMBps: R.warmup.map(r2) } : {}), stealPct: R.steal.map((x) => Math.round(x)) },
+      importMs: r2(median(R.imports)),
+      rounds: { produceMBps: R.produce1.map(r2), produceAcksAllMBps: R.produceAll.map(r2), consumeMBps: R.consume.map(r2), e2eP99Ms: R.e2e.map((x) => r2(x.p99)), ...(R.warmup.length ? { warmupMBps: R.warmup.map(r2) } : {}), ...(R.imports.length ? { importMs: R.imports.map((x) => Math.round(x)) } : {}), stealPct: R.steal.map((x) => Math.round(x)) },
       ...(R.setAside.length ? { setAside: R.setAside } : {}),
       ...(R.errors.length ? { errors: R.errors } : {}),
     };
@@ -273,6 +296,7 @@ function render(s, meta) {
     ['consume MB/s', 'consumeMBps'],
     ['e2e p50 ms', 'e2eP50Ms'],
     ['e2e p99 ms', 'e2eP99Ms'],
+    ['import ms', 'importMs'],
   ];
   const rows = [['client', ...cols.map((c) => c[0])], ...Object.entries(s).map(([c, v]) => [c, ...cols.map(([, k]) => fmt(v[k]))])];
   const checks = [];
