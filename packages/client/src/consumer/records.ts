@@ -10,7 +10,22 @@
  * batch at or past its first offset is reached, its transactional batches are skipped, and its
  * ABORT marker ends that.
  */
-import { BASE_OFFSET_OFFSET, BATCH_LENGTH_OFFSET, CONTROL_FLAG_MASK, LAST_OFFSET_DELTA_OFFSET, ControlRecordType, LOG_OVERHEAD, MIN_BATCH_LENGTH, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK, batchLastOffset, decodeBatch, decodeBatchRecords, readBatchHeader, readControlRecordType } from '@fjord/protocol/core';
+import {
+  BASE_OFFSET_OFFSET,
+  BATCH_LENGTH_OFFSET,
+  CONTROL_FLAG_MASK,
+  LAST_OFFSET_DELTA_OFFSET,
+  ControlRecordType,
+  LOG_OVERHEAD,
+  MIN_BATCH_LENGTH,
+  TIMESTAMP_TYPE_MASK,
+  TRANSACTIONAL_FLAG_MASK,
+  batchLastOffset,
+  decodeBatch,
+  decodeBatchRecords,
+  readBatchHeader,
+  readControlRecordType,
+} from '@fjord/protocol/core';
 import type { BatchHeader, RecordFields, RecordVisitor } from '@fjord/protocol';
 
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
