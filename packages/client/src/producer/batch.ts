@@ -69,7 +69,8 @@ export function estimateRecordBytes(key: Buffer | null, value: Buffer | null, he
  *
  * They count against bufferMemoryBytes with the records' reservations, as Java's free list counts
  * against buffer.memory: a buffer is kept only while reserved plus spare bytes stay within the
- * limit, and `fit()` drops the oldest spares once new reservations leave them no room.
+ * limit, and `fit()` (which the BufferPool calls after each reservation) drops the oldest spares
+ * once new reservations leave them no room.
  */
 export class SpareBatchBuffers {
   private readonly spares: Buffer[] = [];

@@ -42,9 +42,10 @@ describe('buffer pool', () => {
 });
 
 describe('spare batch buffers', () => {
-  it('count against the limit with the reservations: kept only while both fit, the oldest dropped when reservations grow', () => {
-    const pool = new BufferPool(1000);
-    const spares = new SpareBatchBuffers(pool);
+  it('count against the limit with the reservations: kept only while both fit, the oldest dropped when reservations grow', async () => {
+    let spares: SpareBatchBuffers | undefined;
+    const pool = new BufferPool(1000, () => spares!.fit());
+    spares = new SpareBatchBuffers(pool);
     pool.tryReserve(600);
     spares.give(Buffer.alloc(500));
     assert.equal(spares.size, 0, '600 reserved + 500 spare is over 1000');
@@ -54,13 +55,16 @@ describe('spare batch buffers', () => {
     spares.give(newer);
     assert.deepEqual([spares.size, spares.spareBytes], [2, 350]);
     pool.tryReserve(100);
-    spares.fit();
     assert.deepEqual([spares.size, spares.spareBytes], [1, 150], '700 reserved: the oldest spare went');
     assert.equal(spares.take(), newer);
     pool.release(700);
-    spares.give(older);
-    pool.tryReserve(1000);
-    spares.fit();
-    assert.deepEqual([spares.size, spares.spareBytes], [0, 0]);
+    // A reservation that waited: granted when room is released, and the spares give way then too.
+    pool.tryReserve(850);
+    spares.give(newer);
+    assert.equal(spares.spareBytes, 150);
+    const waited = pool.reserve(900, 1000);
+    pool.release(850);
+    await waited;
+    assert.deepEqual([spares.size, spares.spareBytes, pool.used], [0, 0, 900]);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * buffer.memory: bytes reserved by records waiting to be acknowledged. A reservation that does not
  * fit waits (FIFO, so records keep their order) until acknowledgements free room, for at most
- * maxBlockMs; then it fails with TimeoutError naming bufferMemoryBytes.
+ * maxBlockMs; then it fails with TimeoutError naming bufferMemoryBytes. `onReserved` runs after
+ * every reservation granted: the producer's spare batch buffers count against the same limit and
+ * give way there (SpareBatchBuffers.fit).
  */
 import { TimeoutError } from '../errors.js';
 
@@ -19,7 +21,10 @@ export class BufferPool {
   private usedBytes = 0;
   private readonly waiters: Waiter[] = [];
 
-  constructor(readonly limitBytes: number) {}
+  constructor(
+    readonly limitBytes: number,
+    private readonly onReserved: () => void = () => {},
+  ) {}
 
   get used(): number {
     return this.usedBytes;
@@ -29,6 +34,7 @@ export class BufferPool {
   tryReserve(bytes: number): boolean {
     if (this.waiters.length > 0 || this.usedBytes + bytes > this.limitBytes) return false;
     this.usedBytes += bytes;
+    this.onReserved();
     return true;
   }
 
@@ -63,6 +69,7 @@ export class BufferPool {
       const w = this.waiters.shift()!;
       clearTimeout(w.timer);
       this.usedBytes += w.bytes;
+      this.onReserved();
       w.resolve();
     }
   }

@@ -119,7 +119,8 @@ export class Producer<K = Bytes, V = Bytes> {
   constructor(config: ProducerConfig<K, V>) {
     this.config = resolveProducerConfig(config);
     this.cluster = new Cluster(this.config.client);
-    this.pool = new BufferPool(this.config.bufferMemoryBytes);
+    // Spare batch buffers share bufferMemoryBytes with the records: each reservation trims them.
+    this.pool = new BufferPool(this.config.bufferMemoryBytes, () => this.spareBuffers.fit());
     this.spareBuffers = new SpareBatchBuffers(this.pool);
     this.sticky = new StickyPartitioner(this.config.client.random);
     if (this.config.transactionalId !== undefined) this.txn = new TransactionManager(this.cluster, this.config, this.config.transactionalId);
@@ -261,7 +262,6 @@ export class Producer<K = Bytes, V = Bytes> {
     }
     const topic = this.cluster.metadata?.topics.get(prepared.topic);
     if (this.slowAppends === 0 && topic && this.pool.tryReserve(prepared.bytes)) {
-      this.spareBuffers.fit();
       try {
         this.append(prepared, topic, delivery, slot);
       } catch (e) {
@@ -286,7 +286,6 @@ export class Producer<K = Bytes, V = Bytes> {
       .then(async () => {
         const t = await this.cluster.topic(prepared.topic, Math.max(0, deadline - this.config.now()), this.config.maxBlockMs);
         await this.pool.reserve(prepared.bytes, Math.max(0, deadline - this.config.now()));
-        this.spareBuffers.fit();
         if (this.closed) {
           this.pool.release(prepared.bytes);
           throw new ClosedError('producer');
