@@ -8,19 +8,10 @@
 /** Sorted, disjoint, inclusive version runs, e.g. [[0, 2], [5, 13]]. */
 export type VersionRuns = readonly (readonly [number, number])[];
 
-export type PrimitiveType =
-  | 'bool'
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'int64'
-  | 'uint16'
-  | 'uint32'
-  | 'float64'
-  | 'uuid'
-  | 'string'
-  | 'bytes'
-  | 'records';
+/** The schema's primitive types: what a field holds when it is not a struct (the generator reads this list too). */
+export const primitiveTypes = ['bool', 'int8', 'int16', 'int32', 'int64', 'uint16', 'uint32', 'float64', 'uuid', 'string', 'bytes', 'records'] as const;
+
+export type PrimitiveType = (typeof primitiveTypes)[number];
 
 export interface FieldDescriptor {
   /** Property name (camelCase). */

@@ -3,8 +3,9 @@
  * and the codec object. No closures or reflection on the per-field path: version checks are plain
  * comparisons on `v`, simplified with the versions each struct can actually occur in.
  */
+import type { PrimitiveType } from '../message-descriptor.js';
 import { CodeWriter, docComment } from './code-writer.js';
-import { primBytesMin, structBytesMin, type FieldModel, type MessageModel, type PrimType, type StructModel } from './model.js';
+import { primBytesMin, structBytesMin, type FieldModel, type MessageModel, type StructModel } from './model.js';
 import { conditionWithin, describeVersions } from './versions.js';
 
 const ZERO_UUID_LITERAL = "'AAAAAAAAAAAAAAAAAAAAAA'";
@@ -43,7 +44,7 @@ function quote(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
 }
 
-const FIXED_SIZE: Partial<Record<PrimType, number>> = {
+const FIXED_SIZE: Partial<Record<PrimitiveType, number>> = {
   bool: 1,
   int8: 1,
   int16: 2,
@@ -55,7 +56,7 @@ const FIXED_SIZE: Partial<Record<PrimType, number>> = {
   uuid: 16,
 };
 
-const READ_PRIM: Partial<Record<PrimType, string>> = {
+const READ_PRIM: Partial<Record<PrimitiveType, string>> = {
   bool: 'readBool',
   int8: 'readInt8',
   int16: 'readInt16',
@@ -67,7 +68,7 @@ const READ_PRIM: Partial<Record<PrimType, string>> = {
   uuid: 'readUuid',
 };
 
-const WRITE_PRIM: Partial<Record<PrimType, string>> = {
+const WRITE_PRIM: Partial<Record<PrimitiveType, string>> = {
   bool: 'writeBool',
   int8: 'writeInt8',
   int16: 'writeInt16',
@@ -79,7 +80,7 @@ const WRITE_PRIM: Partial<Record<PrimType, string>> = {
   uuid: 'writeUuid',
 };
 
-const ARRAY_HELPER: Record<PrimType, string> = {
+const ARRAY_HELPER: Record<PrimitiveType, string> = {
   bool: 'Bools',
   int8: 'Int8s',
   int16: 'Int16s',
@@ -94,7 +95,7 @@ const ARRAY_HELPER: Record<PrimType, string> = {
   records: 'BytesArray',
 };
 
-function primTs(p: PrimType): string {
+function primTs(p: PrimitiveType): string {
   switch (p) {
     case 'bool':
       return 'boolean';

@@ -6,37 +6,11 @@
  * range, computed per version from whichever file defines that version's layout. The generator
  * checks that, version by version, the merged field order is exactly the source file's order.
  */
+import { primitiveTypes, type PrimitiveType } from '../message-descriptor.js';
 import type { RawField, RawMessage, RawStruct } from './schema-files.js';
 import { inRange, parseVersions, rangeList, type VersionRange } from './versions.js';
 
-export type PrimType =
-  | 'bool'
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'int64'
-  | 'uint16'
-  | 'uint32'
-  | 'float64'
-  | 'uuid'
-  | 'string'
-  | 'bytes'
-  | 'records';
-
-const PRIMS: ReadonlySet<string> = new Set([
-  'bool',
-  'int8',
-  'int16',
-  'int32',
-  'int64',
-  'uint16',
-  'uint32',
-  'float64',
-  'uuid',
-  'string',
-  'bytes',
-  'records',
-]);
+const PRIMS: ReadonlySet<string> = new Set(primitiveTypes);
 
 export interface FieldModel {
   /** Name in the schema (usually PascalCase). */
@@ -46,7 +20,7 @@ export interface FieldModel {
   about: string;
   kind: 'prim' | 'struct' | 'array';
   /** For 'prim', and for arrays of primitives. */
-  prim: PrimType | null;
+  prim: PrimitiveType | null;
   /** For 'struct', and for arrays of structs. */
   struct: StructModel | null;
   present: number[];
@@ -211,9 +185,9 @@ class Builder {
     const el = elementName(f.type);
     const isArray = f.type.startsWith('[]');
     let struct: StructModel | null = null;
-    let prim: PrimType | null = null;
+    let prim: PrimitiveType | null = null;
     if (PRIMS.has(el)) {
-      prim = el as PrimType;
+      prim = el as PrimitiveType;
     } else {
       const cf = cur ? structFieldsOf(cur, this.cur) : null;
       const lf = leg && this.leg ? structFieldsOf(leg, this.leg) : null;
@@ -345,7 +319,7 @@ export function structBytesMin(s: StructModel, v: number, flexible: boolean): nu
   return n;
 }
 
-export function primBytesMin(p: PrimType, compact: boolean): number {
+export function primBytesMin(p: PrimitiveType, compact: boolean): number {
   switch (p) {
     case 'bool':
     case 'int8':
