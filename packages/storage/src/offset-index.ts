@@ -8,7 +8,8 @@
  * are rebuilt, so they need not be written on every append.
  */
 import { assert } from './errors.js';
-import { indexInitialBytes, relativeOffsetMax } from './limits.js';
+import { IndexEntries } from './index-entries.js';
+import { relativeOffsetMax } from './limits.js';
 
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
 
@@ -17,41 +18,9 @@ export interface OffsetPosition {
   position: number;
 }
 
-export class OffsetIndex {
-  private buf: Buffer;
-  private count: number;
-  readonly maxEntries: number;
-
-  /** `content` is the file's bytes (already validated) or nothing for a new index. */
-  constructor(
-    readonly baseOffset: bigint,
-    maxIndexBytes: number,
-    content?: Buffer,
-  ) {
-    this.maxEntries = Math.max(1, Math.floor(maxIndexBytes / OFFSET_INDEX_ENTRY_BYTES));
-    const n = content ? Math.floor(content.length / OFFSET_INDEX_ENTRY_BYTES) : 0;
-    this.count = n;
-    const cap = Math.max(n * OFFSET_INDEX_ENTRY_BYTES, Math.min(indexInitialBytes, this.maxEntries * OFFSET_INDEX_ENTRY_BYTES));
-    this.buf = Buffer.alloc(cap);
-    if (content) content.copy(this.buf, 0, 0, n * OFFSET_INDEX_ENTRY_BYTES);
-  }
-
-  get entries(): number {
-    return this.count;
-  }
-
-  get isFull(): boolean {
-    return this.count >= this.maxEntries;
-  }
-
-  /** Bytes held in memory (for the cache's accounting). */
-  get memoryBytes(): number {
-    return this.buf.length;
-  }
-
-  /** The bytes of the file. */
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.count * OFFSET_INDEX_ENTRY_BYTES);
+export class OffsetIndex extends IndexEntries {
+  constructor(baseOffset: bigint, maxIndexBytes: number, content?: Buffer) {
+    super(baseOffset, maxIndexBytes, content, OFFSET_INDEX_ENTRY_BYTES);
   }
 
   relativeOffsetAt(i: number): number {
@@ -76,9 +45,9 @@ export class OffsetIndex {
       assert(r > this.relativeOffsetAt(this.count - 1), `offset index entries must increase (${offset})`);
       assert(position > this.positionAt(this.count - 1), `offset index positions must increase (${position})`);
     }
-    this.ensureCapacity();
-    this.buf.writeInt32BE(r, this.count * OFFSET_INDEX_ENTRY_BYTES);
-    this.buf.writeInt32BE(position, this.count * OFFSET_INDEX_ENTRY_BYTES + 4);
+    const at = this.nextEntryPosition();
+    this.buf.writeInt32BE(r, at);
+    this.buf.writeInt32BE(position, at + 4);
     this.count++;
   }
 
@@ -108,14 +77,6 @@ export class OffsetIndex {
       if (this.baseOffset + BigInt(this.relativeOffsetAt(i)) >= offset || this.positionAt(i) >= position) this.count--;
       else break;
     }
-  }
-
-  private ensureCapacity(): void {
-    const need = (this.count + 1) * OFFSET_INDEX_ENTRY_BYTES;
-    if (need <= this.buf.length) return;
-    const next = Buffer.alloc(Math.min(Math.max(need, this.buf.length * 2), this.maxEntries * OFFSET_INDEX_ENTRY_BYTES));
-    this.buf.copy(next, 0, 0, this.count * OFFSET_INDEX_ENTRY_BYTES);
-    this.buf = next;
   }
 
   /**

@@ -6,7 +6,8 @@
  * entry always holds the segment's largest timestamp (what retention by time reads).
  */
 import { assert } from './errors.js';
-import { indexInitialBytes, relativeOffsetMax } from './limits.js';
+import { IndexEntries } from './index-entries.js';
+import { relativeOffsetMax } from './limits.js';
 
 export const TIME_INDEX_ENTRY_BYTES = 12;
 
@@ -15,38 +16,9 @@ export interface TimestampOffset {
   offset: bigint;
 }
 
-export class TimeIndex {
-  private buf: Buffer;
-  private count: number;
-  readonly maxEntries: number;
-
-  constructor(
-    readonly baseOffset: bigint,
-    maxIndexBytes: number,
-    content?: Buffer,
-  ) {
-    this.maxEntries = Math.max(1, Math.floor(maxIndexBytes / TIME_INDEX_ENTRY_BYTES));
-    const n = content ? Math.floor(content.length / TIME_INDEX_ENTRY_BYTES) : 0;
-    this.count = n;
-    const cap = Math.max(n * TIME_INDEX_ENTRY_BYTES, Math.min(indexInitialBytes, this.maxEntries * TIME_INDEX_ENTRY_BYTES));
-    this.buf = Buffer.alloc(cap);
-    if (content) content.copy(this.buf, 0, 0, n * TIME_INDEX_ENTRY_BYTES);
-  }
-
-  get entries(): number {
-    return this.count;
-  }
-
-  get isFull(): boolean {
-    return this.count >= this.maxEntries;
-  }
-
-  get memoryBytes(): number {
-    return this.buf.length;
-  }
-
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.count * TIME_INDEX_ENTRY_BYTES);
+export class TimeIndex extends IndexEntries {
+  constructor(baseOffset: bigint, maxIndexBytes: number, content?: Buffer) {
+    super(baseOffset, maxIndexBytes, content, TIME_INDEX_ENTRY_BYTES);
   }
 
   timestampAt(i: number): bigint {
@@ -74,9 +46,9 @@ export class TimeIndex {
     assert(rel >= 0n && rel <= BigInt(relativeOffsetMax), `offset ${offset} does not fit time index based at ${this.baseOffset}`);
     const r = Number(rel);
     if (this.count > 0 && r < this.relativeOffsetAt(this.count - 1)) return;
-    this.ensureCapacity();
-    this.buf.writeBigInt64BE(timestamp, this.count * TIME_INDEX_ENTRY_BYTES);
-    this.buf.writeInt32BE(r, this.count * TIME_INDEX_ENTRY_BYTES + 8);
+    const at = this.nextEntryPosition();
+    this.buf.writeBigInt64BE(timestamp, at);
+    this.buf.writeInt32BE(r, at + 8);
     this.count++;
   }
 
@@ -99,14 +71,6 @@ export class TimeIndex {
   /** Removes entries for offsets >= offset. */
   truncate(offset: bigint): void {
     while (this.count > 0 && this.baseOffset + BigInt(this.relativeOffsetAt(this.count - 1)) >= offset) this.count--;
-  }
-
-  private ensureCapacity(): void {
-    const need = (this.count + 1) * TIME_INDEX_ENTRY_BYTES;
-    if (need <= this.buf.length) return;
-    const next = Buffer.alloc(Math.max(need, Math.min(this.buf.length * 2, this.maxEntries * TIME_INDEX_ENTRY_BYTES + TIME_INDEX_ENTRY_BYTES)));
-    this.buf.copy(next, 0, 0, this.count * TIME_INDEX_ENTRY_BYTES);
-    this.buf = next;
   }
 
   /** Whole entries, non-decreasing timestamps and offsets, offsets below `endOffset` (exclusive). */

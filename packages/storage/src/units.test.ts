@@ -70,6 +70,27 @@ describe('TimeIndex', () => {
   });
 });
 
+describe('index buffers', () => {
+  it('grow from 4 KiB up to segment.index.bytes, and the time index by one entry past it for its final entry', () => {
+    const oi = new OffsetIndex(0n, 10_000);
+    assert.equal(oi.memoryBytes, 4096);
+    for (let i = 0; i < oi.maxEntries; i++) oi.append(BigInt(i), i * 10);
+    assert.equal(oi.isFull, true);
+    assert.equal(oi.memoryBytes, 1250 * 8);
+    assert.deepEqual(new OffsetIndex(0n, 10_000, Buffer.from(oi.bytes())).lookup(1249n), { offset: 1249n, position: 12_490 });
+
+    const ti = new TimeIndex(0n, 10_000);
+    for (let i = 0; i < ti.maxEntries; i++) ti.maybeAppend(BigInt(i), BigInt(i));
+    assert.equal(ti.isFull, true);
+    ti.maybeAppend(5000n, 5000n); // full: skipped
+    assert.equal(ti.entries, 833);
+    ti.maybeAppend(5000n, 5000n, true);
+    assert.equal(ti.entries, 834);
+    assert.equal(ti.memoryBytes, 834 * 12);
+    assert.deepEqual(new TimeIndex(0n, 10_000, Buffer.from(ti.bytes())).lastEntry(), { timestamp: 5000n, offset: 5000n });
+  });
+});
+
 describe('checkpoint files', () => {
   it("round-trip Kafka's text formats", () => {
     const entries = [
