@@ -37,7 +37,7 @@ import { OffsetFetchRequest, OffsetFetchResponse } from '@fjord/protocol/generat
 import { ProduceRequest, ProduceResponse } from '@fjord/protocol/generated/produce.js';
 import { SyncGroupRequest, SyncGroupResponse } from '@fjord/protocol/generated/sync-group.js';
 import { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '@fjord/protocol/generated/txn-offset-commit.js';
-import type { MessageCodec } from '@fjord/protocol';
+import type { MessageCodec } from '@fjord/protocol/core';
 import type { Api } from './connection/connection.js';
 
 const byKey = new Map<number, Api<unknown, unknown>>();

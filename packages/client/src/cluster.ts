@@ -7,13 +7,12 @@
  */
 import { FindCoordinatorRequest } from '@fjord/protocol/generated/find-coordinator.js';
 import { MetadataResponse } from '@fjord/protocol/generated/metadata.js';
-import type { MessageInput } from '@fjord/protocol';
 import type { ResolvedClientConfig, BrokerAddress } from './config.js';
 import { Connection, type Api, type RequestOptions } from './connection/connection.js';
 import { backoffMs } from './connection/backoff.js';
 import { ClosedError, ConnectionError, TimeoutError, kafkaError } from './errors.js';
 import type { BrokerInfo, TopicInfo } from './metadata/metadata.js';
-import { ErrorCode } from '@fjord/protocol/core';
+import { ErrorCode, type MessageInput } from '@fjord/protocol/core';
 import { findCoordinatorApi, metadataApi } from './apis.js';
 
 /** FindCoordinator key types. */

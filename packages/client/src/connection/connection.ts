@@ -12,9 +12,8 @@
  * is single-use: once closed it stays closed; the ConnectionPool opens a new one with backoff.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { DecodeError, ErrorCode, Reader, decodeResponseHeader, encodeRequestFrame, frameSizeBytes } from '@fjord/protocol/core';
+import { DecodeError, ErrorCode, Reader, decodeResponseHeader, encodeRequestFrame, frameSizeBytes, type MessageCodec, type MessageInput } from '@fjord/protocol/core';
 import { ApiVersionsRequest, ApiVersionsResponse } from '@fjord/protocol/generated/api-versions.js';
-import type { MessageCodec, MessageInput } from '@fjord/protocol';
 import { ClosedError, ConnectionError, ProtocolError, TimeoutError, UnsupportedVersionError, kafkaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { connectionReadArenaBytes } from '../limits.js';

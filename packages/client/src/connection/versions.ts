@@ -2,7 +2,7 @@
  * ApiVersions negotiation: for each API, the highest version both the broker and this client's
  * generated codecs implement. A codec's latest version marked unstable upstream is never used.
  */
-import type { ApiInfo } from '@fjord/protocol';
+import type { ApiInfo } from '@fjord/protocol/core';
 
 export interface VersionRange {
   minVersion: number;

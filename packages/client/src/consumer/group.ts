@@ -13,12 +13,11 @@
  *   processing, so a slow handler never costs the membership (KafkaJS's heartbeats ran only
  *   between batches). Their result only flags a rejoin; the consumer's loop performs it.
  */
-import { ErrorCode, Reader, Writer } from '@fjord/protocol/core';
+import { ErrorCode, Reader, Writer, type MessageInput } from '@fjord/protocol/core';
 import { ConsumerProtocolAssignment } from '@fjord/protocol/generated/data/consumer-protocol-assignment.js';
 import { ConsumerProtocolSubscription } from '@fjord/protocol/generated/data/consumer-protocol-subscription.js';
 import { FindCoordinatorRequest } from '@fjord/protocol/generated/find-coordinator.js';
 import { JoinGroupResponse } from '@fjord/protocol/generated/join-group.js';
-import type { MessageInput } from '@fjord/protocol';
 import type { Cluster } from '../cluster.js';
 import type { Api } from '../connection/connection.js';
 import { backoffMs } from '../connection/backoff.js';

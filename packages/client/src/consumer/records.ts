@@ -25,8 +25,10 @@ import {
   decodeBatchRecords,
   readBatchHeader,
   readControlRecordType,
+  type BatchHeader,
+  type RecordFields,
+  type RecordVisitor,
 } from '@fjord/protocol/core';
-import type { BatchHeader, RecordFields, RecordVisitor } from '@fjord/protocol';
 
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 

@@ -1,6 +1,5 @@
 /** A producer batch: records for one partition, sent and retried as one RecordBatch. */
-import { BatchBuilder, decodeBatch } from '@fjord/protocol/core';
-import type { BuilderHeader } from '@fjord/protocol';
+import { BatchBuilder, decodeBatch, type BuilderHeader } from '@fjord/protocol/core';
 import type { BufferPool } from './buffer-pool.js';
 
 export interface RecordMetadata {
