@@ -640,6 +640,65 @@ describe('KafkaJS facade', () => {
     assert.deepEqual(received, ['k=typed "a,b"']);
   });
 
+  test("admin errors and group member bytes take kafkajs's shapes", { timeout: 60_000 }, async () => {
+    const outcome = async (lib: Lib & Record<string, any>, p: string): Promise<Record<string, unknown>> => {
+      const out: Record<string, unknown> = {};
+      const kafka = kafkaFor(lib, `${p}-shapes`, []);
+      const admin = kafka.admin();
+      cleanups.push(() => admin.disconnect());
+      await admin.connect();
+      // Two topics refused (a bad config value, a bad partition count), one created: an aggregate of one error per refused topic.
+      const e = await admin
+        .createTopics({ topics: [{ topic: `${p}-ok`, numPartitions: 2 }, { topic: `${p}-badconfig`, configEntries: [{ name: 'retention.ms', value: 'soon' }] }, { topic: `${p}-badcount`, numPartitions: -5 }] })
+        .then(() => undefined, (x: any) => x);
+      out['createTopicsError'] = { name: e?.name, isAggregate: e instanceof lib.KafkaJSAggregateError, message: e?.message, errors: (e?.errors ?? []).map((x: any) => ({ name: x.name, type: x.type, topic: x.topic?.slice(p.length), retriable: x.retriable, isProtocol: x instanceof lib.KafkaJSProtocolError })).sort((a: any, b: any) => a.topic.localeCompare(b.topic)) };
+      out['createdAnyway'] = (await admin.listTopics()).filter((t: string) => t.startsWith(p)).map((t: string) => t.slice(p.length)).sort();
+      // Records deleted on partition 0; partition 1 refused (past its end): the error lists the refused partition.
+      const producer = kafka.producer();
+      cleanups.push(() => producer.disconnect());
+      await producer.connect();
+      await producer.send({ topic: `${p}-ok`, messages: [0, 1, 2, 3].map((i) => ({ value: `v${i}`, partition: i % 2 })) });
+      const d = await admin.deleteTopicRecords({ topic: `${p}-ok`, partitions: [{ partition: 0, offset: '1' }, { partition: 1, offset: '50' }] }).then(() => undefined, (x: any) => x);
+      out['deleteRecordsError'] = {
+        name: d?.name,
+        retriable: d?.retriable,
+        message: d?.message,
+        cause: d?.cause?.name,
+        causeIsClass: d?.cause instanceof lib.KafkaJSDeleteTopicRecordsError,
+        partitions: (d?.cause?.partitions ?? []).map((x: any) => ({ partition: x.partition, offset: x.offset, error: x.error?.name, type: x.error?.type })),
+      };
+      out['offsetsAfterDelete'] = await admin.fetchTopicOffsets(`${p}-ok`);
+      // A group member's assignment and subscription, read back from describeGroups with AssignerProtocol.
+      const consumer = kafka.consumer({ groupId: `${p}-g`, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+      cleanups.push(() => consumer.disconnect());
+      let joined = false;
+      consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
+      await consumer.connect();
+      await consumer.subscribe({ topics: [`${p}-ok`], fromBeginning: true });
+      await consumer.run({ eachMessage: async () => {} });
+      await waitFor('the member to join', () => joined, { timeoutMs: 20_000, intervalMs: 50 });
+      const [group] = (await admin.describeGroups([`${p}-g`])).groups;
+      out['members'] = group.members.map((m: any) => {
+        const a = lib['AssignerProtocol'].MemberAssignment.decode(m.memberAssignment);
+        const md = lib['AssignerProtocol'].MemberMetadata.decode(m.memberMetadata);
+        return { assignment: Object.fromEntries(Object.entries(a.assignment).map(([t, ps]) => [t.slice(p.length), ps])), topics: md.topics.map((t: string) => t.slice(p.length)) };
+      });
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.disconnect();
+      return out;
+    };
+    const r = await outcome(real as any, 'shr');
+    const f = await outcome(fjord as any, 'shf');
+    assert.deepEqual(f, r);
+    // What both must be, beyond being equal.
+    assert.deepEqual((f['createTopicsError'] as any).errors.map((x: any) => [x.topic, x.type]), [['-badconfig', 'INVALID_CONFIG'], ['-badcount', 'INVALID_PARTITIONS']]);
+    assert.deepEqual(f['createdAnyway'], ['-ok']);
+    assert.deepEqual((f['deleteRecordsError'] as any).partitions, [{ partition: 1, offset: '50', error: 'KafkaJSProtocolError', type: 'OFFSET_OUT_OF_RANGE' }]);
+    assert.deepEqual((f['offsetsAfterDelete'] as any[]).map((x) => [x.partition, x.low, x.high]).sort(), [[0, '1', '2'], [1, '0', '2']]);
+    assert.deepEqual(f['members'], [{ assignment: { '-ok': [0, 1] }, topics: ['-ok'] }]);
+  });
+
   test('connect() to a port nobody listens on fails as kafkajs does, within the retry budget', { timeout: 30_000 }, async () => {
     const { createServer } = await import('node:net');
     const srv = createServer();

@@ -24,7 +24,7 @@ import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, ConfigError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
 import type { PartitionInfo } from '../metadata/metadata.js';
 import { resetTarget, validateResetTo, type ResetTo } from './reset-offsets.js';
-import { decodeAssignment } from '../consumer/group.js';
+import { decodeAssignment, encodeAssignment, encodeSubscription } from '../consumer/group.js';
 import { alterConfigsApi, consumerGroupDescribeApi, createPartitionsApi, createTopicsApi, deleteGroupsApi, deleteRecordsApi, deleteTopicsApi, describeConfigsApi, describeGroupsApi, describeLogDirsApi, describeProducersApi, describeTransactionsApi, incrementalAlterConfigsApi, listGroupsApi, listOffsetsApi, listTransactionsApi, offsetCommitApi, offsetDeleteApi, offsetFetchApi } from '../apis.js';
 
 export interface AdminConfig extends ClientConfig {
@@ -61,7 +61,23 @@ export interface GroupDescription {
   /** The assignor (consumer groups) chosen for the generation. */
   protocol: string;
   /** `assignment`: the partitions a member holds (decoded from a consumer group's assignment; [] for other protocol types). */
-  members: Array<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; assignment: Array<{ topic: string; partition: number }> }>;
+  members: GroupMemberDescription[];
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  assignment: Array<{ topic: string; partition: number }>;
+  /**
+   * The member's protocol metadata and assignment as the group holds them (a classic group's
+   * JoinGroup and SyncGroup bytes, whatever the protocol type). For a KIP-848 group, which has no
+   * such bytes, Kafka's ConsumerProtocolSubscription and ConsumerProtocolAssignment (version 0) of
+   * the member's subscribed topics and assignment.
+   */
+  metadataBytes: Buffer;
+  assignmentBytes: Buffer;
 }
 
 export interface CommittedOffset {
@@ -348,6 +364,8 @@ export class Admin {
                 clientId: m.clientId,
                 clientHost: m.clientHost,
                 assignment: m.assignment.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topicName, partition }))),
+                metadataBytes: encodeSubscription({ topics: m.subscribedTopicNames, userData: null, ownedPartitions: [], generationId: -1, rackId: null }, 0),
+                assignmentBytes: encodeAssignment({ assignedPartitions: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions })), userData: null }, 0),
               })),
             };
           }
@@ -365,6 +383,8 @@ export class Admin {
             clientId: m.clientId,
             clientHost: m.clientHost,
             assignment: g.protocolType === 'consumer' ? assignmentOf(m.memberAssignment) : [],
+            metadataBytes: bytesOf(m.memberMetadata),
+            assignmentBytes: bytesOf(m.memberAssignment),
           })),
         };
       });
@@ -911,6 +931,11 @@ function checkResources(resources: unknown): void {
 }
 
 /** A classic consumer group member's partitions (ConsumerProtocolAssignment); [] when empty or not decodable. */
+function bytesOf(b: Buffer | Uint8Array | null | undefined): Buffer {
+  if (!b) return Buffer.alloc(0);
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
 function assignmentOf(bytes: Buffer | Uint8Array | null | undefined): Array<{ topic: string; partition: number }> {
   if (!bytes || bytes.length === 0) return [];
   try {

@@ -186,10 +186,7 @@ export class ClassicGroup {
     const owned = cooperative ? this.host.owned() : [];
     const byTopic = new Map<string, number[]>();
     for (const p of owned) (byTopic.get(p.topic) ?? byTopic.set(p.topic, []).get(p.topic)!).push(p.partition);
-    const w = new Writer(256);
-    w.writeInt16(subscriptionVersion);
-    ConsumerProtocolSubscription.encode(
-      w,
+    return encodeSubscription(
       {
         topics: this.host.subscription(),
         userData: null,
@@ -199,7 +196,6 @@ export class ClassicGroup {
       },
       subscriptionVersion,
     );
-    return w.toBuffer();
   }
 
   private async joinAndSync(): Promise<void> {
@@ -303,11 +299,8 @@ export class ClassicGroup {
     const counts = await this.host.partitionCounts(topics);
     const result: Assignment = assignor.assign(members, counts);
     return members.map((m) => {
-      const w = new Writer(256);
-      w.writeInt16(assignmentVersion);
       const mine = result.get(m.memberId) ?? new Map<string, number[]>();
-      ConsumerProtocolAssignment.encode(w, { assignedPartitions: [...mine].map(([topic, partitions]) => ({ topic, partitions })), userData: null }, assignmentVersion);
-      return { memberId: m.memberId, assignment: w.toBuffer() };
+      return { memberId: m.memberId, assignment: encodeAssignment({ assignedPartitions: [...mine].map(([topic, partitions]) => ({ topic, partitions })), userData: null }, assignmentVersion) };
     });
   }
 
@@ -455,6 +448,22 @@ export class ClassicGroup {
       return out;
     });
   }
+}
+
+/** A member's subscription, behind its 2-byte version (JoinGroup's protocol metadata of a consumer group). */
+export function encodeSubscription(s: ConsumerProtocolSubscription, version: number): Buffer {
+  const w = new Writer(256);
+  w.writeInt16(version);
+  ConsumerProtocolSubscription.encode(w, s, version);
+  return w.toBuffer();
+}
+
+/** A member's assignment, behind its 2-byte version (SyncGroup's assignment of a consumer group). */
+export function encodeAssignment(a: ConsumerProtocolAssignment, version: number): Buffer {
+  const w = new Writer(256);
+  w.writeInt16(version);
+  ConsumerProtocolAssignment.encode(w, a, version);
+  return w.toBuffer();
 }
 
 /** A member's subscription (any version 0-3; versions above 3 are read as 3, as Kafka does). */

@@ -6,11 +6,12 @@
  */
 import { Admin as FjordAdmin, type GroupDescription as FjordGroupDescription } from '../admin/admin.js';
 import { ConfigError, ErrorCode, KafkaError } from '../errors.js';
-import { KafkaJSDeleteGroupsError, KafkaJSNonRetriableError, KafkaJSProtocolError, kafkajsErrors } from './errors.js';
+import { KafkaJSAggregateError, KafkaJSCreateTopicError, KafkaJSDeleteGroupsError, KafkaJSDeleteTopicRecordsError, KafkaJSNonRetriableError, KafkaJSProtocolError, kafkajsErrors, type DeleteTopicRecordsPartitionError } from './errors.js';
 import { Instrumentation, type InstrumentationEvent, type RemoveInstrumentationEventListener } from './events.js';
 import { resolveRetry, retryBudgetMs, type KafkaContext, type ResolvedRetry, type RetryOptions } from './kafka.js';
 import type { Logger } from './logger.js';
 import type { PartitionMetadata } from './partitioners.js';
+import type { ConsumerGroupState } from './types.js';
 
 export interface AdminConfig {
   retry?: RetryOptions;
@@ -18,6 +19,31 @@ export interface AdminConfig {
 
 export const ConfigResourceTypes = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 export type ConfigResourceTypes = (typeof ConfigResourceTypes)[keyof typeof ConfigResourceTypes];
+
+// Kafka's ACL codes by KafkaJS's names. This client has no ACL calls yet (the broker has no
+// security yet); the enums exist so that code naming them imports and compiles.
+export const AclResourceTypes = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6 } as const;
+export type AclResourceTypes = (typeof AclResourceTypes)[keyof typeof AclResourceTypes];
+export const AclOperationTypes = {
+  UNKNOWN: 0,
+  ANY: 1,
+  ALL: 2,
+  READ: 3,
+  WRITE: 4,
+  CREATE: 5,
+  DELETE: 6,
+  ALTER: 7,
+  DESCRIBE: 8,
+  CLUSTER_ACTION: 9,
+  DESCRIBE_CONFIGS: 10,
+  ALTER_CONFIGS: 11,
+  IDEMPOTENT_WRITE: 12,
+} as const;
+export type AclOperationTypes = (typeof AclOperationTypes)[keyof typeof AclOperationTypes];
+export const AclPermissionTypes = { UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 } as const;
+export type AclPermissionTypes = (typeof AclPermissionTypes)[keyof typeof AclPermissionTypes];
+export const ResourcePatternTypes = { UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED: 4 } as const;
+export type ResourcePatternTypes = (typeof ResourcePatternTypes)[keyof typeof ResourcePatternTypes];
 
 export const ConfigSource = {
   UNKNOWN: 0,
@@ -61,7 +87,8 @@ export interface GroupDescription {
   members: MemberDescription[];
   protocol: string;
   protocolType: string;
-  state: string;
+  /** Kafka's state name (a KIP-848 group described here can also be Assigning or Reconciling). */
+  state: ConsumerGroupState;
 }
 
 export interface ConfigEntries {
@@ -93,10 +120,10 @@ export type AdminEvents = typeof adminEvents;
 export function toGroupDescription(g: FjordGroupDescription): GroupDescription {
   return {
     groupId: g.groupId,
-    members: g.members.map((m) => ({ clientHost: m.clientHost, clientId: m.clientId, memberId: m.memberId, memberAssignment: Buffer.alloc(0), memberMetadata: Buffer.alloc(0) })),
+    members: g.members.map((m) => ({ clientHost: m.clientHost, clientId: m.clientId, memberId: m.memberId, memberAssignment: m.assignmentBytes, memberMetadata: m.metadataBytes })),
     protocol: g.protocol,
     protocolType: g.protocolType,
-    state: g.state,
+    state: g.state as ConsumerGroupState,
   };
 }
 
@@ -180,23 +207,42 @@ export class KafkaJSAdmin {
     return this.use(async (a) => {
       const existing = new Set(await a.listTopics({ includeInternal: true }));
       const fresh = topics.filter((t) => !existing.has(t.topic));
+      let raced = false;
       if (fresh.length > 0) {
-        await a.createTopics(
-          fresh.map((t) => ({
-            name: t.topic,
-            ...(t.numPartitions !== undefined && t.numPartitions !== -1 ? { numPartitions: t.numPartitions } : {}),
-            ...(t.replicationFactor !== undefined && t.replicationFactor !== -1 ? { replicationFactor: t.replicationFactor } : {}),
-            ...(t.configEntries ? { configs: Object.fromEntries(t.configEntries.map((e) => [e.name, e.value])) } : {}),
-          })),
-          { validateOnly: options.validateOnly === true, timeoutMs: options.timeout ?? 5000 },
-        ).catch((e: unknown) => {
+        // One CreateTopics per topic (the broker treats a request's topics independently anyway),
+        // so that each refusal is known by topic: KafkaJS rejects with a KafkaJSAggregateError of
+        // one KafkaJSCreateTopicError per refused topic.
+        const results = await Promise.allSettled(
+          fresh.map((t) =>
+            a.createTopics(
+              [
+                {
+                  name: t.topic,
+                  ...(t.numPartitions !== undefined && t.numPartitions !== -1 ? { numPartitions: t.numPartitions } : {}),
+                  ...(t.replicationFactor !== undefined && t.replicationFactor !== -1 ? { replicationFactor: t.replicationFactor } : {}),
+                  ...(t.configEntries ? { configs: Object.fromEntries(t.configEntries.map((e) => [e.name, e.value])) } : {}),
+                },
+              ],
+              { validateOnly: options.validateOnly === true, timeoutMs: options.timeout ?? 5000 },
+            ),
+          ),
+        );
+        const refused: KafkaJSCreateTopicError[] = [];
+        for (const [i, r] of results.entries()) {
+          if (r.status === 'fulfilled') continue;
+          const e: unknown = r.reason;
           // Created meanwhile by someone else: KafkaJS answers false.
-          if (e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS) existing.add('\u0000raced');
+          if (e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS) raced = true;
+          else if (e instanceof KafkaError) refused.push(new KafkaJSCreateTopicError(e, fresh[i]!.topic));
+          // KafkaJS sends any count and the broker refuses it; this client's Admin checks first.
+          else if (e instanceof ConfigError && e.option === 'topics[].numPartitions') refused.push(new KafkaJSCreateTopicError(new KafkaError(ErrorCode.INVALID_PARTITIONS, e.message), fresh[i]!.topic));
+          else if (e instanceof ConfigError && e.option === 'topics[].replicationFactor') refused.push(new KafkaJSCreateTopicError(new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, e.message), fresh[i]!.topic));
           else throw e;
-        });
+        }
+        if (refused.length > 0) throw new KafkaJSAggregateError('Topic creation errors', refused);
         if (options.validateOnly !== true && options.waitForLeaders !== false) await this.waitForLeaders(a, fresh.map((t) => t.topic));
       }
-      return fresh.length === topics.length && !existing.has('\u0000raced');
+      return fresh.length === topics.length && !raced;
     });
   }
 
@@ -329,11 +375,24 @@ export class KafkaJSAdmin {
     if (typeof topic !== 'string' || topic === '') throw new KafkaJSNonRetriableError(`Invalid topic ${String(topic)}`);
     if (!Array.isArray(partitions) || partitions.length === 0) throw new KafkaJSNonRetriableError('Invalid partitions');
     await this.use(async (a) => {
-      const wanted = partitions.map((p) => ({ partition: p.partition, offset: offsetOf(p.offset, `${topic}-${p.partition}`) }));
+      const wanted = partitions.map((p) => ({ partition: p.partition, offset: offsetOf(p.offset, `${topic}-${p.partition}`), asked: p.offset }));
       const toEnd = wanted.filter((w) => w.offset === -1n);
       const ends = toEnd.length > 0 ? await a.listOffsets(toEnd.map((w) => ({ topic, partition: w.partition, spec: 'latest' as const }))) : [];
       const endOf = new Map(ends.map((o) => [o.partition, o.offset]));
-      await a.deleteRecords(wanted.map((w) => ({ topic, partition: w.partition, beforeOffset: w.offset === -1n ? (endOf.get(w.partition) ?? 0n) : w.offset })));
+      // One call per partition, so that each refusal is known by partition: KafkaJS's
+      // KafkaJSDeleteTopicRecordsError lists each refused partition, its offset and its error.
+      const results = await Promise.allSettled(wanted.map((w) => a.deleteRecords([{ topic, partition: w.partition, beforeOffset: w.offset === -1n ? (endOf.get(w.partition) ?? 0n) : w.offset }])));
+      const refused: DeleteTopicRecordsPartitionError[] = [];
+      for (const [i, r] of results.entries()) {
+        if (r.status === 'fulfilled') continue;
+        if (!(r.reason instanceof KafkaError)) throw r.reason;
+        refused.push({ partition: wanted[i]!.partition, offset: String(wanted[i]!.asked), error: new KafkaJSProtocolError(r.reason) });
+      }
+      // KafkaJS's retrier hands a refusal that is not retriable back wrapped, with the list as `cause`.
+      if (refused.length > 0) {
+        const e = new KafkaJSDeleteTopicRecordsError({ topic, partitions: refused });
+        throw e.retriable ? e : new KafkaJSNonRetriableError(e, { cause: e });
+      }
     });
   }
 

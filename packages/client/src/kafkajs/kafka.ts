@@ -4,6 +4,7 @@
  * its @fjord/client counterpart on connect(), once the broker list (an array, or KafkaJS's async
  * function) is known.
  */
+import type * as tls from 'node:tls';
 import { Admin as FjordAdmin } from '../admin/admin.js';
 import type { ClientConfig } from '../config.js';
 import { ConfigError, TimeoutError } from '../errors.js';
@@ -13,6 +14,7 @@ import { consoleLogCreator, createLogger, fjordLoggerFor, logLevel, type Logger,
 import { KafkaJSAdmin, type AdminConfig } from './admin.js';
 import { KafkaJSConsumer, type ConsumerConfig } from './consumer.js';
 import { KafkaJSProducer, type ProducerConfig } from './producer.js';
+import type { ISocketFactory, Mechanism, SASLOptions } from './types.js';
 
 export interface RetryOptions {
   maxRetryTime?: number;
@@ -36,12 +38,12 @@ export interface KafkaConfig {
   retry?: RetryOptions;
   logLevel?: logLevel;
   logCreator?: logCreator;
-  /** Not supported yet: only false or undefined. */
-  ssl?: unknown;
+  /** Not supported yet: only false or undefined (typed as KafkaJS's, so that configs compile). */
+  ssl?: tls.ConnectionOptions | boolean;
   /** Not supported yet: only undefined. */
-  sasl?: unknown;
+  sasl?: SASLOptions | Mechanism;
   /** Not supported: KafkaJS's net.Socket factory has no counterpart here. */
-  socketFactory?: unknown;
+  socketFactory?: ISocketFactory;
 }
 
 /** KafkaJS's retry defaults. */
