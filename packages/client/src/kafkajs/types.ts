@@ -13,11 +13,11 @@
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ConfigResourceTypes, ConfigSource, GroupDescription, ResourcePatternTypes } from './admin.js';
-import type { EachBatchPayload, EachMessagePayload } from './consumer.js';
+import type { EachBatchPayload, EachMessagePayload, KafkaMessage } from './consumer.js';
 import type { KafkaJSError, KafkaJSProtocolError } from './errors.js';
 import type { InstrumentationEvent } from './events.js';
 import type { Logger } from './logger.js';
-import type { ICustomPartitioner, IHeaders, PartitionMetadata } from './partitioners.js';
+import type { ICustomPartitioner, PartitionMetadata } from './partitioners.js';
 import type { PartitionOffset, ProducerBatch, ProducerRecord, RecordMetadata, TopicOffsets } from './producer.js';
 
 // Helpers KafkaJS's declarations export.
@@ -128,24 +128,8 @@ export interface Sender {
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
 }
 /** The two shapes of a KafkaMessage in KafkaJS: from an old message set, and from a record batch (what Fjord serves). */
-export interface MessageSetEntry {
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: string;
-  attributes: number;
-  offset: string;
-  size: number;
-  headers?: never;
-}
-export interface RecordBatchEntry {
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: string;
-  attributes: number;
-  offset: string;
-  headers: IHeaders;
-  size?: never;
-}
+export type MessageSetEntry = Omit<KafkaMessage, 'headers'> & { headers?: never };
+export type RecordBatchEntry = Omit<KafkaMessage, 'size'> & { size?: never };
 
 // Admin payloads.
 export interface ReplicaAssignment {
@@ -279,20 +263,7 @@ export type ConsumerEachBatchPayload = EachBatchPayload;
 // Instrumentation events by KafkaJS's names (the facade emits those its README lists).
 export type ConnectEvent = InstrumentationEvent<null>;
 export type DisconnectEvent = InstrumentationEvent<null>;
-export type RequestEvent = InstrumentationEvent<{
-  apiKey: number;
-  apiName: string;
-  apiVersion: number;
-  broker: string;
-  clientId: string;
-  correlationId: number;
-  createdAt: number;
-  duration: number;
-  pendingDuration: number;
-  sentAt: number;
-  size: number;
-}>;
-export type RequestTimeoutEvent = InstrumentationEvent<{
+interface RequestTiming {
   apiKey: number;
   apiName: string;
   apiVersion: number;
@@ -302,7 +273,9 @@ export type RequestTimeoutEvent = InstrumentationEvent<{
   createdAt: number;
   pendingDuration: number;
   sentAt: number;
-}>;
+}
+export type RequestEvent = InstrumentationEvent<RequestTiming & { duration: number; size: number }>;
+export type RequestTimeoutEvent = InstrumentationEvent<RequestTiming>;
 export type RequestQueueSizeEvent = InstrumentationEvent<{ broker: string; clientId: string; queueSize: number }>;
 export type ConsumerHeartbeatEvent = InstrumentationEvent<{ groupId: string; memberId: string; groupGenerationId: number }>;
 export type ConsumerCommitOffsetsEvent = InstrumentationEvent<{ groupId: string; memberId: string; groupGenerationId: number; topics: TopicOffsets[] }>;
