@@ -383,8 +383,8 @@ export class Admin {
             clientId: m.clientId,
             clientHost: m.clientHost,
             assignment: g.protocolType === 'consumer' ? assignmentOf(m.memberAssignment) : [],
-            metadataBytes: bytesOf(m.memberMetadata),
-            assignmentBytes: bytesOf(m.memberAssignment),
+            metadataBytes: m.memberMetadata,
+            assignmentBytes: m.memberAssignment,
           })),
         };
       });
@@ -931,15 +931,9 @@ function checkResources(resources: unknown): void {
 }
 
 /** A classic consumer group member's partitions (ConsumerProtocolAssignment); [] when empty or not decodable. */
-function bytesOf(b: Buffer | Uint8Array | null | undefined): Buffer {
-  if (!b) return Buffer.alloc(0);
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function assignmentOf(bytes: Buffer | Uint8Array | null | undefined): Array<{ topic: string; partition: number }> {
-  if (!bytes || bytes.length === 0) return [];
+function assignmentOf(bytes: Buffer): Array<{ topic: string; partition: number }> {
   try {
-    return decodeAssignment(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    return decodeAssignment(bytes);
   } catch {
     return [];
   }

@@ -466,19 +466,31 @@ export function encodeAssignment(a: ConsumerProtocolAssignment, version: number)
   return w.toBuffer();
 }
 
+/**
+ * A member's subscription bytes: the version they carry and their fields (read at that version;
+ * versions above the latest are read as the latest, as Kafka does, and fields they add are left out).
+ */
+export function readSubscription(buf: Buffer): { version: number; subscription: ConsumerProtocolSubscription } {
+  const r = new Reader(buf, 0);
+  const version = r.readInt16();
+  return { version, subscription: ConsumerProtocolSubscription.decode(r, Math.max(0, Math.min(version, ConsumerProtocolSubscription.maxVersion))) };
+}
+
+/** A member's assignment bytes, read as readSubscription reads a subscription. */
+export function readAssignment(buf: Buffer): { version: number; assignment: ConsumerProtocolAssignment } {
+  const r = new Reader(buf, 0);
+  const version = r.readInt16();
+  return { version, assignment: ConsumerProtocolAssignment.decode(r, Math.max(0, Math.min(version, ConsumerProtocolAssignment.maxVersion))) };
+}
+
 /** A member's subscription (any version 0-3; versions above 3 are read as 3, as Kafka does). */
 export function decodeSubscription(buf: Buffer): { topics: string[]; owned: TopicPartition[]; generation: number } {
-  const r = new Reader(buf, 0);
-  const version = Math.min(r.readInt16(), ConsumerProtocolSubscription.maxVersion);
-  const s = ConsumerProtocolSubscription.decode(r, version);
+  const { version, subscription: s } = readSubscription(buf);
   const owned = version >= 1 ? s.ownedPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))) : [];
   return { topics: s.topics, owned, generation: version >= 2 ? s.generationId : -1 };
 }
 
 export function decodeAssignment(buf: Buffer): TopicPartition[] {
   if (buf.length === 0) return [];
-  const r = new Reader(buf, 0);
-  const version = Math.min(r.readInt16(), ConsumerProtocolAssignment.maxVersion);
-  const a = ConsumerProtocolAssignment.decode(r, version);
-  return a.assignedPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
+  return readAssignment(buf).assignment.assignedPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
 }

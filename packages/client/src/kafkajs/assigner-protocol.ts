@@ -5,10 +5,9 @@
  * (`MemberAssignment.decode(member.memberAssignment)`); the bytes are Kafka's, so what a Java or
  * librdkafka member wrote decodes too (fields of later versions are read and left out).
  */
-import { Reader } from '@fjord/protocol/core';
 import { ConsumerProtocolAssignment } from '@fjord/protocol/generated/data/consumer-protocol-assignment.js';
 import { ConsumerProtocolSubscription } from '@fjord/protocol/generated/data/consumer-protocol-subscription.js';
-import { encodeAssignment, encodeSubscription } from '../consumer/group.js';
+import { encodeAssignment, encodeSubscription, readAssignment, readSubscription } from '../consumer/group.js';
 
 // `userData` is typed Buffer, as in KafkaJS's types, so that code written against them compiles;
 // like KafkaJS, decode() gives null where the member wrote none (Java members do).
@@ -39,35 +38,27 @@ function writableVersion(v: unknown, max: number): number {
   return v;
 }
 
-function toBuffer(b: Buffer | Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
 export const AssignerProtocol: { MemberMetadata: ISerializer<MemberMetadata>; MemberAssignment: ISerializer<MemberAssignment> } = {
   MemberMetadata: {
     encode({ version, topics, userData = Buffer.alloc(0) }: { version?: number; topics: string[]; userData?: Buffer | null }): Buffer {
       const v = writableVersion(version, ConsumerProtocolSubscription.maxVersion);
       return encodeSubscription({ topics, userData, ownedPartitions: [], generationId: -1, rackId: null }, v);
     },
-    decode(buffer: Buffer | Uint8Array): MemberMetadata {
-      const r = new Reader(toBuffer(buffer), 0);
-      const version = r.readInt16();
-      const s = ConsumerProtocolSubscription.decode(r, Math.max(0, Math.min(version, ConsumerProtocolSubscription.maxVersion)));
-      return { version, topics: s.topics, userData: s.userData as Buffer };
+    decode(buffer: Buffer): MemberMetadata {
+      const { version, subscription } = readSubscription(buffer);
+      return { version, topics: subscription.topics, userData: subscription.userData as Buffer };
     },
   },
   MemberAssignment: {
-    encode({ version, assignment, userData = Buffer.alloc(0) }: { version?: number; assignment: Record<string, number[]>; userData?: Buffer | null }): Buffer {
+    encode({ version, assignment, userData = Buffer.alloc(0) }: { version?: number; assignment: Assignment; userData?: Buffer | null }): Buffer {
       const v = writableVersion(version, ConsumerProtocolAssignment.maxVersion);
       return encodeAssignment({ assignedPartitions: Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions })), userData }, v);
     },
     /** null for an empty buffer (a member without an assignment yet), as KafkaJS. */
-    decode(buffer: Buffer | Uint8Array): MemberAssignment | null {
+    decode(buffer: Buffer): MemberAssignment | null {
       if (buffer.length === 0) return null;
-      const r = new Reader(toBuffer(buffer), 0);
-      const version = r.readInt16();
-      const a = ConsumerProtocolAssignment.decode(r, Math.max(0, Math.min(version, ConsumerProtocolAssignment.maxVersion)));
-      const assignment: Record<string, number[]> = {};
+      const { version, assignment: a } = readAssignment(buffer);
+      const assignment: Assignment = {};
       for (const t of a.assignedPartitions) (assignment[t.topic] ??= []).push(...t.partitions);
       return { version, assignment, userData: a.userData as Buffer };
     },
