@@ -15,7 +15,7 @@ import { kcatConsume, kcatProduceOk } from '../harness/kcat.js';
 import { waitFor, withTimeout } from '../harness/util.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the scenario runs against two libraries with one API */
-type Lib = { Kafka: any; logLevel: any; Partitioners: any };
+type Lib = { Kafka: any; logLevel: any; Partitioners: any; AssignerProtocol: any };
 const real = kafkajs as unknown as Lib;
 const fjord = facade as unknown as Lib;
 
@@ -559,6 +559,123 @@ describe('KafkaJS facade', () => {
     assert.equal(described.members.length, 2);
     await Promise.all([a.consumer.disconnect(), b.consumer.disconnect(), p.disconnect()]);
     await admin.disconnect();
+  });
+
+  test('a custom partition assigner runs in a facade member as in a kafkajs member, whichever leads', { timeout: 90_000 }, async () => {
+    // A KafkaJS custom assigner, as KafkaJS's docs write one: each member asks for partitions in its
+    // metadata's userData (version 1), the leader hands them out, reading partition counts from the
+    // cluster. What its assign() saw is recorded, with the library it ran in.
+    type Seen = { lib: string; topics: string[]; counts: number[]; members: Array<{ keys: string[]; version: number; topics: string[]; wants: number[] }> };
+    const pinned = (lib: Lib, libName: string, wants: number[], seen: Seen[]) => ({ cluster }: any) => ({
+      name: 'PinnedAssigner',
+      version: 1,
+      protocol({ topics }: { topics: string[] }) {
+        return { name: this.name, metadata: lib.AssignerProtocol.MemberMetadata.encode({ version: this.version, topics, userData: Buffer.from(JSON.stringify(wants)) }) };
+      },
+      async assign({ members, topics }: { members: any[]; topics: string[] }) {
+        const decoded = members.map((m) => ({ memberId: m.memberId, keys: Object.keys(m).sort(), ...lib.AssignerProtocol.MemberMetadata.decode(m.memberMetadata) }));
+        seen.push({
+          lib: libName,
+          topics,
+          counts: topics.map((t) => cluster.findTopicPartitionMetadata(t).length),
+          members: decoded.map((d) => ({ keys: d.keys, version: d.version, topics: d.topics, wants: JSON.parse(d.userData.toString()) })).sort((a, b) => a.wants[0] - b.wants[0]),
+        });
+        return decoded.map((d) => ({
+          memberId: d.memberId,
+          memberAssignment: lib.AssignerProtocol.MemberAssignment.encode({ version: this.version, assignment: { [topics[0]!]: JSON.parse(d.userData.toString()) }, userData: Buffer.from(libName) }),
+        }));
+      },
+    });
+    const log: string[] = [];
+    const admin = kafkaFor(fjord, 'pinned-admin', log).admin();
+    cleanups.push(() => admin.disconnect());
+    await admin.createTopics({ topics: [{ topic: 'pinned', numPartitions: 6 }] });
+    const member = async (lib: Lib, libName: string, groupId: string, wants: number[], seen: Seen[], got: Received[]) => {
+      const consumer = kafkaFor(lib, `pinned-${libName}`, log).consumer({ groupId, partitionAssigners: [pinned(lib, libName, wants, seen)], sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100, rebalanceTimeout: 10_000 });
+      cleanups.push(() => consumer.disconnect());
+      const joins: any[] = [];
+      consumer.on(consumer.events.GROUP_JOIN, (e: any) => joins.push(e.payload));
+      await consumer.connect();
+      await consumer.subscribe({ topics: ['pinned'], fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ partition, message }: any) => void got.push(received(libName, partition, message)) });
+      return { consumer, last: () => joins.at(-1) };
+    };
+    const p = kafkaFor(fjord, 'pinned-producer', log).producer();
+    cleanups.push(() => p.disconnect());
+    await p.connect();
+    const runGroup = async (groupId: string, first: [Lib, string], second: [Lib, string]) => {
+      const seen: Seen[] = [];
+      const got: Received[] = [];
+      const a = await member(first[0], first[1], groupId, [0, 1, 3], seen, got);
+      await waitFor(`${first[1]} alone in ${groupId}`, () => a.last() !== undefined, { timeoutMs: 20_000, intervalMs: 50 });
+      const b = await member(second[0], second[1], groupId, [2, 4, 5], seen, got);
+      await waitFor(
+        `both members of ${groupId} assigned`,
+        () => JSON.stringify(a.last()?.memberAssignment) === JSON.stringify({ pinned: [0, 1, 3] }) && JSON.stringify(b.last()?.memberAssignment) === JSON.stringify({ pinned: [2, 4, 5] }),
+        { timeoutMs: 30_000, intervalMs: 50 },
+      );
+      await p.send({ topic: 'pinned', messages: Array.from({ length: 6 }, (_, i) => ({ value: `${groupId}-${i}`, partition: i })) });
+      await waitFor(`${groupId}: 6 records`, () => got.filter((r) => r.value?.startsWith(groupId)).length >= 6, { timeoutMs: 20_000, intervalMs: 50 });
+      const leader = a.last().isLeader ? first[1] : b.last().isLeader ? second[1] : 'none';
+      const readers = Object.fromEntries(got.filter((r) => r.value?.startsWith(groupId)).map((r) => [r.partition, r.member]));
+      await Promise.all([a.consumer.disconnect(), b.consumer.disconnect()]);
+      return { leader, last: seen.at(-1), readers, protocol: a.last().groupProtocol };
+    };
+    const fjordLeads = await runGroup('pinned-1', [fjord, 'fjord'], [real, 'kafkajs']);
+    const kafkajsLeads = await runGroup('pinned-2', [real, 'kafkajs'], [fjord, 'fjord']);
+    const expected = (leader: string, members: Array<[string, number[]]>) => ({
+      leader,
+      protocol: 'PinnedAssigner',
+      readers: Object.fromEntries(members.flatMap(([name, wants]) => wants.map((p) => [String(p), name]))),
+      last: {
+        lib: leader,
+        topics: ['pinned'],
+        counts: [6],
+        // The same member shape from both libraries (KafkaJS reads JoinGroup v5: groupInstanceId is there, null).
+        members: members.map(([, wants]) => ({ keys: ['groupInstanceId', 'memberId', 'memberMetadata'], version: 1, topics: ['pinned'], wants })),
+      },
+    });
+    assert.deepEqual(fjordLeads, expected('fjord', [['fjord', [0, 1, 3]], ['kafkajs', [2, 4, 5]]]));
+    assert.deepEqual(kafkajsLeads, expected('kafkajs', [['kafkajs', [0, 1, 3]], ['fjord', [2, 4, 5]]]));
+    await p.disconnect();
+    await admin.disconnect();
+  });
+
+  test('a custom assigner that throws crashes the consumer as in kafkajs; a broken one is refused', { timeout: 60_000 }, async () => {
+    const failing = (): any => ({
+      name: 'FailingAssigner',
+      version: 0,
+      protocol: ({ topics }: { topics: string[] }) => ({ name: 'FailingAssigner', metadata: (fjord as any).AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) }),
+      assign: async () => {
+        throw new Error('no assignment today');
+      },
+    });
+    const outcome = async (lib: Lib, name: string): Promise<unknown> => {
+      const log: string[] = [];
+      const kafka = kafkaFor(lib, `failing-${name}`, log);
+      const admin = kafka.admin();
+      cleanups.push(() => admin.disconnect());
+      await admin.createTopics({ topics: [{ topic: `failing-${name}`, numPartitions: 1 }] });
+      const consumer = kafka.consumer({ groupId: `failing-${name}`, partitionAssigners: [failing], sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+      cleanups.push(() => consumer.disconnect());
+      const crashes: any[] = [];
+      consumer.on(consumer.events.CRASH, (e: any) => crashes.push(e.payload));
+      await consumer.connect();
+      await consumer.subscribe({ topic: `failing-${name}` });
+      await consumer.run({ eachMessage: async () => {} });
+      await waitFor(`${name}: the crash`, () => crashes.length > 0, { timeoutMs: 20_000, intervalMs: 50 });
+      await new Promise((r) => setTimeout(r, 500));
+      await consumer.disconnect();
+      await admin.disconnect();
+      return crashes.map((c) => ({ name: c.error.name, message: c.error.message, restart: c.restart }));
+    };
+    const r = await outcome(real, 'real');
+    const f = await outcome(fjord, 'fjord');
+    assert.deepEqual(f, r);
+    assert.deepEqual(f, [{ name: 'Error', message: 'no assignment today', restart: false }]);
+    // A factory that does not make an assigner is refused when the consumer is created.
+    const kafka = kafkaFor(fjord, 'broken-assigner', []);
+    assert.throws(() => kafka.consumer({ groupId: 'g', partitionAssigners: [() => ({ name: 'NoMethods' })] }), /partitionAssigners.*assign\(\), protocol\(\)/);
   });
 
   test('config: ssl and sasl are refused by name; logCreator gets the client logs at its level', { timeout: 20_000 }, async () => {

@@ -98,6 +98,39 @@ describe('@fjord/client/kafkajs exports what kafkajs exports', () => {
     // What a Java member writes (ConsumerProtocolAssignment v3 with null user data) reads as kafkajs reads it.
     const java = Buffer.from('0003' + '00000001' + '00066f7264657273' + '00000002' + '00000000' + '00000002' + 'ffffffff', 'hex');
     assert.deepEqual(B.MemberAssignment.decode(java), A.MemberAssignment.decode(java));
+    // Versions 1-3: kafkajs writes version 0's fields behind the version, the facade Kafka's fields of
+    // that version; each reads the other's (custom assigners often say version 1).
+    for (const version of [1, 2, 3]) {
+      const m = { version, topics: ['orders', 'audit'], userData: Buffer.from('wants 1,3') };
+      assert.deepEqual(B.MemberMetadata.decode(A.MemberMetadata.encode(m)), m, `facade reads kafkajs's v${version} metadata`);
+      assert.deepEqual(A.MemberMetadata.decode(B.MemberMetadata.encode(m)), m, `kafkajs reads the facade's v${version} metadata`);
+      const a = { version, assignment: { orders: [1, 3] }, userData: Buffer.from('u') };
+      assert.ok(A.MemberAssignment.encode(a).equals(B.MemberAssignment.encode(a)), `v${version} assignment bytes`);
+    }
+  });
+
+  test("PartitionAssigners.roundRobin sends and assigns what kafkajs's does", async () => {
+    // A stand-in for KafkaJS's cluster: the only thing its round robin reads is partition metadata.
+    const clusterOf = (counts: Record<string, number>): any => ({
+      findTopicPartitionMetadata: (t: string) => Array.from({ length: counts[t] ?? 0 }, (_, i) => ({ partitionErrorCode: 0, partitionId: i, leader: 1, replicas: [1], isr: [1] })),
+    });
+    const cases: Array<{ counts: Record<string, number>; topics: string[]; members: string[] }> = [
+      { counts: { orders: 8 }, topics: ['orders'], members: ['m-2', 'm-1', 'm-3'] },
+      { counts: { zeta: 3, alpha: 2 }, topics: ['zeta', 'alpha'], members: ['b', 'a'] },
+      { counts: { few: 2 }, topics: ['few'], members: ['c', 'a', 'd', 'b'] },
+      { counts: { gone: 0, x: 1 }, topics: ['gone', 'x', 'missing'], members: ['only'] },
+    ];
+    for (const c of cases) {
+      const make = (lib: any): any => lib.PartitionAssigners.roundRobin({ cluster: clusterOf(c.counts), groupId: 'g', logger: undefined });
+      const [r, f] = [make(real), make(fjord)];
+      assert.deepEqual([f.name, f.version], [r.name, r.version]);
+      const [pr, pf] = [r.protocol({ topics: c.topics }), f.protocol({ topics: c.topics })];
+      assert.equal(pf.name, pr.name);
+      assert.ok(pf.metadata.equals(pr.metadata), `metadata for ${JSON.stringify(c.topics)}`);
+      const members = c.members.map((memberId) => ({ memberId, memberMetadata: pr.metadata }));
+      const hex = (l: any[]): Array<[string, string]> => l.map((a) => [a.memberId, a.memberAssignment.toString('hex')]);
+      assert.deepEqual(hex(await f.assign({ members, topics: c.topics })), hex(await r.assign({ members, topics: c.topics })), JSON.stringify(c));
+    }
   });
 
   test("every type name kafkajs's declarations export, the facade's export too", { timeout: 60_000 }, async () => {

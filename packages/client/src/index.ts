@@ -41,6 +41,6 @@ export type { ConsumerRecord, IsolationLevel } from './consumer/records.js';
 export type { ConsumerConfig, AutoOffsetReset } from './consumer/config.js';
 export { consumerDefaults } from './consumer/config.js';
 export { rangeAssignor, roundRobinAssignor, cooperativeStickyAssignor } from './consumer/assignors.js';
-export type { Assignor, AssignorMember, Assignment } from './consumer/assignors.js';
+export type { Assignor, AssignorMember, Assignment, RawAssignor, RawAssignorMember } from './consumer/assignors.js';
 export { deserializers, DeserializationError } from './consumer/deserializers.js';
 export type { Deserializer } from './consumer/deserializers.js';

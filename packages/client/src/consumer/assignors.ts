@@ -25,6 +25,34 @@ export interface Assignor {
   assign(members: readonly AssignorMember[], partitionCounts: ReadonlyMap<string, number>): Assignment;
 }
 
+/** A member as a RawAssignor sees it: its JoinGroup metadata for the chosen protocol, unread. */
+export interface RawAssignorMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  metadata: Buffer;
+}
+
+/**
+ * An assignor that writes and reads the consumer protocol's bytes itself, and may take its time
+ * (the KafkaJS facade runs KafkaJS's custom partition assigners through this). Eager only.
+ */
+export interface RawAssignor {
+  /** The protocol name sent in JoinGroup. */
+  readonly name: string;
+  readonly rebalanceProtocol: 'eager';
+  readonly raw: true;
+  /** This member's JoinGroup metadata for this protocol, at every join, given its subscription. */
+  metadata(topics: readonly string[]): Buffer;
+  /**
+   * Run by the leader over every member's metadata; `topics` is the leader's own subscription.
+   * Returns assignment bytes (version, partitions, user data) for some or all members: a member
+   * left out gets an empty assignment from the coordinator.
+   */
+  assign(members: readonly RawAssignorMember[], topics: readonly string[]): Promise<Array<{ memberId: string; assignment: Buffer }>>;
+}
+
+export const isRawAssignor = (a: Assignor | RawAssignor): a is RawAssignor => (a as RawAssignor).raw === true;
+
 function memberOrder(a: AssignorMember, b: AssignorMember): number {
   const ka = a.groupInstanceId ?? a.memberId;
   const kb = b.groupInstanceId ?? b.memberId;

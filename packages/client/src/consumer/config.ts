@@ -1,7 +1,7 @@
 /** Consumer configuration: Kafka's consumer properties in camelCase, with units; validated at construction. */
 import { boolOption, intOption, resolveClientConfig, type ClientConfig, type ResolvedClientConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { builtInAssignors, type Assignor } from './assignors.js';
+import { builtInAssignors, type Assignor, type RawAssignor } from './assignors.js';
 import type { Deserializer } from './deserializers.js';
 import type { IsolationLevel } from './records.js';
 
@@ -52,7 +52,7 @@ export interface ConsumerConfig<K = Buffer | null, V = Buffer | null> extends Cl
   heartbeatIntervalMs?: number;
   maxPollIntervalMs?: number;
   /** partition.assignment.strategy, in preference order (default ['range', 'cooperative-sticky'], as Java). */
-  partitionAssignmentStrategy?: ReadonlyArray<'range' | 'roundrobin' | 'cooperative-sticky' | Assignor>;
+  partitionAssignmentStrategy?: ReadonlyArray<'range' | 'roundrobin' | 'cooperative-sticky' | Assignor | RawAssignor>;
   /** isolation.level (default 'read_uncommitted'). */
   isolationLevel?: IsolationLevel;
   fetchMinBytes?: number;
@@ -77,7 +77,7 @@ export interface ResolvedConsumerConfig {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxPollIntervalMs: number;
-  assignors: Assignor[];
+  assignors: Array<Assignor | RawAssignor>;
   isolationLevel: IsolationLevel;
   fetchMinBytes: number;
   fetchMaxBytes: number;
@@ -125,9 +125,12 @@ export function resolveConsumerConfig<K, V>(config: ConsumerConfig<K, V>): Resol
       if (!a) throw new ConfigError('partitionAssignmentStrategy', `unknown assignor ${JSON.stringify(s)} (range, roundrobin, cooperative-sticky or an Assignor object)`);
       return a;
     }
-    const a = s as Assignor;
-    if (typeof a?.name !== 'string' || typeof a.assign !== 'function' || (a.rebalanceProtocol !== 'eager' && a.rebalanceProtocol !== 'cooperative')) {
+    const a = s as Assignor | RawAssignor;
+    if (typeof a?.name !== 'string' || a.name === '' || typeof a.assign !== 'function' || (a.rebalanceProtocol !== 'eager' && a.rebalanceProtocol !== 'cooperative')) {
       throw new ConfigError('partitionAssignmentStrategy', 'a custom assignor needs name, rebalanceProtocol and assign()');
+    }
+    if ('raw' in a && (a.raw !== true || typeof a.metadata !== 'function' || a.rebalanceProtocol !== 'eager')) {
+      throw new ConfigError('partitionAssignmentStrategy', `raw assignor ${JSON.stringify(a.name)} needs raw: true, metadata() and rebalanceProtocol 'eager'`);
     }
     return a;
   });

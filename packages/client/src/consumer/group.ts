@@ -22,7 +22,7 @@ import type { Cluster } from '../cluster.js';
 import type { Api } from '../connection/connection.js';
 import { backoffMs } from '../connection/backoff.js';
 import { ClosedError, KafkaError, TimeoutError, isRetriable, kafkaError } from '../errors.js';
-import type { Assignment, Assignor, AssignorMember } from './assignors.js';
+import { isRawAssignor, type Assignment, type AssignorMember, type RawAssignor } from './assignors.js';
 import type { ResolvedConsumerConfig } from './config.js';
 import { findCoordinatorApi, heartbeatApi, joinGroupApi, leaveGroupApi, offsetCommitApi, offsetFetchApi, syncGroupApi } from '../apis.js';
 
@@ -211,7 +211,7 @@ export class ClassicGroup {
         memberId: this.memberId,
         groupInstanceId: c.groupInstanceId,
         protocolType: 'consumer',
-        protocols: c.assignors.map((a) => ({ name: a.name, metadata })),
+        protocols: c.assignors.map((a) => ({ name: a.name, metadata: isRawAssignor(a) ? a.metadata(this.host.subscription()) : metadata })),
         reason: null,
       }, joinTimeoutMs);
       if (res.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
@@ -289,8 +289,9 @@ export class ClassicGroup {
   }
 
   private async runAssignor(res: JoinGroupResponse): Promise<Array<{ memberId: string; assignment: Buffer }>> {
-    const assignor: Assignor | undefined = this.config.assignors.find((a) => a.name === res.protocolName);
+    const assignor = this.config.assignors.find((a) => a.name === res.protocolName);
     if (!assignor) throw kafkaError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, `the coordinator chose assignor ${JSON.stringify(res.protocolName)}, which this consumer does not have`);
+    if (isRawAssignor(assignor)) return this.runRawAssignor(assignor, res);
     const members: AssignorMember[] = res.members.map((m) => {
       const s = decodeSubscription(m.metadata);
       return { memberId: m.memberId, groupInstanceId: m.groupInstanceId, topics: s.topics, owned: s.owned, generation: s.generation };
@@ -302,6 +303,16 @@ export class ClassicGroup {
       const mine = result.get(m.memberId) ?? new Map<string, number[]>();
       return { memberId: m.memberId, assignment: encodeAssignment({ assignedPartitions: [...mine].map(([topic, partitions]) => ({ topic, partitions })), userData: null }, assignmentVersion) };
     });
+  }
+
+  private async runRawAssignor(assignor: RawAssignor, res: JoinGroupResponse): Promise<Array<{ memberId: string; assignment: Buffer }>> {
+    const members = res.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadata }));
+    const out = await assignor.assign(members, this.host.subscription());
+    // Sent as given: the coordinator ignores member ids it does not know.
+    if (!Array.isArray(out) || out.some((a) => typeof a?.memberId !== 'string' || !Buffer.isBuffer(a.assignment))) {
+      throw new TypeError(`assignor ${JSON.stringify(assignor.name)} must return [{ memberId, assignment: Buffer }]`);
+    }
+    return out.map((a) => ({ memberId: a.memberId, assignment: a.assignment }));
   }
 
   protected startHeartbeats(): void {
@@ -467,13 +478,14 @@ export function encodeAssignment(a: ConsumerProtocolAssignment, version: number)
 }
 
 /**
- * A member's subscription bytes: the version they carry and their fields (read at that version;
- * versions above the latest are read as the latest, as Kafka does, and fields they add are left out).
+ * A member's subscription bytes: the version they carry and their fields (read at that version, or
+ * at `bodyVersion` when given; versions above the latest are read as the latest, as Kafka does, and
+ * fields they add are left out).
  */
-export function readSubscription(buf: Buffer): { version: number; subscription: ConsumerProtocolSubscription } {
+export function readSubscription(buf: Buffer, bodyVersion?: number): { version: number; subscription: ConsumerProtocolSubscription } {
   const r = new Reader(buf, 0);
   const version = r.readInt16();
-  return { version, subscription: ConsumerProtocolSubscription.decode(r, Math.max(0, Math.min(version, ConsumerProtocolSubscription.maxVersion))) };
+  return { version, subscription: ConsumerProtocolSubscription.decode(r, Math.max(0, Math.min(bodyVersion ?? version, ConsumerProtocolSubscription.maxVersion))) };
 }
 
 /** A member's assignment bytes, read as readSubscription reads a subscription. */

@@ -4,7 +4,12 @@
  * 2-byte version, in KafkaJS's shapes. Applications use it to read `describeGroups()` members
  * (`MemberAssignment.decode(member.memberAssignment)`); the bytes are Kafka's, so what a Java or
  * librdkafka member wrote decodes too (fields of later versions are read and left out).
+ *
+ * One difference in what is written: KafkaJS writes member metadata's version-0 fields (topics,
+ * user data) behind whatever version it is given, where this writes Kafka's fields of that version
+ * (owned partitions from 1, generation from 2, rack from 3). KafkaJS reads both; so does decode().
  */
+import { DecodeError } from '@fjord/protocol/core';
 import { ConsumerProtocolAssignment } from '@fjord/protocol/generated/data/consumer-protocol-assignment.js';
 import { ConsumerProtocolSubscription } from '@fjord/protocol/generated/data/consumer-protocol-subscription.js';
 import { encodeAssignment, encodeSubscription, readAssignment, readSubscription } from '../consumer/group.js';
@@ -45,8 +50,15 @@ export const AssignerProtocol: { MemberMetadata: ISerializer<MemberMetadata>; Me
       return encodeSubscription({ topics, userData, ownedPartitions: [], generationId: -1, rackId: null }, v);
     },
     decode(buffer: Buffer): MemberMetadata {
-      const { version, subscription } = readSubscription(buffer);
-      return { version, topics: subscription.topics, userData: subscription.userData as Buffer };
+      let read: ReturnType<typeof readSubscription>;
+      try {
+        read = readSubscription(buffer);
+      } catch (e) {
+        // KafkaJS writes version 0's fields (topics, user data) behind any version: read those.
+        if (!(e instanceof DecodeError)) throw e;
+        read = readSubscription(buffer, 0);
+      }
+      return { version: read.version, topics: read.subscription.topics, userData: read.subscription.userData as Buffer };
     },
   },
   MemberAssignment: {

@@ -16,11 +16,14 @@
  *   retry.restartOnFailure resolves false, starts again after the retry time.
  * - heartbeat() resolves at once: @fjord/client heartbeats on its own timer, so slow handlers never
  *   cost the membership (KafkaJS needs explicit heartbeats for that).
+ * - Partition assigners are KafkaJS's, the built-in round robin included: each runs as a raw
+ *   assignor of the group (protocol()'s bytes go into JoinGroup as written; as leader, assign() gets
+ *   every member's bytes), so facade and kafkajs members share a group whichever of them leads.
  */
 import { Consumer as FjordConsumer, type ConsumerBatch, type TopicPartition } from '../consumer/consumer.js';
 import type { ConsumerConfig as FjordConsumerConfig } from '../consumer/config.js';
 import type { ConsumerRecord } from '../consumer/records.js';
-import { roundRobinAssignor, type Assignor } from '../consumer/assignors.js';
+import type { RawAssignor } from '../consumer/assignors.js';
 import { Admin as FjordAdmin, type AdminConfig as AdminConfigFjord } from '../admin/admin.js';
 import { ConfigError } from '../errors.js';
 import type { LogEntry } from '../logger.js';
@@ -31,19 +34,89 @@ import type { Logger } from './logger.js';
 import type { IHeaders } from './partitioners.js';
 import type { Offsets, TopicOffsets } from './producer.js';
 import { toGroupDescription, type GroupDescription } from './admin.js';
+import { AssignerProtocol } from './assigner-protocol.js';
+import { AssignerCluster } from './cluster.js';
+import type { Assigner, Cluster, GroupMemberAssignment, GroupState } from './types.js';
 
-/** KafkaJS's round-robin assigner, by its protocol name, so that KafkaJS and facade members can share a group. */
-const kafkajsRoundRobin: Assignor = { name: 'RoundRobinAssigner', rebalanceProtocol: 'eager', assign: (m, c) => roundRobinAssignor.assign(m, c) };
+/** KafkaJS's partition assigner factory: called once per consumer, when it is created. */
+export type PartitionAssigner = (config: { cluster: Cluster; groupId: string; logger: Logger }) => Assigner;
 
-/** KafkaJS's assigner factories; only the built-in round robin is available. */
-export type PartitionAssigner = ((config: unknown) => unknown) & { readonly fjordAssignor?: Assignor };
-const roundRobin: PartitionAssigner = Object.assign(
-  () => {
-    throw new KafkaJSNonRetriableError('PartitionAssigners.roundRobin is used by the consumer config only');
+/**
+ * KafkaJS's RoundRobinAssigner, as KafkaJS 2.x assigns: the leader deals the partitions of the
+ * topics it subscribes to, topic by topic in its subscription's order, over every member sorted by
+ * member id. Members that get nothing are left out (the coordinator gives them an empty assignment).
+ */
+const roundRobin: PartitionAssigner = ({ cluster }) => ({
+  name: 'RoundRobinAssigner',
+  version: 0,
+  async assign({ members, topics }) {
+    const ids = members.map((m) => m.memberId).sort();
+    const dealt = new Map<string, Record<string, number[]>>();
+    let next = 0;
+    for (const topic of topics) {
+      for (const { partitionId } of cluster.findTopicPartitionMetadata(topic)) {
+        const id = ids[next++ % ids.length]!;
+        let a = dealt.get(id);
+        if (!a) dealt.set(id, (a = Object.create(null) as Record<string, number[]>));
+        (a[topic] ??= []).push(partitionId);
+      }
+    }
+    return [...dealt].map(([memberId, assignment]) => ({ memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }) }));
   },
-  { fjordAssignor: kafkajsRoundRobin },
-);
+  protocol({ topics }) {
+    return { name: 'RoundRobinAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+  },
+});
 export const PartitionAssigners = { roundRobin };
+
+/**
+ * A KafkaJS assigner as a @fjord/client raw assignor: its protocol() metadata goes into JoinGroup
+ * as written, and as leader it gets every member's metadata as KafkaJS gives it ({ memberId,
+ * groupInstanceId, memberMetadata }) and the leader's subscription, after the cluster's metadata
+ * has been refreshed, as KafkaJS's leader does.
+ */
+function rawAssignor(assigner: Assigner, cluster: AssignerCluster): RawAssignor {
+  const name = assigner.name;
+  return {
+    name,
+    rebalanceProtocol: 'eager',
+    raw: true,
+    metadata(topics) {
+      let state: GroupState;
+      try {
+        state = assigner.protocol({ topics: [...topics] });
+      } catch (e) {
+        throw new AssignerFailure(e);
+      }
+      if (!Buffer.isBuffer(state?.metadata)) throw new AssignerFailure(new KafkaJSNonRetriableError(`Partition assigner "${name}": protocol() must return { name, metadata: Buffer }`));
+      return state.metadata;
+    },
+    async assign(members, topics) {
+      let out: GroupMemberAssignment[];
+      try {
+        await cluster.refreshMetadataFor(topics);
+        out = await assigner.assign({ members: members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, memberMetadata: m.metadata })), topics: [...topics] });
+      } catch (e) {
+        throw new AssignerFailure(e);
+      }
+      if (!Array.isArray(out) || out.some((a) => typeof a?.memberId !== 'string' || !Buffer.isBuffer(a.memberAssignment))) {
+        throw new AssignerFailure(new KafkaJSNonRetriableError(`Partition assigner "${name}": assign() must resolve to [{ memberId, memberAssignment: Buffer }]`));
+      }
+      return out.map((a) => ({ memberId: a.memberId, assignment: a.memberAssignment }));
+    },
+  };
+}
+
+/**
+ * What an assigner threw, carried through the group (which does not retry it: retriable is false)
+ * to the consumer's loop. There, as in KafkaJS, it crashes the consumer at once with the error itself.
+ */
+class AssignerFailure extends Error {
+  readonly retriable = false;
+  constructor(readonly error: unknown) {
+    super(error instanceof Error ? error.message : String(error));
+  }
+}
 
 export interface ConsumerConfig {
   groupId: string;
@@ -170,7 +243,9 @@ export class KafkaJSConsumer {
   private readonly log: Logger;
   private readonly groupId: string;
   private readonly retry: ResolvedRetry;
-  private readonly assignors: Assignor[];
+  private readonly assignors: RawAssignor[];
+  /** The `cluster` the partition assigners were given. */
+  private readonly cluster: AssignerCluster;
   /** topic -> fromBeginning */
   private readonly subscriptions = new Map<string, boolean>();
   /** For RegExp subscriptions and describeGroup(), made on first use. */
@@ -208,10 +283,14 @@ export class KafkaJSConsumer {
     this.retry = resolveRetry(config.retry, context.retry);
     const assigners = config.partitionAssigners ?? [roundRobin];
     if (!Array.isArray(assigners) || assigners.length === 0) throw new ConfigError('partitionAssigners', 'expected a non-empty array');
-    this.assignors = assigners.map((a) => {
-      const fj = (a as PartitionAssigner | undefined)?.fjordAssignor;
-      if (!fj) throw new ConfigError('partitionAssigners', 'custom KafkaJS partition assigners are not supported yet; use PartitionAssigners.roundRobin');
-      return fj;
+    this.cluster = new AssignerCluster(() => this.fjordAdmin(), () => this.connected, config.metadataMaxAge ?? 300_000);
+    this.assignors = assigners.map((create, i) => {
+      if (typeof create !== 'function') throw new ConfigError('partitionAssigners', `entry ${i} is not a partition assigner factory`);
+      const a = create({ cluster: this.cluster, groupId: this.groupId, logger: this.log });
+      if (typeof a?.name !== 'string' || a.name === '' || typeof a.assign !== 'function' || typeof a.protocol !== 'function') {
+        throw new ConfigError('partitionAssigners', `entry ${i} must return { name, version, assign(), protocol() }`);
+      }
+      return rawAssignor(a, this.cluster);
     });
     if (config.rackId !== undefined) throw new ConfigError('rackId', 'rack-aware fetching (KIP-392) is not supported by @fjord/client yet');
   }
@@ -407,6 +486,12 @@ export class KafkaJSConsumer {
     for (;;) {
       const error = await this.consume(run);
       if (error === undefined || run.abort.signal.aborted) return;
+      if (error instanceof AssignerFailure) {
+        // KafkaJS's join fails without a retry; the consumer restarts only for a retriable error.
+        const e = error.error instanceof Error ? error.error : new KafkaJSError(String(error.error));
+        await this.crash(run, e, e.name === 'KafkaJSNumberOfRetriesExceeded' || rootCause(e)?.retriable === true);
+        return;
+      }
       const cause = toKafkaJSError(error);
       const retriable = isRetriableForKafkaJS(cause);
       if (retriable && this.failures < this.retry.retries) {

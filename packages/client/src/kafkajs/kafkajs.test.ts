@@ -5,6 +5,9 @@ import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetrie
 import { Kafka, resolveRetry, retryBudgetMs, retryDelayMs } from './kafka.js';
 import { createLogger, fjordLoggerFor, logLevel, type LogEntryKafkaJS } from './logger.js';
 import { Partitioners, legacyMurmur2 } from './partitioners.js';
+import { AssignerCluster } from './cluster.js';
+import type { Admin } from '../admin/admin.js';
+import { KafkaJSTopicMetadataNotLoaded } from './errors.js';
 
 describe('KafkaJS errors', () => {
   it('a Kafka error code becomes KafkaJSProtocolError with Kafka\'s name as type', () => {
@@ -102,5 +105,45 @@ describe('KafkaJS partitioners', () => {
     const picks = Array.from({ length: 6 }, () => p({ topic: 'u', partitionMetadata: md, message: { value: 'v' } }));
     assert.deepEqual(picks.slice(3), picks.slice(0, 3));
     assert.equal(new Set(picks).size, 3);
+  });
+});
+
+describe('KafkaJS assigner cluster', () => {
+  // An Admin that knows two topics on brokers 1 and 2, and counts its metadata reads.
+  function fakeAdmin(calls: string[]): Admin {
+    const topics: Record<string, Array<{ leader: number }>> = { orders: [{ leader: 1 }, { leader: 2 }, { leader: 1 }], audit: [{ leader: -1 }] };
+    return {
+      describeCluster: async () => ({ clusterId: 'c', controllerId: 1, brokers: [{ nodeId: 1, host: 'a', port: 1, rack: null }, { nodeId: 2, host: 'b', port: 2, rack: 'r2' }] }),
+      listTopics: async () => Object.keys(topics),
+      describeTopics: async (names: string[]) => {
+        calls.push(names.join(','));
+        return names.map((name) => ({ name, topicId: '', isInternal: false, partitions: topics[name]!.map((p, partition) => ({ partition, leader: p.leader, leaderEpoch: 0, replicas: [1, 2], isr: [1], errorCode: 0 })) }));
+      },
+    } as unknown as Admin;
+  }
+
+  it('keeps the target topics\' metadata as KafkaJS does and reads it synchronously', async () => {
+    const calls: string[] = [];
+    const c = new AssignerCluster(() => fakeAdmin(calls), () => true, 60_000);
+    assert.throws(() => c.findTopicPartitionMetadata('orders'), KafkaJSTopicMetadataNotLoaded);
+    await c.addMultipleTargetTopics(['orders', 'missing']);
+    assert.deepEqual(calls, ['orders'], 'a topic that does not exist is left out');
+    assert.deepEqual(c.findTopicPartitionMetadata('orders').map((p) => [p.partitionId, p.leader]), [[0, 1], [1, 2], [2, 1]]);
+    assert.deepEqual(c.findTopicPartitionMetadata('orders')[0], { partitionErrorCode: 0, partitionId: 0, leader: 1, replicas: [1, 2], isr: [1], offlineReplicas: [] });
+    assert.deepEqual(c.findTopicPartitionMetadata('missing'), []);
+    assert.deepEqual(c.findTopicPartitionMetadata('audit'), [], 'not a target: not loaded');
+    assert.deepEqual(c.getNodeIds(), [1, 2]);
+    assert.deepEqual(c.findLeaderForPartitions('orders', [0, 1, 2, 7]), { 1: [0, 2], 2: [1] });
+    await c.refreshMetadataIfNecessary();
+    await c.addTargetTopic('orders');
+    assert.equal(calls.length, 1, 'fresh metadata and a known target: no reload');
+    await c.addTargetTopic('audit');
+    assert.deepEqual(calls, ['orders', 'orders,audit']);
+    assert.throws(() => c.findLeaderForPartitions('audit', [0]), /Invalid partition metadata/);
+    assert.deepEqual((await c.metadata()).topicMetadata.map((t) => t.topic), ['orders', 'audit']);
+    assert.equal(c.defaultOffset({ fromBeginning: true }), -2);
+    assert.equal(c.defaultOffset({ fromBeginning: false }), -1);
+    const broker = c as unknown as Record<string, () => unknown>;
+    assert.throws(() => broker['findGroupCoordinator']!(), (e: unknown) => e instanceof KafkaJSNonRetriableError && /cluster\.findGroupCoordinator\(\) is not available/.test(e.message));
   });
 });

@@ -6,9 +6,10 @@
  * (test/compat/client-kafkajs-types.test.ts).
  *
  * Some describe what the facade does not offer (SASL and TLS, socket factories, ACLs, partition
- * reassignment, custom partition assigners, KafkaJS's internal cluster and broker objects): code that
- * names them compiles, and the features themselves fail with the errors packages/client/README.md
- * lists. KafkaJS's internal objects are declared opaque, so code that calls into them does not compile.
+ * reassignment, KafkaJS's internal broker object): code that names them compiles, and the features
+ * themselves fail with the errors packages/client/README.md lists. The broker object is declared
+ * opaque and the cluster (given to partition assigners) with its metadata methods only, so code
+ * that calls into the rest does not compile.
  */
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
@@ -97,11 +98,26 @@ export interface Assigner {
   protocol(subscription: { topics: string[] }): GroupState;
 }
 
-/** KafkaJS's internal objects, which the facade does not expose: opaque here. */
-declare const internal: unique symbol;
+/**
+ * The `cluster` a partition assigner factory receives: KafkaJS's metadata methods only. Its
+ * broker-level methods (connect, findBroker, findGroupCoordinator, fetchTopicsOffset, ...) are not
+ * available, so code that calls them does not compile.
+ */
 export interface Cluster {
-  readonly [internal]: 'KafkaJS cluster internals are not available in @fjord/client/kafkajs';
+  isConnected(): boolean;
+  getNodeIds(): number[];
+  metadata(): Promise<BrokerMetadata>;
+  refreshMetadata(): Promise<void>;
+  refreshMetadataIfNecessary(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  findTopicPartitionMetadata(topic: string): PartitionMetadata[];
+  findLeaderForPartitions(topic: string, partitions: number[]): { [leader: string]: number[] };
+  defaultOffset(config: { fromBeginning: boolean }): number;
 }
+
+/** KafkaJS's internal broker object, which the facade does not expose: opaque here. */
+declare const internal: unique symbol;
 export interface Broker {
   readonly [internal]: 'KafkaJS broker internals are not available in @fjord/client/kafkajs';
 }
