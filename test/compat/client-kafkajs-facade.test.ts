@@ -678,6 +678,50 @@ describe('KafkaJS facade', () => {
     assert.throws(() => kafka.consumer({ groupId: 'g', partitionAssigners: [() => ({ name: 'NoMethods' })] }), /partitionAssigners.*assign\(\), protocol\(\)/);
   });
 
+  test('heartbeat and fetch events come with the payloads kafkajs gives (health checks watch them)', { timeout: 60_000 }, async () => {
+    const outcome = async (lib: Lib, name: string): Promise<unknown> => {
+      const kafka = kafkaFor(lib, `events-${name}`, []);
+      const admin = kafka.admin();
+      cleanups.push(() => admin.disconnect());
+      await admin.createTopics({ topics: [{ topic: `events-${name}`, numPartitions: 1 }] });
+      const consumer = kafka.consumer({ groupId: `events-${name}`, sessionTimeout: 6_000, heartbeatInterval: 200, maxWaitTimeInMs: 100 });
+      cleanups.push(() => consumer.disconnect());
+      const events: Record<string, any[]> = { heartbeat: [], fetchStart: [], fetch: [], join: [] };
+      consumer.on(consumer.events.HEARTBEAT, (e: any) => events['heartbeat']!.push(e));
+      consumer.on(consumer.events.FETCH_START, (e: any) => events['fetchStart']!.push(e));
+      consumer.on(consumer.events.FETCH, (e: any) => events['fetch']!.push(e));
+      consumer.on(consumer.events.GROUP_JOIN, (e: any) => events['join']!.push(e));
+      await consumer.connect();
+      await consumer.subscribe({ topic: `events-${name}` });
+      await consumer.run({ eachMessage: async () => {} });
+      await waitFor(`${name}: heartbeats and fetches`, () => events['heartbeat']!.length >= 3 && events['fetch']!.length >= 3, { timeoutMs: 20_000, intervalMs: 50 });
+      await consumer.disconnect();
+      await admin.disconnect();
+      const shape = (e: any): Record<string, string> => Object.fromEntries(Object.entries(e.payload).map(([k, v]) => [k, typeof v]));
+      const memberId = events['join']!.at(-1).payload.memberId;
+      const hb = events['heartbeat']!.at(-1);
+      return {
+        types: [hb.type, events['fetchStart']![0].type, events['fetch']![0].type],
+        heartbeat: shape(hb),
+        fetchStart: shape(events['fetchStart']![0]),
+        fetch: shape(events['fetch']![0]),
+        heartbeatOfThisMember: hb.payload.memberId === memberId && hb.payload.groupId === `events-${name}` && hb.payload.groupGenerationId >= 1,
+        brokerNode: events['fetch']![0].payload.nodeId === events['fetchStart']![0].payload.nodeId && events['fetch']![0].payload.numberOfBatches === 0,
+      };
+    };
+    const r = await outcome(real, 'real');
+    const f = await outcome(fjord, 'fjord');
+    assert.deepEqual(f, r);
+    assert.deepEqual(f, {
+      types: ['consumer.heartbeat', 'consumer.fetch_start', 'consumer.fetch'],
+      heartbeat: { groupId: 'string', memberId: 'string', groupGenerationId: 'number' },
+      fetchStart: { nodeId: 'string' },
+      fetch: { numberOfBatches: 'number', duration: 'number', nodeId: 'string' },
+      heartbeatOfThisMember: true,
+      brokerNode: true,
+    });
+  });
+
   test('config: ssl and sasl are refused by name; logCreator gets the client logs at its level', { timeout: 20_000 }, async () => {
     const { ConfigError } = await import('@fjord/client');
     assert.throws(() => new facade.Kafka({ brokers: ['127.0.0.1:1'], ssl: true }), (e: any) => e instanceof ConfigError && e.option === 'ssl' && /not supported/.test(e.message));

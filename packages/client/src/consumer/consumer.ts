@@ -835,10 +835,13 @@ export class Consumer<K = Buffer | null, V = Buffer | null> implements AsyncIter
     };
     let res: FetchResponse;
     this.fetching.add(conn);
+    const started = Date.now();
+    this.log('debug', 'fetch', { nodeId });
     try {
       const sending = conn.send(fetchApi, body, { timeoutMs: c.client.requestTimeoutMs + c.fetchMaxWaitMs });
       this.wakeNow(); // the request is written: the application may take the batches of the last one
       res = await sending;
+      this.log('debug', 'fetched', { nodeId, durationMs: Date.now() - started });
     } catch (e) {
       session.reset();
       throw e;

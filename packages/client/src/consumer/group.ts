@@ -341,6 +341,7 @@ export class ClassicGroup {
     }
     if (code === ErrorCode.NONE) {
       this.lastHeartbeatOkMs = Date.now();
+      this.log('debug', 'heartbeat');
       return;
     }
     this.noteError(code);

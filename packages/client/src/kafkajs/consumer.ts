@@ -385,10 +385,19 @@ export class KafkaJSConsumer {
     let joined!: () => void;
     const joinedP = new Promise<void>((r) => (joined = r));
     const run = {} as Run;
+    // The client's log entries that KafkaJS reports as events.
     const tap = (e: LogEntry): void => {
-      if (e.message === 'joined' && e.fields?.['component'] === 'consumer-group') {
-        run.isLeader = e.fields['leader'] === true;
-        run.protocol = String(e.fields['protocol'] ?? '');
+      const f = e.fields;
+      if (f?.['component'] === 'consumer-group') {
+        if (e.message === 'joined') {
+          run.isLeader = f['leader'] === true;
+          run.protocol = String(f['protocol'] ?? '');
+        } else if (e.message === 'heartbeat') {
+          this.instrumentation.emit(consumerEvents.HEARTBEAT, { groupId: this.groupId, memberId: f['memberId'], groupGenerationId: f['generationId'] });
+        }
+      } else if (f?.['component'] === 'consumer') {
+        if (e.message === 'fetch') this.instrumentation.emit(consumerEvents.FETCH_START, { nodeId: String(f['nodeId']) }); // KafkaJS's node ids here are strings
+        else if (e.message === 'fetched') this.instrumentation.emit(consumerEvents.FETCH, { numberOfBatches: 0, duration: f['durationMs'], nodeId: String(f['nodeId']) });
       }
     };
     const base = await this.context.clientConfig('Consumer', this.retry, tap);
