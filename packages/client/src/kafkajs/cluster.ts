@@ -9,7 +9,8 @@
  * KafkaJS's broker-level methods (connect, findBroker, findGroupCoordinator, fetchTopicsOffset, ...)
  * are not offered. Calling one throws a KafkaJSNonRetriableError that names it.
  */
-import type { Admin as FjordAdmin } from '../admin/admin.js';
+import type { Admin as FjordAdmin, TopicDescription } from '../admin/admin.js';
+import { ErrorCode, KafkaError } from '../errors.js';
 import { KafkaJSError, KafkaJSNonRetriableError, KafkaJSTopicMetadataNotLoaded, kafkajsErrors } from './errors.js';
 import type { PartitionMetadata } from './partitioners.js';
 import type { BrokerMetadata, Cluster } from './types.js';
@@ -98,10 +99,18 @@ export class AssignerCluster implements Cluster {
   private async load(topics: string[] | undefined): Promise<BrokerMetadata> {
     return kafkajsErrors(async () => {
       const admin = this.admin();
-      const [cluster, names] = await Promise.all([admin.describeCluster(), admin.listTopics({ includeInternal: true })]);
-      const existing = new Set(names);
-      const wanted = topics === undefined ? names : topics.filter((t) => existing.has(t));
-      const described = wanted.length > 0 ? await admin.describeTopics(wanted) : [];
+      const all = async (): Promise<string[]> => admin.listTopics({ includeInternal: true });
+      const describe = async (names: string[]): Promise<TopicDescription[]> => (names.length > 0 ? admin.describeTopics(names) : []);
+      const cluster = await admin.describeCluster();
+      let described: TopicDescription[];
+      try {
+        described = await describe(topics ?? (await all()));
+      } catch (e) {
+        // A target that does not exist (yet): describe the others.
+        if (!(e instanceof KafkaError && e.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) throw e;
+        const existing = new Set(await all());
+        described = await describe((topics ?? []).filter((t) => existing.has(t)));
+      }
       return {
         brokers: cluster.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, ...(b.rack === null ? {} : { rack: b.rack }) })),
         topicMetadata: described.map((d) => ({ topicErrorCode: 0, topic: d.name, partitionMetadata: d.partitions.map(toPartitionMetadata) })),

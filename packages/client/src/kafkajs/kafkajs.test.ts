@@ -117,6 +117,7 @@ describe('KafkaJS assigner cluster', () => {
       listTopics: async () => Object.keys(topics),
       describeTopics: async (names: string[]) => {
         calls.push(names.join(','));
+        if (names.some((n) => !(n in topics))) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         return names.map((name) => ({ name, topicId: '', isInternal: false, partitions: topics[name]!.map((p, partition) => ({ partition, leader: p.leader, leaderEpoch: 0, replicas: [1, 2], isr: [1], errorCode: 0 })) }));
       },
     } as unknown as Admin;
@@ -127,7 +128,7 @@ describe('KafkaJS assigner cluster', () => {
     const c = new AssignerCluster(() => fakeAdmin(calls), () => true, 60_000);
     assert.throws(() => c.findTopicPartitionMetadata('orders'), KafkaJSTopicMetadataNotLoaded);
     await c.addMultipleTargetTopics(['orders', 'missing']);
-    assert.deepEqual(calls, ['orders'], 'a topic that does not exist is left out');
+    assert.deepEqual(calls, ['orders,missing', 'orders'], 'a topic that does not exist is left out');
     assert.deepEqual(c.findTopicPartitionMetadata('orders').map((p) => [p.partitionId, p.leader]), [[0, 1], [1, 2], [2, 1]]);
     assert.deepEqual(c.findTopicPartitionMetadata('orders')[0], { partitionErrorCode: 0, partitionId: 0, leader: 1, replicas: [1, 2], isr: [1], offlineReplicas: [] });
     assert.deepEqual(c.findTopicPartitionMetadata('missing'), []);
@@ -136,9 +137,9 @@ describe('KafkaJS assigner cluster', () => {
     assert.deepEqual(c.findLeaderForPartitions('orders', [0, 1, 2, 7]), { 1: [0, 2], 2: [1] });
     await c.refreshMetadataIfNecessary();
     await c.addTargetTopic('orders');
-    assert.equal(calls.length, 1, 'fresh metadata and a known target: no reload');
+    assert.equal(calls.length, 2, 'fresh metadata and a known target: no reload');
     await c.addTargetTopic('audit');
-    assert.deepEqual(calls, ['orders', 'orders,audit']);
+    assert.deepEqual(calls.slice(2), ['orders,missing,audit', 'orders,audit']);
     assert.throws(() => c.findLeaderForPartitions('audit', [0]), /Invalid partition metadata/);
     assert.deepEqual((await c.metadata()).topicMetadata.map((t) => t.topic), ['orders', 'audit']);
     assert.equal(c.defaultOffset({ fromBeginning: true }), -2);
