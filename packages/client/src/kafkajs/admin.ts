@@ -10,7 +10,7 @@ import { KafkaJSAggregateError, KafkaJSCreateTopicError, KafkaJSDeleteGroupsErro
 import { Instrumentation, type InstrumentationEvent, type RemoveInstrumentationEventListener } from './events.js';
 import { resolveRetry, retryBudgetMs, type KafkaContext, type ResolvedRetry, type RetryOptions } from './kafka.js';
 import type { Logger } from './logger.js';
-import type { PartitionMetadata } from './partitioners.js';
+import { toPartitionMetadata, type PartitionMetadata } from './partitioners.js';
 import type { ConsumerGroupState } from './types.js';
 
 export interface AdminConfig {
@@ -277,7 +277,7 @@ export class KafkaJSAdmin {
       return {
         topics: described.map((d) => ({
           name: d.name,
-          partitions: d.partitions.map((p) => ({ partitionErrorCode: p.errorCode, partitionId: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr, offlineReplicas: [] })),
+          partitions: d.partitions.map(toPartitionMetadata),
         })),
       };
     });

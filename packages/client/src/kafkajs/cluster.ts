@@ -12,7 +12,7 @@
 import type { Admin as FjordAdmin, TopicDescription } from '../admin/admin.js';
 import { ErrorCode, KafkaError } from '../errors.js';
 import { KafkaJSError, KafkaJSNonRetriableError, KafkaJSTopicMetadataNotLoaded, kafkajsErrors } from './errors.js';
-import type { PartitionMetadata } from './partitioners.js';
+import { toPartitionMetadata, type PartitionMetadata } from './partitioners.js';
 import type { BrokerMetadata, Cluster } from './types.js';
 
 const unsupported = ['connect', 'disconnect', 'removeBroker', 'findBroker', 'findControllerBroker', 'findGroupCoordinator', 'findGroupCoordinatorMetadata', 'fetchTopicsOffset'];
@@ -125,9 +125,4 @@ for (const name of unsupported) {
       throw new KafkaJSNonRetriableError(`cluster.${name}() is not available to partition assigners in @fjord/client/kafkajs`);
     },
   });
-}
-
-/** KafkaJS's shape of a partition's metadata. */
-export function toPartitionMetadata(p: { errorCode: number; partition: number; leader: number; replicas: number[]; isr: number[] }): PartitionMetadata {
-  return { partitionErrorCode: p.errorCode, partitionId: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr, offlineReplicas: [] };
 }

@@ -20,6 +20,11 @@ export interface PartitionMetadata {
   offlineReplicas?: number[];
 }
 
+/** A partition of @fjord/client's metadata in KafkaJS's shape. */
+export function toPartitionMetadata(p: { errorCode: number; partition: number; leader: number; replicas: number[]; isr: number[] }): PartitionMetadata {
+  return { partitionErrorCode: p.errorCode, partitionId: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr, offlineReplicas: [] };
+}
+
 export type IHeaders = Record<string, Buffer | string | Array<Buffer | string> | undefined>;
 
 export interface Message {
