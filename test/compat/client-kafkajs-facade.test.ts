@@ -678,6 +678,54 @@ describe('KafkaJS facade', () => {
     assert.throws(() => kafka.consumer({ groupId: 'g', partitionAssigners: [() => ({ name: 'NoMethods' })] }), /partitionAssigners.*assign\(\), protocol\(\)/);
   });
 
+  test('partitions of a topic it did not subscribe to are left alone and reported, as in kafkajs', { timeout: 60_000 }, async () => {
+    // A kafkajs leader subscribed to two topics deals both over every member (KafkaJS's round robin
+    // ignores subscriptions); the other member subscribed to one of them.
+    const outcome = async (lib: Lib, name: string): Promise<unknown> => {
+      const kafka = kafkaFor(real, `unsub-${name}-leader`, []);
+      const admin = kafka.admin();
+      cleanups.push(() => admin.disconnect());
+      const [a, b] = [`unsub-${name}-a`, `unsub-${name}-b`];
+      await admin.createTopics({ topics: [{ topic: a, numPartitions: 2 }, { topic: b, numPartitions: 2 }] });
+      const settings = { groupId: `unsub-${name}`, sessionTimeout: 6_000, heartbeatInterval: 300, maxWaitTimeInMs: 100, rebalanceTimeout: 10_000 };
+      const leader = kafka.consumer(settings);
+      cleanups.push(() => leader.disconnect());
+      const leaderJoins: any[] = [];
+      leader.on(leader.events.GROUP_JOIN, (e: any) => leaderJoins.push(e.payload));
+      await leader.connect();
+      await leader.subscribe({ topics: [a, b] });
+      await leader.run({ eachMessage: async () => {} });
+      await waitFor(`${name}: the leader alone`, () => leaderJoins.length > 0, { timeoutMs: 20_000, intervalMs: 50 });
+      const member = kafkaFor(lib, `unsub-${name}-member`, []).consumer(settings);
+      cleanups.push(() => member.disconnect());
+      const joins: any[] = [];
+      const reported: any[] = [];
+      member.on(member.events.GROUP_JOIN, (e: any) => joins.push(e.payload));
+      member.on(member.events.RECEIVED_UNSUBSCRIBED_TOPICS, (e: any) => reported.push(e.payload));
+      await member.connect();
+      await member.subscribe({ topic: a });
+      await member.run({ eachMessage: async () => {} });
+      await waitFor(`${name}: the member's assignment`, () => joins.length > 0 && reported.length > 0, { timeoutMs: 20_000, intervalMs: 50 });
+      const r = reported.at(-1);
+      const rename = (l: string[]): string[] => [...l].sort().map((t) => t.slice(`unsub-${name}-`.length));
+      await Promise.all([member.disconnect(), leader.disconnect()]);
+      await admin.disconnect();
+      return {
+        leaderLed: leaderJoins.at(-1)?.isLeader ?? leaderJoins[0].isLeader,
+        reported: { keys: Object.keys(r).sort(), assignedTopics: rename(r.assignedTopics), topicsSubscribed: rename(r.topicsSubscribed), topicsNotSubscribed: rename(r.topicsNotSubscribed), ofThisMember: r.memberId === joins.at(-1).memberId && r.groupId === settings.groupId },
+        assignment: Object.fromEntries(Object.entries(joins.at(-1).memberAssignment).map(([t, ps]) => [t.slice(`unsub-${name}-`.length), (ps as number[]).length])),
+      };
+    };
+    const r = await outcome(real, 'real');
+    const f = await outcome(fjord, 'fjord');
+    assert.deepEqual(f, r);
+    assert.deepEqual(f, {
+      leaderLed: true,
+      reported: { keys: ['assignedTopics', 'generationId', 'groupId', 'memberId', 'topicsNotSubscribed', 'topicsSubscribed'], assignedTopics: ['a', 'b'], topicsSubscribed: ['a'], topicsNotSubscribed: ['b'], ofThisMember: true },
+      assignment: { a: 1 },
+    });
+  });
+
   test('heartbeat and fetch events come with the payloads kafkajs gives (health checks watch them)', { timeout: 60_000 }, async () => {
     const outcome = async (lib: Lib, name: string): Promise<unknown> => {
       const kafka = kafkaFor(lib, `events-${name}`, []);

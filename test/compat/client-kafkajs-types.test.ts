@@ -110,8 +110,9 @@ describe('@fjord/client/kafkajs exports what kafkajs exports', () => {
   });
 
   test("PartitionAssigners.roundRobin sends and assigns what kafkajs's does", async () => {
-    // A stand-in for KafkaJS's cluster: the only thing its round robin reads is partition metadata.
+    // A stand-in for KafkaJS's cluster: round robin reads partition metadata (the facade's adds its targets first).
     const clusterOf = (counts: Record<string, number>): any => ({
+      addMultipleTargetTopics: async () => {},
       findTopicPartitionMetadata: (t: string) => Array.from({ length: counts[t] ?? 0 }, (_, i) => ({ partitionErrorCode: 0, partitionId: i, leader: 1, replicas: [1], isr: [1] })),
     });
     const cases: Array<{ counts: Record<string, number>; topics: string[]; members: string[] }> = [
@@ -120,8 +121,9 @@ describe('@fjord/client/kafkajs exports what kafkajs exports', () => {
       { counts: { few: 2 }, topics: ['few'], members: ['c', 'a', 'd', 'b'] },
       { counts: { gone: 0, x: 1 }, topics: ['gone', 'x', 'missing'], members: ['only'] },
     ];
+    const roundRobinOf = (lib: any, counts: Record<string, number>): any => lib.PartitionAssigners.roundRobin({ cluster: clusterOf(counts), groupId: 'g', logger: undefined });
     for (const c of cases) {
-      const make = (lib: any): any => lib.PartitionAssigners.roundRobin({ cluster: clusterOf(c.counts), groupId: 'g', logger: undefined });
+      const make = (lib: any): any => roundRobinOf(lib, c.counts);
       const [r, f] = [make(real), make(fjord)];
       assert.deepEqual([f.name, f.version], [r.name, r.version]);
       const [pr, pf] = [r.protocol({ topics: c.topics }), f.protocol({ topics: c.topics })];
@@ -131,6 +133,13 @@ describe('@fjord/client/kafkajs exports what kafkajs exports', () => {
       const hex = (l: any[]): Array<[string, string]> => l.map((a) => [a.memberId, a.memberAssignment.toString('hex')]);
       assert.deepEqual(hex(await f.assign({ members, topics: c.topics })), hex(await r.assign({ members, topics: c.topics })), JSON.stringify(c));
     }
+    // Subscriptions that differ: kafkajs deals the leader's topics over every member and never assigns
+    // a topic only others subscribe to; the facade deals each subscribed topic over its subscribers.
+    const f = roundRobinOf(fjord, { a: 4, b: 2, c: 1 });
+    const meta = (topics: string[]): Buffer => f.protocol({ topics }).metadata;
+    const members = [{ memberId: 'm1', memberMetadata: meta(['a', 'b']) }, { memberId: 'm2', memberMetadata: meta(['a']) }, { memberId: 'm3', memberMetadata: meta(['c']) }];
+    const decoded = (await f.assign({ members, topics: ['b', 'a'] })).map((x: any) => [x.memberId, facade.AssignerProtocol.MemberAssignment.decode(x.memberAssignment)!.assignment]);
+    assert.deepEqual(decoded, [['m1', { b: [0, 1], a: [1, 3] }], ['m2', { a: [0, 2] }], ['m3', { c: [0] }]]);
   });
 
   test("every type name kafkajs's declarations export, the facade's export too", { timeout: 60_000 }, async () => {

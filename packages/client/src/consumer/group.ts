@@ -238,7 +238,14 @@ export class ClassicGroup {
       assignments,
     }, joinTimeoutMs);
     if (sync.errorCode !== ErrorCode.NONE) return this.joinFailed(sync.errorCode, 'SyncGroup');
-    const assigned = decodeAssignment(sync.assignment);
+    let assigned = decodeAssignment(sync.assignment);
+    const subscribed = new Set(this.host.subscription());
+    const notSubscribed = [...new Set(assigned.map((p) => p.topic))].filter((t) => !subscribed.has(t));
+    if (notSubscribed.length > 0) {
+      // A leader whose assignor ignores subscriptions (KafkaJS's round robin does): those partitions are left alone.
+      this.log('warn', 'received unsubscribed topics', { assignedTopics: [...new Set(assigned.map((p) => p.topic))], topicsSubscribed: [...subscribed], topicsNotSubscribed: notSubscribed });
+      assigned = assigned.filter((p) => subscribed.has(p.topic));
+    }
     this.joinedCounts = await this.host.partitionCounts(this.host.subscription());
     const owned = this.host.owned();
     const now = new Set(assigned.map((p) => tpKey(p.topic, p.partition)));

@@ -42,23 +42,46 @@ import type { Assigner, Cluster, GroupMemberAssignment, GroupState } from './typ
 export type PartitionAssigner = (config: { cluster: Cluster; groupId: string; logger: Logger }) => Assigner;
 
 /**
- * KafkaJS's RoundRobinAssigner, as KafkaJS 2.x assigns: the leader deals the partitions of the
- * topics it subscribes to, topic by topic in its subscription's order, over every member sorted by
- * member id. Members that get nothing are left out (the coordinator gives them an empty assignment).
+ * KafkaJS's RoundRobinAssigner: the leader deals the partitions of the topics it subscribes to, topic
+ * by topic in its subscription's order, over every member sorted by member id, and members that get
+ * nothing are left out (the coordinator gives them an empty assignment). Where the members'
+ * subscriptions agree that is exactly KafkaJS's assignment. Where they differ, KafkaJS deals the
+ * leader's topics over every member (a member drops what it did not subscribe to, so those
+ * partitions go unread) and never assigns a topic only others subscribe to; here each topic that any
+ * member subscribes to (the leader's first, then the others by name) is dealt over its subscribers.
  */
 const roundRobin: PartitionAssigner = ({ cluster }) => ({
   name: 'RoundRobinAssigner',
   version: 0,
   async assign({ members, topics }) {
+    const subscribed = new Map<string, Set<string>>();
+    for (const m of members) {
+      let theirs: string[] = topics;
+      try {
+        theirs = AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? topics;
+      } catch {
+        // Metadata this cannot read: the member is taken to subscribe to the leader's topics.
+      }
+      subscribed.set(m.memberId, new Set(theirs));
+    }
+    const others = [...new Set([...subscribed.values()].flatMap((set) => [...set]))].filter((t) => !topics.includes(t)).sort();
+    const all = [...topics, ...others];
+    await cluster.addMultipleTargetTopics(all);
     const ids = members.map((m) => m.memberId).sort();
     const dealt = new Map<string, Record<string, number[]>>();
     let next = 0;
-    for (const topic of topics) {
+    for (const topic of all) {
       for (const { partitionId } of cluster.findTopicPartitionMetadata(topic)) {
-        const id = ids[next++ % ids.length]!;
-        let a = dealt.get(id);
-        if (!a) dealt.set(id, (a = Object.create(null) as Record<string, number[]>));
-        (a[topic] ??= []).push(partitionId);
+        // The next member, circularly, that subscribes to the topic.
+        for (let k = 0; k < ids.length; k++) {
+          const id = ids[(next + k) % ids.length]!;
+          if (!subscribed.get(id)!.has(topic)) continue;
+          next = (next + k + 1) % ids.length;
+          let a = dealt.get(id);
+          if (!a) dealt.set(id, (a = Object.create(null) as Record<string, number[]>));
+          (a[topic] ??= []).push(partitionId);
+          break;
+        }
       }
     }
     return [...dealt].map(([memberId, assignment]) => ({ memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }) }));
@@ -392,6 +415,9 @@ export class KafkaJSConsumer {
         if (e.message === 'joined') {
           run.isLeader = f['leader'] === true;
           run.protocol = String(f['protocol'] ?? '');
+        } else if (e.message === 'received unsubscribed topics') {
+          const { assignedTopics, topicsSubscribed, topicsNotSubscribed } = f;
+          this.instrumentation.emit(consumerEvents.RECEIVED_UNSUBSCRIBED_TOPICS, { groupId: this.groupId, generationId: f['generationId'], memberId: f['memberId'], assignedTopics, topicsSubscribed, topicsNotSubscribed });
         } else if (e.message === 'heartbeat') {
           this.instrumentation.emit(consumerEvents.HEARTBEAT, { groupId: this.groupId, memberId: f['memberId'], groupGenerationId: f['generationId'] });
         }
