@@ -240,10 +240,11 @@ export class ClassicGroup {
     if (sync.errorCode !== ErrorCode.NONE) return this.joinFailed(sync.errorCode, 'SyncGroup');
     let assigned = decodeAssignment(sync.assignment);
     const subscribed = new Set(this.host.subscription());
-    const notSubscribed = [...new Set(assigned.map((p) => p.topic))].filter((t) => !subscribed.has(t));
+    const assignedTopics = [...new Set(assigned.map((p) => p.topic))];
+    const notSubscribed = assignedTopics.filter((t) => !subscribed.has(t));
     if (notSubscribed.length > 0) {
       // A leader whose assignor ignores subscriptions (KafkaJS's round robin does): those partitions are left alone.
-      this.log('warn', 'received unsubscribed topics', { assignedTopics: [...new Set(assigned.map((p) => p.topic))], topicsSubscribed: [...subscribed], topicsNotSubscribed: notSubscribed });
+      this.log('warn', 'received unsubscribed topics', { assignedTopics, topicsSubscribed: [...subscribed], topicsNotSubscribed: notSubscribed });
       assigned = assigned.filter((p) => subscribed.has(p.topic));
     }
     this.joinedCounts = await this.host.partitionCounts(this.host.subscription());
